@@ -1,0 +1,111 @@
+"""Payloads that cross a service boundary over HTTP (internal APIs and the gateway)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Visibility = Literal["public", "private"]
+LinkVisibility = Literal["link_only", "public"]
+
+
+class Artist(BaseModel):
+    handle: str | None = None
+    display_name: str | None = None
+
+
+class PublicTrack(BaseModel):
+    """A track as anyone may see it: no owner id, no storage location."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+    artist: Artist
+    album_id: str | None = None
+    features: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+    duration_seconds: float | None = None
+    content_type: str
+    has_artwork: bool = False
+    created_at: datetime
+
+
+class TrackView(PublicTrack):
+    """A track as its organization sees it."""
+
+    organization_id: str
+    visibility: Visibility
+    size_bytes: int
+    checksum_sha256: str
+    support_gate: dict[str, object] | None = None
+    updated_at: datetime
+
+
+class SignedUrl(BaseModel):
+    url: str
+    expires_at: datetime
+    content_type: str | None = None
+
+
+class CreateTrackLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    visibility: LinkVisibility = "link_only"
+    expires_in_days: int | None = Field(default=None, ge=1)
+
+
+class ShareLinkCreated(BaseModel):
+    id: str
+    token: str
+    url: str
+    target_type: Literal["track", "pack", "split_sheet"]
+    visibility: LinkVisibility
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class LinkStats(BaseModel):
+    views: int = 0
+    plays: int = 0
+    downloads: int = 0
+    reshares: int = 0
+    unique_visitors: int = 0
+
+
+class ShareLinkSummary(BaseModel):
+    id: str
+    kind: Literal["ref", "track", "pack", "split_sheet"]
+    name: str | None = None
+    visibility: LinkVisibility
+    token_preview: str | None = None
+    track_id: str | None = None
+    pack_id: str | None = None
+    slug: str | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    created_at: datetime
+    stats: LinkStats = Field(default_factory=LinkStats)
+
+
+class ShareLinkPage(BaseModel):
+    items: list[ShareLinkSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TrackLinkPayload(BaseModel):
+    """What a visitor gets when opening a track link."""
+
+    link: dict[str, object]
+    track: PublicTrack
+
+
+class Page(BaseModel):
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,307 @@
+"""Every event Encore publishes, wrapped in one envelope.
+
+An envelope names its `type`; `EVENT_TYPES` maps that name to the payload model and the
+topic it travels on. Keys keep one target's events in order on one partition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar, Generic, Literal, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts import topics
+
+ShortText = Annotated[str, StringConstraints(max_length=120)]
+
+
+class Payload(BaseModel):
+    """Base of every event payload; `TYPE`/`TOPIC` say where it goes, `key()` how it is keyed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TYPE: ClassVar[str]
+    TOPIC: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    def key(self) -> str:
+        raise NotImplementedError  # every concrete payload defines its partition key
+
+
+class Visitor(BaseModel):
+    """Who engaged: a signed-in user and/or the anonymous ids the client sends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    user_handle: str | None = None
+    user_display_name: str | None = None
+    visitor_id: ShortText | None = None
+    session_id: ShortText | None = None
+    source: ShortText = "pack_link"
+
+
+LinkKind = Literal["ref", "track", "pack", "split_sheet"]
+
+
+class EngagementPayload(Payload):
+    """Fields every engagement event carries so analytics can attribute and filter it."""
+
+    link_id: str | None = None
+    link_kind: LinkKind | None = None
+    link_owner_id: str | None = None
+    organization_id: str | None = None
+    track_id: str | None = None
+    pack_id: str | None = None
+    visitor: Visitor = Field(default_factory=Visitor)
+
+    def key(self) -> str:
+        return self.link_id or self.track_id or self.pack_id or ""
+
+
+class TrackPlayed(EngagementPayload):
+    TYPE: ClassVar[str] = "track.played"
+    TOPIC: ClassVar[str] = topics.TRACK_PLAYED
+
+    track_id: str
+    duration_seconds: float | None = None
+
+    def key(self) -> str:
+        return self.track_id
+
+
+class TrackDownloaded(EngagementPayload):
+    TYPE: ClassVar[str] = "track.downloaded"
+    TOPIC: ClassVar[str] = topics.TRACK_DOWNLOADED
+
+    track_id: str
+
+    def key(self) -> str:
+        return self.track_id
+
+
+class PackViewed(EngagementPayload):
+    TYPE: ClassVar[str] = "pack.viewed"
+    TOPIC: ClassVar[str] = topics.PACK_VIEWED
+
+    pack_id: str
+    link_id: str
+
+    def key(self) -> str:
+        return self.link_id
+
+
+class ShareClicked(EngagementPayload):
+    TYPE: ClassVar[str] = "share.clicked"
+    TOPIC: ClassVar[str] = topics.SHARE_CLICKED
+
+    link_id: str
+    link_kind: LinkKind
+
+    def key(self) -> str:
+        return self.link_id
+
+
+class ShareRecorded(EngagementPayload):
+    TYPE: ClassVar[str] = "share.recorded"
+    TOPIC: ClassVar[str] = topics.SHARE_RECORDED
+
+    link_id: str
+    channel: ShortText
+
+    def key(self) -> str:
+        return self.link_id
+
+
+class ShareLinkLifecycle(Payload):
+    TYPE: ClassVar[str] = "share.lifecycle"
+    TOPIC: ClassVar[str] = topics.SHARE_LIFECYCLE
+
+    action: Literal["created", "revoked", "expired"]
+    link_id: str
+    link_kind: LinkKind
+    organization_id: str
+    owner_id: str
+    track_id: str | None = None
+    pack_id: str | None = None
+    name: str | None = None
+    token_hash: str | None = None
+    slug: str | None = None
+
+    def key(self) -> str:
+        return self.link_id
+
+
+class TrackSnapshot(BaseModel):
+    """What other services may know about a track: no storage location, ever."""
+
+    model_config = ConfigDict(frozen=True)
+
+    track_id: str
+    organization_id: str
+    owner_id: str
+    owner_handle: str | None = None
+    owner_display_name: str | None = None
+    title: str
+    visibility: Literal["public", "private"]
+    album_id: str | None = None
+    features: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+    has_artwork: bool = False
+    content_type: str
+    size_bytes: int
+    duration_seconds: float | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TrackChanged(Payload):
+    """A track was created or changed; carries the whole snapshot so replicas can upsert."""
+
+    TYPE: ClassVar[str] = "track.changed"
+    TOPIC: ClassVar[str] = topics.CATALOG_LIFECYCLE
+
+    action: Literal["created", "updated"]
+    track: TrackSnapshot
+
+    def key(self) -> str:
+        return self.track.track_id
+
+
+class TrackDeleted(Payload):
+    TYPE: ClassVar[str] = "track.deleted"
+    TOPIC: ClassVar[str] = topics.CATALOG_LIFECYCLE
+
+    track_id: str
+    organization_id: str
+    owner_id: str
+    deleted_at: datetime
+
+    def key(self) -> str:
+        return self.track_id
+
+
+class AlbumChanged(Payload):
+    TYPE: ClassVar[str] = "album.changed"
+    TOPIC: ClassVar[str] = topics.CATALOG_LIFECYCLE
+
+    action: Literal["created", "updated", "deleted"]
+    album_id: str
+    organization_id: str
+    owner_id: str
+    owner_handle: str | None = None
+    slug: str
+    previous_slug: str | None = None
+
+    def key(self) -> str:
+        return self.album_id
+
+
+class AlbumReleased(Payload):
+    TYPE: ClassVar[str] = "album.released"
+    TOPIC: ClassVar[str] = topics.CATALOG_LIFECYCLE
+
+    album_id: str
+    organization_id: str
+    owner_id: str
+    slug: str
+    released_at: datetime
+    track_ids: list[str]
+
+    def key(self) -> str:
+        return self.album_id
+
+
+class PackChanged(Payload):
+    TYPE: ClassVar[str] = "pack.changed"
+    TOPIC: ClassVar[str] = topics.CATALOG_LIFECYCLE
+
+    action: Literal["created", "updated", "deleted"]
+    pack_id: str
+    organization_id: str
+    owner_id: str
+    title: str
+    track_ids: list[str] = Field(default_factory=list)
+
+    def key(self) -> str:
+        return self.pack_id
+
+
+EVENT_TYPES: dict[str, type[Payload]] = {
+    model.TYPE: model
+    for model in (
+        TrackPlayed,
+        TrackDownloaded,
+        PackViewed,
+        ShareClicked,
+        ShareRecorded,
+        ShareLinkLifecycle,
+        TrackChanged,
+        TrackDeleted,
+        AlbumChanged,
+        AlbumReleased,
+        PackChanged,
+    )
+}
+
+P = TypeVar("P", bound=Payload)
+
+
+class EventEnvelope(BaseModel, Generic[P]):
+    """The wire format of every Kafka message value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: uuid.UUID
+    type: str
+    version: int = 1
+    occurred_at: datetime
+    producer: str
+    trace_id: str | None = None
+    payload: P
+
+    @property
+    def topic(self) -> str:
+        return self.payload.TOPIC
+
+    @property
+    def key(self) -> str:
+        return self.payload.key()
+
+
+def wrap(payload: P, *, producer: str, trace_id: str | None = None) -> EventEnvelope[P]:
+    """Put a payload in a fresh envelope with a new event id and the current UTC time."""
+    return EventEnvelope[type(payload)](  # type: ignore[misc]
+        event_id=uuid.uuid4(),
+        type=payload.TYPE,
+        version=payload.VERSION,
+        occurred_at=datetime.now(UTC),
+        producer=producer,
+        trace_id=trace_id,
+        payload=payload,
+    )
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def parse_event(raw: bytes | str) -> EventEnvelope[Payload]:
+    """Validate a message value into the envelope of its declared type.
+
+    Raises `pydantic.ValidationError` or `UnknownEventType`; consumers send either to the
+    dead-letter topic.
+    """
+    declared = _EnvelopeHeader.model_validate_json(raw).type
+    model = EVENT_TYPES.get(declared)
+    if model is None:
+        raise UnknownEventType(f"unknown event type {declared!r}")
+    envelope = EventEnvelope[model].model_validate_json(raw)  # type: ignore[valid-type]
+    return cast(EventEnvelope[Payload], envelope)
+
+
+class _EnvelopeHeader(BaseModel):
+    type: str

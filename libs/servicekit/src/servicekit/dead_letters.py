@@ -1,0 +1,57 @@
+"""Poison messages go to `<topic>.dlq` with the reason and their original bytes and headers."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import ConsumerRecord
+from contracts.topics import dead_letter_topic
+from faststream.kafka import KafkaBroker, KafkaMessage
+from prometheus_client import Counter
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTERS = Counter(
+    "encore_dead_letters_total", "Messages sent to a dead-letter topic", ["topic"]
+)
+
+
+async def dead_letter(
+    broker: KafkaBroker,
+    topic: str,
+    value: bytes | None,
+    key: bytes | None,
+    headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...],
+    reason: Exception,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> None:
+    out_headers = {k: v.decode("utf-8", "replace") for k, v in headers}
+    out_headers.update(
+        {
+            "dlq-reason": f"{type(reason).__name__}: {reason}"[:2000],
+            "dlq-original-topic": topic,
+            "dlq-original-partition": str(partition),
+            "dlq-original-offset": str(offset),
+        }
+    )
+    await broker.publish(value or b"", dead_letter_topic(topic), key=key, headers=out_headers)
+    DEAD_LETTERS.labels(topic).inc()
+    log.warning("dead-lettered a message from %s@%s: %s", topic, offset, reason)
+
+
+async def send_to_dead_letters(
+    broker: KafkaBroker, message: KafkaMessage, reason: Exception
+) -> None:
+    record = message.raw_message
+    assert isinstance(record, ConsumerRecord)
+    await dead_letter(
+        broker,
+        record.topic,
+        record.value,
+        record.key,
+        list(record.headers or ()),
+        reason,
+        record.partition,
+        record.offset,
+    )

@@ -1,0 +1,138 @@
+"""Every error, from any service, leaves in the SPEC envelope with the request's trace id."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from contracts.errors import ErrorCode, ErrorEnvelope, build_error
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.types import ExceptionHandlersMap
+
+from servicekit.tracing import current_trace_id
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raise to answer with an envelope; `system_message` is for developers, never secrets."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        system_message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(system_message)
+        self.code = code
+        self.system_message = system_message
+        self.details = details or {}
+        self.message = message
+        self.headers = headers or {}
+
+
+def not_found(what: str, **details: Any) -> ApiError:
+    return ApiError(ErrorCode.RESOURCE_NOT_FOUND, f"{what} not found", details=details)
+
+
+def validation_error(system_message: str, fields: dict[str, str]) -> ApiError:
+    return ApiError(ErrorCode.VALIDATION_ERROR, system_message, details={"fields": fields})
+
+
+def envelope_response(
+    envelope: ErrorEnvelope, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    return Response(
+        content=envelope.model_dump(mode="json"),
+        status_code=envelope.error.status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    envelope = build_error(
+        exc.code,
+        exc.system_message,
+        details=exc.details,
+        trace_id=current_trace_id(),
+        message=exc.message,
+    )
+    return envelope_response(envelope, exc.headers)
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    fields: dict[str, str] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "body")
+            fields[key] = str(item.get("message", "invalid"))
+    envelope = build_error(
+        ErrorCode.VALIDATION_ERROR,
+        exc.detail or "validation failed",
+        details={"fields": fields or {"body": exc.detail or "invalid"}},
+        trace_id=current_trace_id(),
+    )
+    return envelope_response(envelope)
+
+
+_HTTP_CODES: dict[int, ErrorCode] = {
+    401: ErrorCode.AUTHENTICATION_REQUIRED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.RESOURCE_NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.RATE_LIMITED,
+    503: ErrorCode.SERVICE_UNAVAILABLE,
+}
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = _HTTP_CODES.get(exc.status_code)
+    if code is None:
+        code = ErrorCode.VALIDATION_ERROR if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
+    status = 422 if code is ErrorCode.VALIDATION_ERROR else exc.status_code
+    if status >= 500:
+        log.error("unhandled http error %s: %s", exc.status_code, exc.detail)
+    envelope = build_error(
+        code,
+        exc.detail or code.value,
+        trace_id=current_trace_id(),
+        status=status,
+        details={"fields": {"body": exc.detail}} if code is ErrorCode.VALIDATION_ERROR else None,
+    )
+    headers = dict(exc.headers or {})
+    return envelope_response(envelope, headers)
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", exc_info=exc)
+    envelope = build_error(
+        ErrorCode.INTERNAL_ERROR, type(exc).__name__, trace_id=current_trace_id()
+    )
+    return envelope_response(envelope)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ApiError: _api_error,
+    ValidationException: _validation,
+    NotFoundException: _http,
+    NotAuthorizedException: _http,
+    MethodNotAllowedException: _http,
+    HTTPException: _http,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: _http,
+    Exception: _unexpected,
+}

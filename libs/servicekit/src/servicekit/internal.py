@@ -1,0 +1,59 @@
+"""How services trust a caller: the gateway's internal credential plus who it acts for.
+
+The gateway authenticates the end user and forwards the result in these headers; internal
+APIs accept them only alongside the shared internal token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from contracts.errors import ErrorCode
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from servicekit.errors import ApiError
+
+INTERNAL_TOKEN_HEADER = "X-Internal-Token"
+USER_ID_HEADER = "X-Encore-User-Id"
+USER_HANDLE_HEADER = "X-Encore-User-Handle"
+USER_NAME_HEADER = "X-Encore-User-Name"
+ORG_ID_HEADER = "X-Encore-Org-Id"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The end user a request acts for, as the gateway established it (or nobody)."""
+
+    user_id: str | None
+    handle: str | None = None
+    display_name: str | None = None
+
+    def require_user(self) -> str:
+        if not self.user_id:
+            raise ApiError(ErrorCode.AUTHENTICATION_REQUIRED, "no user on internal request")
+        return self.user_id
+
+
+def actor_of(request: Request[Any, Any, Any]) -> Actor:
+    headers = request.headers
+    return Actor(
+        user_id=headers.get(USER_ID_HEADER) or None,
+        handle=headers.get(USER_HANDLE_HEADER) or None,
+        display_name=unquote(headers.get(USER_NAME_HEADER) or "") or None,
+    )
+
+
+def internal_token_guard(expected: str):  # type: ignore[no-untyped-def]
+    """A Litestar guard that rejects calls without the internal credential."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        given = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(ErrorCode.AUTHENTICATION_REQUIRED, "missing internal credential")
+
+    return guard

@@ -1,0 +1,166 @@
+"""Transactional outbox: events are rows written with the change, then relayed to Kafka.
+
+A change and its event commit together or not at all; the relay publishes committed rows
+and deletes them only after the broker acknowledged every one. Several relays may run
+(one per replica): `FOR UPDATE SKIP LOCKED` hands each row to one of them. Delivery is
+at least once, so consumers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from contracts.events import EventEnvelope
+from faststream.kafka import KafkaBroker
+from prometheus_client import Counter, Gauge
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from servicekit.tracing import KAFKA_TRACE_HEADER
+
+log = logging.getLogger(__name__)
+
+RELAYED = Counter("encore_outbox_relayed_total", "Outbox events published to Kafka", ["topic"])
+RELAY_FAILURES = Counter("encore_outbox_relay_failures_total", "Failed outbox relay rounds")
+BACKLOG = Gauge("encore_outbox_backlog", "Outbox rows waiting to be published")
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("value", Text, nullable=False),
+        Column("trace_id", Text),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_outbox_created_at", "created_at"),
+    )
+
+
+class Outbox:
+    """Writes events into the outbox within the caller's transaction and nudges the relay."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._wakeup = asyncio.Event()
+
+    async def add(self, session: AsyncSession, *envelopes: EventEnvelope[Any]) -> None:
+        if not envelopes:
+            return
+        await session.execute(
+            insert(self.table),
+            [
+                {
+                    "event_id": env.event_id,
+                    "topic": env.topic,
+                    "key": env.key,
+                    "value": env.model_dump_json(),
+                    "trace_id": env.trace_id,
+                }
+                for env in envelopes
+            ],
+        )
+
+    def notify(self) -> None:
+        """Call after commit so the relay publishes now instead of at its next poll."""
+        self._wakeup.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._wakeup.clear()
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        outbox: Outbox,
+        sessions: async_sessionmaker[AsyncSession],
+        broker: KafkaBroker,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.25,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.outbox = outbox
+        self.sessions = sessions
+        self.broker = broker
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch; returns how many rows went out."""
+        table = self.outbox.table
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.trace_id)
+                    .order_by(table.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            pending = []
+            for row in rows:
+                headers = {"content-type": "application/json"}
+                if row.trace_id:
+                    headers[KAFKA_TRACE_HEADER] = row.trace_id
+                pending.append(
+                    await self.broker.publish(
+                        row.value.encode(),
+                        row.topic,
+                        key=row.key.encode(),
+                        headers=headers,
+                        no_confirm=True,
+                    )
+                )
+            await asyncio.gather(*pending)
+            await session.execute(delete(table).where(table.c.id.in_([r.id for r in rows])))
+        for row in rows:
+            RELAYED.labels(row.topic).inc()
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self.sessions() as session:
+            count = await session.scalar(select(func.count()).select_from(self.outbox.table))
+        return int(count or 0)
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                published = await self.publish_batch()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                RELAY_FAILURES.inc()
+                log.warning("outbox relay round failed, retrying in %.1fs: %r", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            if published < self.batch_size:
+                await self.outbox.wait(self.poll_interval)

@@ -1,0 +1,112 @@
+"""HTTP client for internal APIs: pooled connections, the internal credential, trace ids.
+
+An upstream's error envelope is re-raised as the same `ApiError`, so a 404 from catalog is a
+404 to the caller; an upstream that cannot be reached is a 503, never a hang.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from contracts.errors import ErrorCode
+
+from servicekit.errors import ApiError
+from servicekit.internal import (
+    INTERNAL_TOKEN_HEADER,
+    USER_HANDLE_HEADER,
+    USER_ID_HEADER,
+    USER_NAME_HEADER,
+    Actor,
+)
+from servicekit.tracing import TRACE_HEADER, current_trace_id
+
+
+class UpstreamError(ApiError):
+    """An error answered by (or about) another service, already in envelope terms."""
+
+    def __init__(
+        self, code: ErrorCode, system_message: str, status: int, details: dict[str, Any]
+    ) -> None:
+        super().__init__(code, system_message, details=details)
+        self.status = status
+
+
+class InternalClient:
+    def __init__(self, name: str, base_url: str, token: str, timeout: float = 10.0) -> None:
+        self.name = name
+        self.http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout, connect=2.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            headers={INTERNAL_TOKEN_HEADER: token},
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def headers(
+        self, actor: Actor | None = None, extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        trace_id = current_trace_id()
+        if trace_id:
+            headers[TRACE_HEADER] = trace_id
+        if actor is not None and actor.user_id:
+            headers[USER_ID_HEADER] = actor.user_id
+            if actor.handle:
+                headers[USER_HANDLE_HEADER] = actor.handle
+            if actor.display_name:
+                headers[USER_NAME_HEADER] = _header_safe(actor.display_name)
+        if extra:
+            headers.update(extra)
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        actor: Actor | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        try:
+            response = await self.http.request(
+                method, path, headers=self.headers(actor, headers), **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                f"{self.name} unreachable: {type(exc).__name__}",
+            ) from exc
+        if response.status_code >= 400:
+            raise error_from_response(self.name, response)
+        return response
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.request(method, path, **kwargs)
+        return response.json() if response.content else None
+
+
+def error_from_response(name: str, response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()["error"]
+        code = ErrorCode(body["code"])
+        return UpstreamError(
+            code, body.get("system_message", ""), response.status_code, body.get("details") or {}
+        )
+    except (ValueError, KeyError, TypeError):
+        code = (
+            ErrorCode.SERVICE_UNAVAILABLE
+            if response.status_code >= 500
+            else ErrorCode.INTERNAL_ERROR
+        )
+        return ApiError(code, f"{name} answered {response.status_code}")
+
+
+def _header_safe(value: str) -> str:
+    """Display names may hold any unicode; headers carry latin-1, so percent-encode."""
+    from urllib.parse import quote
+
+    return quote(value, safe=" ")

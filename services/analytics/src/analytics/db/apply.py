@@ -1,0 +1,84 @@
+"""Applies a batch of events in one transaction with a fixed number of statements.
+
+The event ids are claimed first; only events whose id was not yet processed have any
+effect, and the claim commits with the effect, so redelivery never double-counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from contracts.events import EventEnvelope, Payload
+from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics.db.models import engagement_facts, link_stats, link_visitors, links, processed_events
+from analytics.domain.batch import effects_of
+
+COUNTERS = ("views", "plays", "downloads", "reshares")
+
+
+async def claim_new(session: AsyncSession, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Record these ids as processed; returns the ones that were not processed before."""
+    if not event_ids:
+        return set()
+    ids = (
+        func.unnest(literal(event_ids, ARRAY(UUID(as_uuid=True))))
+        .table_valued("event_id")
+        .render_derived(name="claimed")
+    )
+    stmt = (
+        insert(processed_events)
+        .from_select(["event_id"], select(ids.c.event_id))
+        .on_conflict_do_nothing(index_elements=[processed_events.c.event_id])
+        .returning(processed_events.c.event_id)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def apply_batch(session: AsyncSession, envelopes: list[EventEnvelope[Payload]]) -> int:
+    """Apply the not-yet-seen events of a batch; returns how many were new."""
+    unique = {env.event_id: env for env in envelopes}  # a batch may carry the same id twice
+    new_ids = await claim_new(session, list(unique))
+    fresh = [env for event_id, env in unique.items() if event_id in new_ids]
+    effects = effects_of(fresh)
+    if effects.facts:
+        await session.execute(
+            insert(engagement_facts).values(effects.facts).on_conflict_do_nothing()
+        )
+    if effects.link_increments:
+        rows = [
+            {"link_id": link_id, **{c: counts.get(c, 0) for c in COUNTERS}}
+            for link_id, counts in effects.link_increments.items()
+        ]
+        stmt = insert(link_stats).values(rows)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[link_stats.c.link_id],
+                set_={
+                    **{c: getattr(link_stats.c, c) + getattr(stmt.excluded, c) for c in COUNTERS},
+                    "updated_at": func.now(),
+                },
+            )
+        )
+    if effects.visitors:
+        await session.execute(
+            insert(link_visitors)
+            .values(
+                [
+                    {"link_id": link_id, "visitor_key": key, "first_seen": first}
+                    for (link_id, key), first in effects.visitors.items()
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+    if effects.links:
+        stmt = insert(links).values(list(effects.links.values()))
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[links.c.link_id],
+                set_={"revoked_at": func.coalesce(links.c.revoked_at, stmt.excluded.revoked_at)},
+            )
+        )
+    return len(fresh)

@@ -1,0 +1,79 @@
+"""Analytics tables, all in the `analytics` schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+SCHEMA = "analytics"
+metadata = MetaData(schema=SCHEMA)
+
+# Every event id ever applied; inserted in the same transaction as its effect.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One row per counted engagement: the raw material for series and breakdowns.
+engagement_facts = Table(
+    "engagement_facts",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("link_id", Text),
+    Column("link_kind", Text),
+    Column("track_id", Text),
+    Column("pack_id", Text),
+    Column("organization_id", Text),
+    Column("user_id", Text),
+    Column("visitor_key", Text),
+    Column("source", Text),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_facts_link_time", "link_id", "occurred_at"),
+    Index("ix_facts_track_time", "track_id", "occurred_at"),
+)
+
+link_stats = Table(
+    "link_stats",
+    metadata,
+    Column("link_id", Text, primary_key=True),
+    Column("views", BigInteger, nullable=False, server_default="0"),
+    Column("plays", BigInteger, nullable=False, server_default="0"),
+    Column("downloads", BigInteger, nullable=False, server_default="0"),
+    Column("reshares", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+link_visitors = Table(
+    "link_visitors",
+    metadata,
+    Column("link_id", Text, nullable=False),
+    Column("visitor_key", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("link_id", "visitor_key"),
+)
+
+# What analytics knows of each link, from `share.lifecycle`.
+links = Table(
+    "links",
+    metadata,
+    Column("link_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("organization_id", Text, nullable=False),
+    Column("owner_id", Text, nullable=False),
+    Column("track_id", Text),
+    Column("pack_id", Text),
+    Column("revoked_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,81 @@
+"""The analytics consumer: engagement and link lifecycle, in batches, exactly once in effect.
+
+Offsets are committed only after the batch's transaction commits (ack after processing,
+NACK_ON_ERROR so a failed transaction is redelivered); the processed-ids table makes the
+redelivery harmless. A message that does not parse goes to its dead-letter topic and the
+rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import ConsumerRecord
+from contracts import topics
+from contracts.events import EventEnvelope, Payload, UnknownEventType, parse_event
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+from servicekit.dead_letters import dead_letter
+from servicekit.kafka import consumer_options
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from analytics.db.apply import apply_batch
+from analytics.settings import AnalyticsSettings
+
+log = logging.getLogger(__name__)
+
+CONSUMED = Counter("encore_analytics_events_consumed_total", "Events read from Kafka", ["topic"])
+APPLIED = Counter("encore_analytics_events_applied_total", "New events applied to aggregates")
+BATCH_SECONDS = Histogram("encore_analytics_batch_seconds", "Time to apply one batch")
+
+CONSUMED_TOPICS = (*topics.ENGAGEMENT_TOPICS, topics.SHARE_LIFECYCLE)
+
+
+def register_consumer(
+    broker: KafkaBroker, settings: AnalyticsSettings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    @broker.subscriber(
+        *CONSUMED_TOPICS,
+        group_id=settings.consumer_group,
+        batch=True,
+        max_records=settings.consumer_batch_size,
+        batch_timeout_ms=settings.consumer_batch_timeout_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        **consumer_options(settings),
+    )
+    async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        assert isinstance(records, tuple)
+        envelopes: list[EventEnvelope[Payload]] = []
+        for record in records:
+            assert isinstance(record, ConsumerRecord)
+            CONSUMED.labels(record.topic).inc()
+            try:
+                envelopes.append(parse_event(record.value or b""))
+            except (ValidationError, UnknownEventType, ValueError) as exc:
+                await dead_letter(
+                    broker,
+                    record.topic,
+                    record.value,
+                    record.key,
+                    list(record.headers or ()),
+                    exc,
+                    record.partition,
+                    record.offset,
+                )
+        if not envelopes:
+            return
+        try:
+            with BATCH_SECONDS.time():
+                async with sessions() as session, session.begin():
+                    applied = await apply_batch(session, envelopes)
+        except Exception:
+            log.exception(
+                "applying a batch of %d events failed; it will be redelivered", len(envelopes)
+            )
+            await asyncio.sleep(0.5)  # do not spin against a database that is down
+            raise
+        APPLIED.inc(applied)

@@ -1,0 +1,21 @@
+"""Everything a catalog handler needs, built once in `app.py` and injected per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servicekit.outbox import Outbox
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalog.settings import CatalogSettings
+from catalog.storage import MediaStorage
+
+PRODUCER = "catalog"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogContext:
+    settings: CatalogSettings
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    storage: MediaStorage

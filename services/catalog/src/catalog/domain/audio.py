@@ -1,0 +1,79 @@
+"""Decide what an uploaded file is from its bytes, never from its name or declared type."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import filetype
+from mutagen import FileType, MutagenError
+from mutagen.flac import FLAC
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+
+class NotAudio(ValueError):
+    """The bytes are not a supported audio format (answered with 415)."""
+
+
+class UnreadableAudio(ValueError):
+    """The bytes look like audio but cannot be read (answered with 422)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    content_type: str
+    extension: str
+    size_bytes: int
+    duration_seconds: float | None
+    checksum_sha256: str
+
+
+# sniffed MIME -> (canonical content type, extension, readers to try in order)
+_FORMATS: dict[str, tuple[str, str, tuple[type[FileType], ...]]] = {
+    "audio/x-wav": ("audio/wav", "wav", (WAVE,)),
+    "audio/mpeg": ("audio/mpeg", "mp3", (MP3,)),
+    "audio/x-flac": ("audio/flac", "flac", (FLAC,)),
+    "audio/ogg": ("audio/ogg", "ogg", (OggVorbis, OggOpus)),
+    "audio/mp4": ("audio/mp4", "m4a", (MP4,)),
+    "audio/m4a": ("audio/mp4", "m4a", (MP4,)),
+}
+
+
+def inspect_audio(data: bytes) -> AudioInfo:
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in _FORMATS:
+        raise NotAudio(f"content is {kind.mime if kind else 'unknown'}, not supported audio")
+    content_type, extension, readers = _FORMATS[kind.mime]
+    duration = _duration(data, readers)
+    if duration is None or duration <= 0:
+        raise UnreadableAudio(f"{content_type} file has no readable audio stream")
+    if kind.mime == "audio/ogg" and _is_opus(data):
+        content_type, extension = "audio/ogg", "opus"
+    return AudioInfo(
+        content_type=content_type,
+        extension=extension,
+        size_bytes=len(data),
+        duration_seconds=round(duration, 3),
+        checksum_sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _duration(data: bytes, readers: tuple[type[FileType], ...]) -> float | None:
+    for reader in readers:
+        try:
+            parsed = reader(io.BytesIO(data))
+        except (MutagenError, ValueError, EOFError, IndexError):
+            continue
+        length = getattr(parsed.info, "length", None)
+        if length:
+            return float(length)
+    return None
+
+
+def _is_opus(data: bytes) -> bool:
+    return b"OpusHead" in data[:512]

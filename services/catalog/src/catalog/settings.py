@@ -1,0 +1,25 @@
+"""Catalog configuration, from `ENCORE_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from servicekit.settings import ServiceSettings
+
+
+class CatalogSettings(ServiceSettings):
+    s3_endpoint: str = Field(default="http://127.0.0.1:9000", description="S3/MinIO endpoint URL.")
+    s3_access_key: str = "minioadmin"
+    s3_secret_key: SecretStr = SecretStr("minioadmin")
+    s3_region: str = "us-east-1"
+    s3_bucket: str = Field(default="encore-media", description="Bucket for audio and artwork.")
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Largest audio upload."
+    )
+    media_url_ttl_seconds: int = Field(default=900, ge=10, le=86_400)
+    media_signing_key: SecretStr = Field(
+        default=SecretStr("dev-media-signing-key"),
+        description="HMAC key for signed playback/download URLs.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Public gateway URL used in signed URLs."
+    )

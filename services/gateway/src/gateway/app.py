@@ -1,0 +1,82 @@
+"""Composition of the gateway: the only public HTTP surface."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from servicekit.app import provide_value
+from servicekit.db import make_engine, make_sessionmaker
+from servicekit.errors import EXCEPTION_HANDLERS
+from servicekit.health import database_check, health_handlers
+from servicekit.logs import configure_logging
+from servicekit.middleware import trace_middleware
+from servicekit.upstream import InternalClient
+
+from gateway.api.identity import MeController, OrganizationsController, UsersController
+from gateway.api.music import SharesController, TracksController
+from gateway.api.public import MediaController, PublicTrackLinksController, SharedController
+from gateway.auth import provide_caller, provide_membership, provide_optional_caller
+from gateway.context import GatewayContext
+from gateway.settings import GatewaySettings
+
+
+def build_context(settings: GatewaySettings) -> GatewayContext:
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    token = settings.internal_token.get_secret_value()
+    timeout = settings.upstream_timeout_seconds
+    return GatewayContext(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        catalog=InternalClient("catalog", settings.catalog_url, token, timeout),
+        sharing=InternalClient("sharing", settings.sharing_url, token, timeout),
+        analytics=InternalClient("analytics", settings.analytics_url, token, timeout),
+    )
+
+
+def create_app(settings: GatewaySettings | None = None) -> Litestar:
+    settings = settings or GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    ctx = build_context(settings)
+    engine = ctx.engine
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for client in (ctx.catalog, ctx.sharing, ctx.analytics):
+                await client.aclose()
+            await engine.dispose()
+
+    prometheus = PrometheusConfig(app_name="encore_gateway", group_path=True)
+    return Litestar(
+        route_handlers=[
+            UsersController,
+            MeController,
+            OrganizationsController,
+            TracksController,
+            SharesController,
+            PublicTrackLinksController,
+            SharedController,
+            MediaController,
+            PrometheusController,
+            *health_handlers({"database": database_check(engine)}),
+        ],
+        dependencies={
+            "ctx": provide_value(ctx),
+            "caller_or_none": Provide(provide_optional_caller),
+            "caller": Provide(provide_caller),
+            "membership": Provide(provide_membership),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[trace_middleware, prometheus.middleware],
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
+        openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
+    )

@@ -1,0 +1,20 @@
+"""Everything a gateway handler needs, built once in `app.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servicekit.upstream import InternalClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gateway.settings import GatewaySettings
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayContext:
+    settings: GatewaySettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    catalog: InternalClient
+    sharing: InternalClient
+    analytics: InternalClient

@@ -1,0 +1,177 @@
+"""Users, organizations, memberships and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contracts import ids
+from contracts.hashing import hash_secret, token_preview
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db.models import api_keys, memberships, organizations, users
+
+
+class HandleTaken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated user, as the gateway forwards it to services."""
+
+    user_id: str
+    handle: str
+    display_name: str
+    api_key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    user_id: str
+    handle: str
+    display_name: str
+    organization_id: str
+    api_key_id: str
+    api_key: str
+
+
+async def create_user(session: AsyncSession, handle: str, display_name: str) -> NewUser:
+    """A user, their personal organization (they own it) and a first API key."""
+    user_id = ids.new_user_id()
+    org_id = ids.new_organization_id()
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(users).values(id=user_id, handle=handle, display_name=display_name)
+            )
+    except IntegrityError as exc:
+        raise HandleTaken(handle) from exc
+    await session.execute(insert(organizations).values(id=org_id, name=display_name, personal=True))
+    await session.execute(
+        insert(memberships).values(organization_id=org_id, user_id=user_id, role="owner")
+    )
+    key_id, raw_key = await create_api_key(session, user_id, "default")
+    return NewUser(user_id, handle, display_name, org_id, key_id, raw_key)
+
+
+async def create_api_key(session: AsyncSession, user_id: str, name: str) -> tuple[str, str]:
+    raw = ids.new_api_key()
+    key_id = ids.new_api_key_record_id()
+    await session.execute(
+        insert(api_keys).values(
+            id=key_id,
+            user_id=user_id,
+            name=name,
+            key_hash=hash_secret(raw),
+            key_preview=token_preview(raw),
+        )
+    )
+    return key_id, raw
+
+
+async def list_api_keys(session: AsyncSession, user_id: str) -> list[Row[Any]]:
+    stmt = (
+        select(
+            api_keys.c.id,
+            api_keys.c.name,
+            api_keys.c.key_preview,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        )
+        .where(api_keys.c.user_id == user_id)
+        .order_by(api_keys.c.created_at.desc())
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def revoke_api_key(session: AsyncSession, user_id: str, key_id: str) -> bool:
+    result = await session.execute(
+        update(api_keys)
+        .where(
+            api_keys.c.id == key_id, api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None)
+        )
+        .values(revoked_at=func.now())
+        .returning(api_keys.c.id)
+    )
+    return result.first() is not None
+
+
+async def authenticate(session: AsyncSession, raw_key: str) -> Caller | None:
+    stmt = (
+        select(users.c.id, users.c.handle, users.c.display_name, api_keys.c.id.label("key_id"))
+        .join(api_keys, api_keys.c.user_id == users.c.id)
+        .where(api_keys.c.key_hash == hash_secret(raw_key), api_keys.c.revoked_at.is_(None))
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return None
+    return Caller(row.id, row.handle, row.display_name, row.key_id)
+
+
+async def user_by_handle(session: AsyncSession, handle: str) -> Row[Any] | None:
+    return (await session.execute(select(users).where(users.c.handle == handle))).first()
+
+
+async def role_in(session: AsyncSession, organization_id: str, user_id: str) -> str | None:
+    return await session.scalar(
+        select(memberships.c.role).where(
+            memberships.c.organization_id == organization_id, memberships.c.user_id == user_id
+        )
+    )
+
+
+async def organizations_of(session: AsyncSession, user_id: str) -> list[Row[Any]]:
+    stmt = (
+        select(
+            organizations.c.id, organizations.c.name, organizations.c.personal, memberships.c.role
+        )
+        .join(memberships, memberships.c.organization_id == organizations.c.id)
+        .where(memberships.c.user_id == user_id)
+        .order_by(organizations.c.created_at)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def create_organization(session: AsyncSession, name: str, owner_id: str) -> str:
+    org_id = ids.new_organization_id()
+    await session.execute(insert(organizations).values(id=org_id, name=name, personal=False))
+    await session.execute(
+        insert(memberships).values(organization_id=org_id, user_id=owner_id, role="owner")
+    )
+    return org_id
+
+
+async def set_member(session: AsyncSession, organization_id: str, user_id: str, role: str) -> None:
+    upsert = pg_insert(memberships).values(
+        organization_id=organization_id, user_id=user_id, role=role
+    )
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[memberships.c.organization_id, memberships.c.user_id],
+            set_={"role": role},
+        )
+    )
+
+
+async def remove_member(session: AsyncSession, organization_id: str, user_id: str) -> bool:
+    result = await session.execute(
+        delete(memberships)
+        .where(memberships.c.organization_id == organization_id, memberships.c.user_id == user_id)
+        .returning(memberships.c.user_id)
+    )
+    return result.first() is not None
+
+
+async def owner_count(session: AsyncSession, organization_id: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(memberships)
+            .where(memberships.c.organization_id == organization_id, memberships.c.role == "owner")
+        )
+        or 0
+    )

@@ -1,0 +1,184 @@
+"""Track links (Aitronos-style capability links): create, and open by raw token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts import ids
+from contracts.dto import CreateTrackLink, PublicTrack, ShareLinkCreated, SignedUrl
+from contracts.errors import ErrorCode
+from contracts.events import ShareClicked, ShareLinkLifecycle, TrackPlayed, TrackSnapshot, wrap
+from contracts.hashing import hash_secret, token_preview
+from litestar import Controller, Request, get, post
+from litestar.params import Body
+from pydantic import BaseModel
+from servicekit.errors import ApiError, not_found
+from servicekit.internal import actor_of
+from servicekit.tracing import current_trace_id
+
+from sharing.api.visitors import visitor_of
+from sharing.context import PRODUCER, SharingContext
+from sharing.db import links as repo
+from sharing.domain.links import is_live, link_expiry, track_is_shareable
+from sharing.events.recording import record
+from sharing.tracks import find_track
+
+
+class TrackLinkView(BaseModel):
+    link: dict[str, Any]
+    track: PublicTrack
+
+
+def _public_track(track: TrackSnapshot) -> PublicTrack:
+    return PublicTrack(
+        id=track.track_id,
+        title=track.title,
+        artist={"handle": track.owner_handle, "display_name": track.owner_display_name},  # type: ignore[arg-type]
+        album_id=track.album_id,
+        features=track.features,
+        tags=track.tags,
+        description=track.description,
+        duration_seconds=track.duration_seconds,
+        content_type=track.content_type,
+        has_artwork=track.has_artwork,
+        created_at=track.created_at,
+    )
+
+
+def _unavailable() -> ApiError:
+    # one answer for unknown, revoked, expired and deleted: nothing reveals which
+    return ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
+
+
+class OrgTrackShareController(Controller):
+    path = "/internal/orgs/{org_id:str}/tracks/{track_id:str}/share"
+
+    @post("/", status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        org_id: str,
+        track_id: str,
+        ctx: SharingContext,
+        data: CreateTrackLink | None = Body(default=None),
+    ) -> ShareLinkCreated:
+        options = data or CreateTrackLink()
+        user_id = actor_of(request).require_user()
+        track, deleted = await find_track(ctx, track_id)
+        if track is None or deleted or track.organization_id != org_id or track.owner_id != user_id:
+            raise not_found("track", track_id=track_id)
+        now = datetime.now(UTC)
+        token = ids.new_share_token()
+        async with ctx.sessions() as session, session.begin():
+            row = await repo.insert_link(
+                session,
+                {
+                    "id": ids.new_share_link_id(),
+                    "kind": "track",
+                    "organization_id": org_id,
+                    "owner_id": user_id,
+                    "track_id": track_id,
+                    "visibility": options.visibility,
+                    "token_hash": hash_secret(token),
+                    "token_preview": token_preview(token),
+                    "expires_at": link_expiry(
+                        now, options.expires_in_days, ctx.settings.max_link_days
+                    ),
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            await ctx.outbox.add(
+                session,
+                wrap(
+                    ShareLinkLifecycle(
+                        action="created",
+                        link_id=row.id,
+                        link_kind="track",
+                        organization_id=org_id,
+                        owner_id=user_id,
+                        track_id=track_id,
+                    ),
+                    producer=PRODUCER,
+                    trace_id=current_trace_id(),
+                ),
+            )
+        ctx.outbox.notify()
+        base = ctx.settings.public_base_url.rstrip("/")
+        return ShareLinkCreated(
+            id=row.id,
+            token=token,
+            url=f"{base}/v1/music/shared/{token}",
+            target_type="track",
+            visibility=row.visibility,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+        )
+
+
+class TrackLinksController(Controller):
+    path = "/internal/track-links/{token:str}"
+
+    async def _resolve(self, ctx: SharingContext, token: str) -> tuple[Any, TrackSnapshot]:
+        async with ctx.sessions() as session:
+            link = await repo.by_token_hash(session, hash_secret(token))
+        if (
+            link is None
+            or link.kind != "track"
+            or not is_live(link.revoked_at, link.expires_at, datetime.now(UTC))
+        ):
+            raise _unavailable()
+        track, deleted = await find_track(ctx, link.track_id)
+        if track is None or not track_is_shareable(track, deleted):
+            raise _unavailable()
+        return link, track
+
+    @get("/")
+    async def open(
+        self, request: Request[Any, Any, Any], token: str, ctx: SharingContext
+    ) -> TrackLinkView:
+        link, track = await self._resolve(ctx, token)
+        await record(
+            ctx,
+            ShareClicked(
+                link_id=link.id,
+                link_kind="track",
+                link_owner_id=link.owner_id,
+                organization_id=link.organization_id,
+                track_id=track.track_id,
+                visitor=visitor_of(request),
+            ),
+        )
+        return TrackLinkView(
+            link={
+                "id": link.id,
+                "target_type": "track",
+                "visibility": link.visibility,
+                "expires_at": link.expires_at,
+                "created_at": link.created_at,
+            },
+            track=_public_track(track),
+        )
+
+    @get("/playback-url")
+    async def playback_url(
+        self, request: Request[Any, Any, Any], token: str, ctx: SharingContext
+    ) -> SignedUrl:
+        link, track = await self._resolve(ctx, token)
+        signed = SignedUrl.model_validate(
+            await ctx.catalog.json("GET", f"/internal/tracks/{track.track_id}/playback-url")
+        )
+        await record(
+            ctx,
+            TrackPlayed(
+                link_id=link.id,
+                link_kind="track",
+                link_owner_id=link.owner_id,
+                organization_id=link.organization_id,
+                track_id=track.track_id,
+                duration_seconds=track.duration_seconds,
+                visitor=visitor_of(request),
+            ),
+        )
+        return signed

@@ -1,0 +1,24 @@
+"""The visitor of a public surface, from the gateway's actor headers and query params."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.events import Visitor
+from litestar import Request
+from servicekit.internal import actor_of
+
+from sharing.domain.links import trim
+
+
+def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link") -> Visitor:
+    actor = actor_of(request)
+    params = request.query_params
+    return Visitor(
+        user_id=actor.user_id,
+        user_handle=actor.handle,
+        user_display_name=actor.display_name,
+        visitor_id=trim(params.get("visitorId")),
+        session_id=trim(params.get("sessionId")),
+        source=trim(params.get("source")) or default_source,
+    )

@@ -1,0 +1,21 @@
+"""Everything a sharing handler needs, built once in `app.py` and injected per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servicekit.outbox import Outbox
+from servicekit.upstream import InternalClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sharing.settings import SharingSettings
+
+PRODUCER = "sharing"
+
+
+@dataclass(frozen=True, slots=True)
+class SharingContext:
+    settings: SharingSettings
+    sessions: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    catalog: InternalClient

@@ -1,0 +1,72 @@
+"""Share-link persistence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.dto import ShareLinkSummary
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sharing.db.models import share_links
+
+
+async def insert_link(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+    return (
+        await session.execute(insert(share_links).values(**values).returning(share_links))
+    ).one()
+
+
+async def by_token_hash(session: AsyncSession, token_hash: str) -> Row[Any] | None:
+    return (
+        await session.execute(select(share_links).where(share_links.c.token_hash == token_hash))
+    ).one_or_none()
+
+
+async def list_for_org(
+    session: AsyncSession, organization_id: str, limit: int, offset: int
+) -> tuple[list[Row[Any]], int]:
+    where = share_links.c.organization_id == organization_id
+    total = await session.scalar(select(func.count()).select_from(share_links).where(where))
+    rows = (
+        await session.execute(
+            select(share_links)
+            .where(where)
+            .order_by(share_links.c.created_at.desc(), share_links.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return list(rows), int(total or 0)
+
+
+async def revoke(session: AsyncSession, organization_id: str, link_id: str) -> Row[Any] | None:
+    """Revoke a live link of the org; returns it, or None if there is no such live link."""
+    return (
+        await session.execute(
+            update(share_links)
+            .where(
+                share_links.c.id == link_id,
+                share_links.c.organization_id == organization_id,
+                share_links.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=func.now(), updated_at=func.now())
+            .returning(share_links)
+        )
+    ).one_or_none()
+
+
+def summary(row: Row[Any]) -> ShareLinkSummary:
+    return ShareLinkSummary(
+        id=row.id,
+        kind=row.kind,
+        name=row.name,
+        visibility=row.visibility,
+        token_preview=row.token_preview,
+        track_id=row.track_id,
+        pack_id=row.pack_id,
+        slug=row.slug,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        created_at=row.created_at,
+    )

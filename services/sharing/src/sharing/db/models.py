@@ -1,0 +1,60 @@
+"""Sharing tables, all in the `sharing` schema."""
+
+from __future__ import annotations
+
+from servicekit.outbox import outbox_table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
+
+SCHEMA = "sharing"
+metadata = MetaData(schema=SCHEMA)
+
+share_links = Table(
+    "share_links",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),  # ref | track | pack | split_sheet
+    Column("organization_id", Text, nullable=False),
+    Column("owner_id", Text, nullable=False),
+    Column("track_id", Text),
+    Column("pack_id", Text),
+    Column("split_sheet_id", Text),
+    Column("visibility", Text, nullable=False, server_default="link_only"),
+    Column("name", Text),
+    Column("token_hash", Text, unique=True),
+    Column("token_preview", Text),
+    Column("slug", Text, unique=True),
+    Column("access_code_hash", Text),
+    Column("disable_downloads", Boolean, nullable=False, server_default=text("false")),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_share_links_org_created", "organization_id", "created_at"),
+    Index("ix_share_links_track", "track_id"),
+)
+
+# What sharing knows about catalog tracks, fed by `catalog.lifecycle` (and read-through
+# from catalog's internal API when an event has not arrived yet).
+track_replica = Table(
+    "track_replica",
+    metadata,
+    Column("track_id", Text, primary_key=True),
+    Column("organization_id", Text, nullable=False),
+    Column("owner_id", Text, nullable=False),
+    Column("visibility", Text, nullable=False),
+    Column("snapshot", Text, nullable=False),  # the TrackSnapshot JSON it came from
+    Column("source_updated_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+)
+
+outbox = outbox_table(metadata)

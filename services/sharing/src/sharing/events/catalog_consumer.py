@@ -1,0 +1,47 @@
+"""Keeps the track replica in step with `catalog.lifecycle`."""
+
+from __future__ import annotations
+
+import logging
+
+from contracts import topics
+from contracts.events import TrackChanged, TrackDeleted, UnknownEventType, parse_event
+from faststream.kafka import KafkaBroker, KafkaMessage
+from pydantic import ValidationError
+from servicekit.dead_letters import send_to_dead_letters
+from servicekit.kafka import consumer_options
+from servicekit.settings import ServiceSettings
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sharing.db import replica
+
+log = logging.getLogger(__name__)
+
+
+def register_catalog_consumer(
+    broker: KafkaBroker, settings: ServiceSettings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    @broker.subscriber(
+        topics.CATALOG_LIFECYCLE,
+        group_id="sharing.catalog-replica",
+        **consumer_options(settings),
+    )
+    async def on_catalog_event(message: KafkaMessage) -> None:
+        body = message.body
+        try:
+            envelope = parse_event(body)
+        except (ValidationError, UnknownEventType, ValueError) as exc:
+            await send_to_dead_letters(broker, message, exc)
+            return
+        payload = envelope.payload
+        async with sessions() as session, session.begin():
+            if isinstance(payload, TrackChanged):
+                await replica.upsert_snapshot(session, payload.track)
+            elif isinstance(payload, TrackDeleted):
+                await replica.mark_deleted(
+                    session,
+                    payload.track_id,
+                    payload.organization_id,
+                    payload.owner_id,
+                    payload.deleted_at,
+                )
