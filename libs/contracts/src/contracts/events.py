@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Generic, Literal, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -274,14 +274,19 @@ class EventEnvelope(BaseModel, Generic[P]):
 
 def wrap(payload: P, *, producer: str, trace_id: str | None = None) -> EventEnvelope[P]:
     """Put a payload in a fresh envelope with a new event id and the current UTC time."""
-    return EventEnvelope[type(payload)](  # type: ignore[misc]
-        event_id=uuid.uuid4(),
-        type=payload.TYPE,
-        version=payload.VERSION,
-        occurred_at=datetime.now(UTC),
-        producer=producer,
-        trace_id=trace_id,
-        payload=payload,
+    # parametrized by the concrete payload class, so serialization keeps all its fields
+    concrete: Any = EventEnvelope[type(payload)]  # type: ignore[misc]
+    return cast(
+        EventEnvelope[P],
+        concrete(
+            event_id=uuid.uuid4(),
+            type=payload.TYPE,
+            version=payload.VERSION,
+            occurred_at=datetime.now(UTC),
+            producer=producer,
+            trace_id=trace_id,
+            payload=payload,
+        ),
     )
 
 

@@ -12,7 +12,7 @@ PACK = "mpack_"
 SPLIT_SHEET = "split_"
 SHARE_LINK = "mslink_"
 API_KEY = "sk_"
-SHARE_TOKEN = "shr_"
+SHARE_TOKEN = "shr_"  # noqa: S105 - a prefix, not a secret
 API_KEY_RECORD = "key_"
 TRACE = "req_"
 

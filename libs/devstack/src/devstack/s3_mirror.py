@@ -94,3 +94,7 @@ class S3Mirror:
         if self._thread is not None:
             with contextlib.suppress(RuntimeError):
                 self._thread.join(timeout=5)
+
+    def save_and_forget(self) -> None:
+        """`save` for shutdown hooks, which want no result."""
+        self.save()

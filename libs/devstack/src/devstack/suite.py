@@ -30,6 +30,7 @@ class Suite:
     gateway_port: int
     internal_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     admin_api_key: str = field(default_factory=lambda: "sk_admin_" + secrets.token_urlsafe(24))
+    media_signing_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     extra_env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -50,6 +51,7 @@ class Suite:
             **self.infra.env(),
             "ENCORE_INTERNAL_TOKEN": self.internal_token,
             "ENCORE_ADMIN_API_KEY": self.admin_api_key,
+            "ENCORE_MEDIA_SIGNING_KEY": self.media_signing_key,
             "ENCORE_CATALOG_URL": self.url("catalog"),
             "ENCORE_SHARING_URL": self.url("sharing"),
             "ENCORE_ANALYTICS_URL": self.url("analytics"),

@@ -18,7 +18,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from servicekit.errors import ApiError
 
-INTERNAL_TOKEN_HEADER = "X-Internal-Token"
+INTERNAL_TOKEN_HEADER = "X-Internal-Token"  # noqa: S105 - a header name
 USER_ID_HEADER = "X-Encore-User-Id"
 USER_HANDLE_HEADER = "X-Encore-User-Handle"
 USER_NAME_HEADER = "X-Encore-User-Name"

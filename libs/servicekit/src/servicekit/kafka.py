@@ -7,6 +7,7 @@ are settings, so production can relax them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,10 +50,8 @@ async def ensure_topics(bootstrap: str, topic_names: tuple[str, ...], partitions
             if name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 

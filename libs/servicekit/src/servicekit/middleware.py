@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.tracing import TRACE_HEADER, ensure_trace_id
@@ -12,7 +13,7 @@ def trace_middleware(app: ASGIApp) -> ASGIApp:
     header_key = TRACE_HEADER.lower().encode()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == header_key), None)

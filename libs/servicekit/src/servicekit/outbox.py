@@ -9,6 +9,7 @@ at least once, so consumers dedupe by event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -83,11 +84,10 @@ class Outbox:
         """Call after commit so the relay publishes now instead of at its next poll."""
         self._wakeup.set()
 
-    async def wait(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
-        except TimeoutError:
-            pass
+    async def wait(self, seconds: float) -> None:
+        """Sleep until notified or `seconds` pass, whichever is first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
         self._wakeup.clear()
 
 

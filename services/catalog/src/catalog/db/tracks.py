@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.db.models import tracks
 
 
-async def insert_track(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+async def insert_track(session: AsyncSession, values: dict[str, Any]) -> Any:
     row = (await session.execute(insert(tracks).values(**values).returning(tracks))).one()
     return row
 
 
-async def get_track(session: AsyncSession, track_id: str) -> Row[Any] | None:
+async def get_track(session: AsyncSession, track_id: str) -> Any:
     return (await session.execute(select(tracks).where(tracks.c.id == track_id))).one_or_none()
 
 

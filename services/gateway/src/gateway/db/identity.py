@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from contracts import ids
 from contracts.hashing import hash_secret, token_preview
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,7 +74,7 @@ async def create_api_key(session: AsyncSession, user_id: str, name: str) -> tupl
     return key_id, raw
 
 
-async def list_api_keys(session: AsyncSession, user_id: str) -> list[Row[Any]]:
+async def list_api_keys(session: AsyncSession, user_id: str) -> Sequence[Any]:
     stmt = (
         select(
             api_keys.c.id,
@@ -85,7 +86,7 @@ async def list_api_keys(session: AsyncSession, user_id: str) -> list[Row[Any]]:
         .where(api_keys.c.user_id == user_id)
         .order_by(api_keys.c.created_at.desc())
     )
-    return list((await session.execute(stmt)).all())
+    return (await session.execute(stmt)).all()
 
 
 async def revoke_api_key(session: AsyncSession, user_id: str, key_id: str) -> bool:
@@ -112,7 +113,7 @@ async def authenticate(session: AsyncSession, raw_key: str) -> Caller | None:
     return Caller(row.id, row.handle, row.display_name, row.key_id)
 
 
-async def user_by_handle(session: AsyncSession, handle: str) -> Row[Any] | None:
+async def user_by_handle(session: AsyncSession, handle: str) -> Any:
     return (await session.execute(select(users).where(users.c.handle == handle))).first()
 
 
@@ -124,7 +125,7 @@ async def role_in(session: AsyncSession, organization_id: str, user_id: str) -> 
     )
 
 
-async def organizations_of(session: AsyncSession, user_id: str) -> list[Row[Any]]:
+async def organizations_of(session: AsyncSession, user_id: str) -> Sequence[Any]:
     stmt = (
         select(
             organizations.c.id, organizations.c.name, organizations.c.personal, memberships.c.role
@@ -133,7 +134,7 @@ async def organizations_of(session: AsyncSession, user_id: str) -> list[Row[Any]
         .where(memberships.c.user_id == user_id)
         .order_by(organizations.c.created_at)
     )
-    return list((await session.execute(stmt)).all())
+    return (await session.execute(stmt)).all()
 
 
 async def create_organization(session: AsyncSession, name: str, owner_id: str) -> str:

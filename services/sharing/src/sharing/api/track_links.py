@@ -11,7 +11,6 @@ from contracts.errors import ErrorCode
 from contracts.events import ShareClicked, ShareLinkLifecycle, TrackPlayed, TrackSnapshot, wrap
 from contracts.hashing import hash_secret, token_preview
 from litestar import Controller, Request, get, post
-from litestar.params import Body
 from pydantic import BaseModel
 from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of
@@ -34,7 +33,7 @@ def _public_track(track: TrackSnapshot) -> PublicTrack:
     return PublicTrack(
         id=track.track_id,
         title=track.title,
-        artist={"handle": track.owner_handle, "display_name": track.owner_display_name},  # type: ignore[arg-type]
+        artist={"handle": track.owner_handle, "display_name": track.owner_display_name},
         album_id=track.album_id,
         features=track.features,
         tags=track.tags,
@@ -61,7 +60,7 @@ class OrgTrackShareController(Controller):
         org_id: str,
         track_id: str,
         ctx: SharingContext,
-        data: CreateTrackLink | None = Body(default=None),
+        data: CreateTrackLink | None = None,
     ) -> ShareLinkCreated:
         options = data or CreateTrackLink()
         user_id = actor_of(request).require_user()

@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sharing.db.models import share_links
 
 
-async def insert_link(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+async def insert_link(session: AsyncSession, values: dict[str, Any]) -> Any:
     return (
         await session.execute(insert(share_links).values(**values).returning(share_links))
     ).one()
 
 
-async def by_token_hash(session: AsyncSession, token_hash: str) -> Row[Any] | None:
+async def by_token_hash(session: AsyncSession, token_hash: str) -> Any:
     return (
         await session.execute(select(share_links).where(share_links.c.token_hash == token_hash))
     ).one_or_none()
@@ -40,7 +40,7 @@ async def list_for_org(
     return list(rows), int(total or 0)
 
 
-async def revoke(session: AsyncSession, organization_id: str, link_id: str) -> Row[Any] | None:
+async def revoke(session: AsyncSession, organization_id: str, link_id: str) -> Any:
     """Revoke a live link of the org; returns it, or None if there is no such live link."""
     return (
         await session.execute(

@@ -1,0 +1,118 @@
+"""`make run`: the whole suite on this machine, with no Docker and no cloud.
+
+Starts (or finds) Postgres, Kafka and S3, migrates, starts the four services, seeds a demo
+artist, prints how to use it, and stops everything it started on Ctrl-C. Data lives in
+`.data/dev/` and is reused by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from devstack import demo
+from devstack.infra import start_infrastructure
+from devstack.suite import Suite
+
+DATA_DIR = Path(os.environ.get("ENCORE_DATA_DIR", ".data/dev")).resolve()
+
+
+def _stable_secrets(path: Path) -> dict[str, str]:
+    """Internal token, admin key and media signing key survive restarts (signed URLs too)."""
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    values = {
+        "internal_token": secrets.token_urlsafe(24),
+        "admin_api_key": "sk_admin_" + secrets.token_urlsafe(24),
+        "media_signing_key": secrets.token_urlsafe(32),
+    }
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+def _interrupt(signum: int, _: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    started = time.monotonic()
+    port = int(os.environ.get("ENCORE_PORT", "8000"))
+    if _port_taken(port):
+        print(f"port {port} is taken; set ENCORE_PORT to another one", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    infra = None
+    suite = None
+    try:
+        print(f"Starting Encore (data in {DATA_DIR}) ...", flush=True)
+        infra = start_infrastructure(DATA_DIR, persistent=True)
+        print(
+            "Infrastructure: " + ", ".join(f"{k}={v}" for k, v in infra.sources.items()), flush=True
+        )
+        if infra.s3_mirror is not None:
+            infra.s3_mirror.start_background_sync()
+        keys = _stable_secrets(DATA_DIR / "secrets.json")
+        suite = Suite(
+            infra,
+            DATA_DIR / "logs",
+            port,
+            internal_token=keys["internal_token"],
+            admin_api_key=os.environ.get("ENCORE_ADMIN_API_KEY", keys["admin_api_key"]),
+            media_signing_key=keys["media_signing_key"],
+        )
+        suite.prepare()
+        suite.start_all()
+        seeded = demo.seed(suite.gateway_url, suite.admin_api_key, DATA_DIR / "demo.json")
+        print(f"API key: {seeded.api_key}")
+        print(f"Organization: {seeded.organization_id}")
+        print(f"Track: {seeded.track_id}")
+        print(f"Public link: {suite.gateway_url}/v1/public/track-links/{seeded.link_token}")
+        print(f"Admin key: {suite.admin_api_key}")
+        print(f"Logs: {DATA_DIR / 'logs'}")
+        print(
+            f"Ready: gateway on {suite.gateway_url} after {time.monotonic() - started:.1f}s. Ctrl-C stops.",
+            flush=True,
+        )
+        while True:
+            for name, proc in suite.procs.items():
+                if proc.poll() is not None:
+                    print(
+                        f"{name} exited with {proc.returncode}; see {DATA_DIR / 'logs' / name}.log",
+                        file=sys.stderr,
+                    )
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping ...", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if suite is not None:
+            suite.stop_all()
+        if infra is not None:
+            if infra.s3_mirror is not None:
+                infra.s3_mirror.stop_background_sync()
+            infra.close()
+        print("Stopped.", flush=True)
+
+
+def _port_taken(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

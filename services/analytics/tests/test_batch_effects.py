@@ -1,0 +1,76 @@
+from analytics.domain.batch import effects_of, visitor_key
+from contracts.events import (
+    PackViewed,
+    ShareClicked,
+    ShareLinkLifecycle,
+    TrackDownloaded,
+    TrackPlayed,
+    Visitor,
+    wrap,
+)
+
+
+def test_visitor_key_prefers_visitor_then_session_then_user() -> None:
+    assert visitor_key(Visitor(visitor_id="v", session_id="s", user_id="u")) == "v:v"
+    assert visitor_key(Visitor(session_id="s", user_id="u")) == "s:s"
+    assert visitor_key(Visitor(user_id="u")) == "u:u"
+    assert visitor_key(Visitor()) is None
+
+
+def test_counters_and_uniques_per_link() -> None:
+    events = [
+        wrap(
+            ShareClicked(link_id="l1", link_kind="track", visitor=Visitor(visitor_id="a")),
+            producer="t",
+        ),
+        wrap(
+            ShareClicked(link_id="l1", link_kind="track", visitor=Visitor(visitor_id="a")),
+            producer="t",
+        ),
+        wrap(
+            TrackPlayed(link_id="l1", track_id="t1", visitor=Visitor(session_id="s")), producer="t"
+        ),
+        wrap(TrackDownloaded(link_id="l2", track_id="t1"), producer="t"),
+        wrap(PackViewed(link_id="l3", pack_id="p1", visitor=Visitor(visitor_id="b")), producer="t"),
+    ]
+    effects = effects_of(events)  # type: ignore[arg-type]
+    assert effects.link_increments["l1"] == {"views": 2, "plays": 1}
+    assert effects.link_increments["l2"] == {"downloads": 1}
+    assert effects.link_increments["l3"] == {"views": 1}
+    assert set(effects.visitors) == {("l1", "v:a"), ("l1", "s:s"), ("l3", "v:b")}
+    assert len(effects.facts) == 5
+
+
+def test_owner_previews_do_not_count() -> None:
+    owner = Visitor(user_id="usr_owner")
+    events = [
+        wrap(
+            ShareClicked(link_id="l1", link_kind="track", link_owner_id="usr_owner", visitor=owner),
+            producer="t",
+        ),
+        wrap(
+            ShareClicked(
+                link_id="l1",
+                link_kind="track",
+                link_owner_id="usr_owner",
+                visitor=Visitor(user_id="x"),
+            ),
+            producer="t",
+        ),
+    ]
+    effects = effects_of(events)  # type: ignore[arg-type]
+    assert effects.link_increments["l1"] == {"views": 1}
+    assert [f["user_id"] for f in effects.facts] == ["x"]
+
+
+def test_lifecycle_events_fill_the_link_registry() -> None:
+    created = wrap(
+        ShareLinkLifecycle(
+            action="created", link_id="l1", link_kind="track", organization_id="o", owner_id="u"
+        ),
+        producer="t",
+    )
+    effects = effects_of([created])  # type: ignore[list-item]
+    assert effects.links["l1"]["owner_id"] == "u"
+    assert effects.links["l1"]["revoked_at"] is None
+    assert not effects.facts

@@ -1,0 +1,233 @@
+"""Bad input gets a clear answer in the SPEC envelope, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.conftest import MEDIA, TEST_MAX_UPLOAD, Artist, assert_error, upload
+
+
+def test_missing_or_wrong_key_is_401(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    artist = new_artist()
+    assert_error(api.get("/v1/me"), 401, "AUTHENTICATION_REQUIRED")
+    assert_error(
+        api.get("/v1/me", headers={"X-API-Key": "sk_wrong"}), 401, "AUTHENTICATION_REQUIRED"
+    )
+    assert_error(
+        api.get(f"/v1/music/{artist.organization_id}/tracks"), 401, "AUTHENTICATION_REQUIRED"
+    )
+    assert (
+        api.get("/v1/me", headers={"Authorization": f"Bearer {artist.api_key}"}).status_code == 200
+    )
+
+
+def test_revoked_key_stops_working(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    artist = new_artist()
+    created = api.post("/v1/me/api-keys", headers=artist.headers, json={"name": "ci"}).json()
+    second = {"X-API-Key": created["api_key"]}
+    assert api.get("/v1/me", headers=second).status_code == 200
+    assert api.delete(f"/v1/me/api-keys/{created['id']}", headers=artist.headers).status_code == 204
+    assert_error(api.get("/v1/me", headers=second), 401, "AUTHENTICATION_REQUIRED")
+    listed = api.get("/v1/me/api-keys", headers=artist.headers).json()
+    assert all("hash" not in key and created["api_key"] not in str(key) for key in listed)
+
+
+def test_non_member_gets_the_same_404_as_a_missing_org(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    owner, stranger = new_artist(), new_artist()
+    mine = assert_error(
+        api.get(f"/v1/music/{owner.organization_id}/tracks", headers=stranger.headers),
+        404,
+        "RESOURCE_NOT_FOUND",
+    )
+    none = assert_error(
+        api.get("/v1/music/org_doesnotexist/tracks", headers=stranger.headers),
+        404,
+        "RESOURCE_NOT_FOUND",
+    )
+    assert mine["message"] == none["message"]
+
+
+def test_member_of_a_label_can_use_it(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    boss, member = new_artist(), new_artist()
+    label = api.post("/v1/organizations", headers=boss.headers, json={"name": "Label"}).json()
+    assert api.get(f"/v1/music/{label['id']}/tracks", headers=member.headers).status_code == 404
+    added = api.post(
+        f"/v1/organizations/{label['id']}/members",
+        headers=boss.headers,
+        json={"handle": member.handle},
+    )
+    assert added.status_code == 201, added.text
+    assert api.get(f"/v1/music/{label['id']}/tracks", headers=member.headers).status_code == 200
+    assert (
+        api.post(
+            f"/v1/organizations/{label['id']}/members",
+            headers=member.headers,
+            json={"handle": boss.handle},
+        ).status_code
+        == 403
+    )
+    assert (
+        api.delete(
+            f"/v1/organizations/{label['id']}/members/{member.user_id}", headers=boss.headers
+        ).status_code
+        == 204
+    )
+    assert api.get(f"/v1/music/{label['id']}/tracks", headers=member.headers).status_code == 404
+
+
+def test_non_audio_upload_is_415(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    artist = new_artist()
+    for name in ("not-audio.bin", "cover-600.png"):
+        with (MEDIA / name).open("rb") as f:
+            response = api.post(
+                f"/v1/music/{artist.organization_id}/tracks",
+                headers=artist.headers,
+                files={"file": ("song.mp3", f, "audio/mpeg")},  # the name and declared type lie
+                data={"title": "x"},
+            )
+        assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert (
+        api.get(f"/v1/music/{artist.organization_id}/tracks", headers=artist.headers).json()[
+            "total"
+        ]
+        == 0
+    )
+
+
+def test_broken_audio_is_422(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    artist = new_artist()
+    with (MEDIA / "truncated.wav").open("rb") as f:
+        response = api.post(
+            f"/v1/music/{artist.organization_id}/tracks",
+            headers=artist.headers,
+            files={"file": ("x.wav", f)},
+            data={"title": "x"},
+        )
+    error = assert_error(response, 422, "VALIDATION_ERROR")
+    assert "file" in error["details"]["fields"]
+
+
+def test_oversized_upload_is_413(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    artist = new_artist()
+    big = (MEDIA / "tone-3s.wav").read_bytes() * (TEST_MAX_UPLOAD // 100_000 + 1)
+    assert len(big) > TEST_MAX_UPLOAD
+    response = api.post(
+        f"/v1/music/{artist.organization_id}/tracks",
+        headers=artist.headers,
+        files={"file": ("big.wav", big)},
+        data={"title": "big"},
+    )
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_missing_title_names_the_field(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    artist = new_artist()
+    with (MEDIA / "tone-3s.mp3").open("rb") as f:
+        response = api.post(
+            f"/v1/music/{artist.organization_id}/tracks",
+            headers=artist.headers,
+            files={"file": ("a.mp3", f)},
+        )
+    assert "title" in assert_error(response, 422, "VALIDATION_ERROR")["details"]["fields"]
+
+
+def test_bad_share_options_name_the_field(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist)
+    url = f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share"
+    for days in (0, -3):
+        error = assert_error(
+            api.post(url, headers=artist.headers, json={"expires_in_days": days}),
+            422,
+            "VALIDATION_ERROR",
+        )
+        assert "expires_in_days" in str(error["details"])
+    error = assert_error(
+        api.post(url, headers=artist.headers, json={"visibility": "everyone"}),
+        422,
+        "VALIDATION_ERROR",
+    )
+    assert "visibility" in str(error["details"])
+    malformed = api.post(
+        url,
+        headers={**artist.headers, "content-type": "application/json"},
+        content=b'{"visibility": ',
+    )
+    assert_error(malformed, 422, "VALIDATION_ERROR")
+    clamped = api.post(url, headers=artist.headers, json={"expires_in_days": 365})
+    assert clamped.status_code == 201
+    no_body = api.post(url, headers=artist.headers)
+    assert no_body.status_code == 201 and no_body.json()["expires_at"] is None
+
+
+def test_unknown_and_revoked_tokens_look_the_same(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist)
+    link = api.post(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
+    ).json()
+    assert api.get(f"/v1/public/track-links/{link['token']}").status_code == 200
+    assert (
+        api.delete(
+            f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
+        ).status_code
+        == 204
+    )
+    revoked = assert_error(
+        api.get(f"/v1/public/track-links/{link['token']}"), 404, "TRACK_LINK_UNAVAILABLE"
+    )
+    unknown = assert_error(
+        api.get("/v1/public/track-links/shr_" + "0" * 32), 404, "TRACK_LINK_UNAVAILABLE"
+    )
+    assert {k: v for k, v in revoked.items() if k not in {"trace_id", "timestamp"}} == {
+        k: v for k, v in unknown.items() if k not in {"trace_id", "timestamp"}
+    }
+    assert_error(
+        api.get(f"/v1/public/track-links/{link['token']}/playback-url"),
+        404,
+        "TRACK_LINK_UNAVAILABLE",
+    )
+    assert_error(api.get(f"/v1/music/shared/{link['token']}"), 404, "TRACK_LINK_UNAVAILABLE")
+    assert (
+        api.delete(
+            f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
+        ).status_code
+        == 404
+    )
+
+
+def test_public_surface_only_has_get_and_post(api: httpx.Client) -> None:
+    for method in ("PUT", "PATCH", "DELETE"):
+        assert_error(api.request(method, "/v1/public/track-links/shr_x"), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_unknown_route_is_404_in_the_envelope(api: httpx.Client) -> None:
+    assert_error(api.get("/v1/nothing-here"), 404, "RESOURCE_NOT_FOUND")
+
+
+def test_trace_id_is_accepted_and_echoed(api: httpx.Client) -> None:
+    response = api.get("/v1/me", headers={"X-Request-ID": "req_from_client_123"})
+    assert response.headers["x-request-id"] == "req_from_client_123"
+    assert response.json()["error"]["trace_id"] == "req_from_client_123"
+    generated = api.get("/v1/me")
+    assert generated.json()["error"]["trace_id"].startswith("req_")
+
+
+def test_creating_users_needs_the_admin_key(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    assert_error(api.post("/v1/users", json={"handle": "zz"}), 401, "AUTHENTICATION_REQUIRED")
+    assert_error(
+        api.post("/v1/users", json={"handle": "zz"}, headers=artist.headers),
+        401,
+        "AUTHENTICATION_REQUIRED",
+    )
