@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from devstack.infra import Infrastructure, start_infrastructure
 from devstack.processes import free_port
 from devstack.suite import Suite

@@ -7,11 +7,11 @@ import uuid
 
 import httpx
 from aiokafka import AIOKafkaProducer
+
 from contracts import topics
 from contracts.events import ShareClicked, TrackPlayed, Visitor, wrap
 from devstack.suite import Suite
 from servicekit.internal import INTERNAL_TOKEN_HEADER
-
 from tests.conftest import eventually
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+
 from devstack.infra import Infrastructure, start_infrastructure
 from devstack.suite import SERVICES, Suite
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+
 from contracts import topics
 from devstack.suite import Suite
-
 from tests.conftest import MEDIA, Artist, eventually, read_events, upload
 
 PRIVATE_MARKERS = ("owner_id", "s3://", "encore-media", "tracks/mtrack_", "token_hash", "audio_key")

@@ -2,6 +2,8 @@ import re
 import uuid
 
 import pytest
+from pydantic import ValidationError
+
 from contracts import ids, topics
 from contracts.errors import ErrorCode, build_error
 from contracts.events import (
@@ -14,7 +16,6 @@ from contracts.events import (
     wrap,
 )
 from contracts.hashing import hash_secret, secret_matches, token_preview
-from pydantic import ValidationError
 
 
 def test_ids_carry_their_prefix_and_differ() -> None:

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from catalog.api.media import _parse_range
 from catalog.domain import media_tokens
 from catalog.domain.audio import NotAudio, UnreadableAudio, inspect_audio
@@ -66,7 +67,7 @@ def test_media_token_round_trip_and_tamper() -> None:
 
 def test_media_token_expires() -> None:
     token = media_tokens.sign(media_tokens.MediaGrant("t", "audio", "inline", 100), KEY)
-    assert media_tokens.verify(token, KEY, now=99).track_id == "t"
+    assert media_tokens.verify(token, KEY, now=99).subject_id == "t"
     with pytest.raises(media_tokens.InvalidMediaToken, match="expired"):
         media_tokens.verify(token, KEY, now=101)
 

@@ -1,4 +1,5 @@
 import pytest
+
 from gateway.auth import presented_key
 from gateway.domain.identity import can_manage_members, normalize_handle
 

@@ -31,6 +31,7 @@ class PublicTrack(BaseModel):
     duration_seconds: float | None = None
     content_type: str
     has_artwork: bool = False
+    artwork_url: str | None = None
     created_at: datetime
 
 
@@ -42,6 +43,7 @@ class TrackView(PublicTrack):
     size_bytes: int
     checksum_sha256: str
     support_gate: dict[str, object] | None = None
+    album_position: int | None = None
     updated_at: datetime
 
 
@@ -109,3 +111,47 @@ class Page(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class AlbumSummary(BaseModel):
+    id: str
+    slug: str
+    title: str
+    description: str | None = None
+    artist: Artist
+    cover_url: str | None = None
+    released_at: datetime | None = None
+    track_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class AlbumDetail(AlbumSummary):
+    tracks: list[PublicTrack] = Field(default_factory=list)
+
+
+class PackView(BaseModel):
+    id: str
+    organization_id: str
+    title: str
+    description: str | None = None
+    track_ids: list[str] = Field(default_factory=list)
+    tracks: list[PublicTrack] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContributorView(BaseModel):
+    name: str
+    user_handle: str | None = None
+    role: str
+    percentage: str
+
+
+class SplitSheetView(BaseModel):
+    id: str
+    track_id: str
+    status: Literal["draft", "sent", "signed"]
+    contributors: list[ContributorView]
+    created_at: datetime
+    updated_at: datetime

@@ -147,6 +147,7 @@ class TrackSnapshot(BaseModel):
     title: str
     visibility: Literal["public", "private"]
     album_id: str | None = None
+    album_position: int | None = None
     features: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     description: str | None = None
@@ -192,21 +193,25 @@ class AlbumChanged(Payload):
     album_id: str
     organization_id: str
     owner_id: str
-    owner_handle: str | None = None
+    owner_handle: str
     slug: str
-    previous_slug: str | None = None
+    previous_slugs: list[str] = Field(default_factory=list)
+    track_ids: list[str] = Field(default_factory=list)
 
     def key(self) -> str:
         return self.album_id
 
 
 class AlbumReleased(Payload):
+    """The first successful finalize of an album: emitted exactly once per album."""
+
     TYPE: ClassVar[str] = "album.released"
     TOPIC: ClassVar[str] = topics.CATALOG_LIFECYCLE
 
     album_id: str
     organization_id: str
     owner_id: str
+    owner_handle: str
     slug: str
     released_at: datetime
     track_ids: list[str]
@@ -224,10 +229,44 @@ class PackChanged(Payload):
     organization_id: str
     owner_id: str
     title: str
+    description: str | None = None
     track_ids: list[str] = Field(default_factory=list)
 
     def key(self) -> str:
         return self.pack_id
+
+
+class Contributor(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    user_handle: str | None = None
+    role: str
+    percentage: str  # decimal text, e.g. "33.33": exact, unlike a float
+
+
+class SplitSheetSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    split_sheet_id: str
+    track_id: str
+    organization_id: str
+    owner_id: str
+    status: Literal["draft", "sent", "signed"]
+    contributors: list[Contributor]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SplitSheetChanged(Payload):
+    TYPE: ClassVar[str] = "split_sheet.changed"
+    TOPIC: ClassVar[str] = topics.CATALOG_LIFECYCLE
+
+    action: Literal["created", "updated", "deleted"]
+    split_sheet: SplitSheetSnapshot
+
+    def key(self) -> str:
+        return self.split_sheet.track_id
 
 
 EVENT_TYPES: dict[str, type[Payload]] = {
@@ -244,6 +283,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         AlbumChanged,
         AlbumReleased,
         PackChanged,
+        SplitSheetChanged,
     )
 }
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from contracts.topics import ALL_TOPICS_WITH_DLQ
 
+from contracts.topics import ALL_TOPICS_WITH_DLQ
 from devstack import processes
 from devstack.infra import Infrastructure
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from aiokafka import ConsumerRecord
-from contracts.topics import dead_letter_topic
 from faststream.kafka import KafkaBroker, KafkaMessage
 from prometheus_client import Counter
+
+from contracts.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from contracts.errors import ErrorCode, ErrorEnvelope, build_error
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -17,6 +16,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
 
+from contracts.errors import ErrorCode, ErrorEnvelope, build_error
 from servicekit.tracing import current_trace_id
 
 log = logging.getLogger(__name__)

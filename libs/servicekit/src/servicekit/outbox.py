@@ -13,7 +13,6 @@ import contextlib
 import logging
 from typing import Any
 
-from contracts.events import EventEnvelope
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
 from sqlalchemy import (
@@ -32,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.events import EventEnvelope
 from servicekit.tracing import KAFKA_TRACE_HEADER
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from contracts.errors import ErrorCode
 
+from contracts.errors import ErrorCode
 from servicekit.errors import ApiError
 from servicekit.internal import (
     INTERNAL_TOKEN_HEADER,

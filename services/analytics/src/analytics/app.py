@@ -6,15 +6,15 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
-from servicekit.app import build_service_app
-from servicekit.db import make_engine, make_sessionmaker
-from servicekit.health import database_check
-from servicekit.kafka import broker_check, make_broker
 
 from analytics.api.stats import StatsController
 from analytics.context import AnalyticsContext
 from analytics.events.consumer import register_consumer
 from analytics.settings import AnalyticsSettings
+from servicekit.app import build_service_app
+from servicekit.db import make_engine, make_sessionmaker
+from servicekit.health import database_check
+from servicekit.kafka import broker_check, make_broker
 
 
 def create_app(settings: AnalyticsSettings | None = None) -> Litestar:

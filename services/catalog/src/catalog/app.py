@@ -8,18 +8,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Litestar
-from servicekit.app import build_service_app
-from servicekit.db import make_engine, make_sessionmaker
-from servicekit.health import database_check
-from servicekit.kafka import broker_check, make_broker
-from servicekit.outbox import Outbox, OutboxRelay
 
+from catalog.api.albums import AlbumsController
 from catalog.api.media import MediaController
+from catalog.api.packs import PacksController
+from catalog.api.public import PublicAlbumsController
+from catalog.api.split_sheets import SplitSheetController
 from catalog.api.tracks import OrgTracksController, TracksController
 from catalog.context import CatalogContext
 from catalog.db.models import outbox as outbox_table
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
+from catalog.storage_sweeper import StorageSweeper
+from servicekit.app import build_service_app
+from servicekit.db import make_engine, make_sessionmaker
+from servicekit.health import database_check
+from servicekit.kafka import broker_check, make_broker
+from servicekit.outbox import Outbox, OutboxRelay
 
 
 def create_app(settings: CatalogSettings | None = None) -> Litestar:
@@ -29,20 +34,28 @@ def create_app(settings: CatalogSettings | None = None) -> Litestar:
     broker = make_broker(settings, "catalog")
     outbox = Outbox(outbox_table)
     storage = MediaStorage(settings)
-    ctx = CatalogContext(settings=settings, sessions=sessions, outbox=outbox, storage=storage)
+    sweeper = StorageSweeper(sessions, storage, settings.storage_sweep_interval_seconds)
+    ctx = CatalogContext(
+        settings=settings, sessions=sessions, outbox=outbox, storage=storage, sweeper=sweeper
+    )
     relay = OutboxRelay(outbox, sessions, broker)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await storage.ensure_bucket()
         await broker.start()
-        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(sweeper.run(), name="storage-sweeper"),
+        ]
         try:
             yield
         finally:
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await broker.stop()
             await engine.dispose()
 
@@ -50,7 +63,15 @@ def create_app(settings: CatalogSettings | None = None) -> Litestar:
     return build_service_app(
         "catalog",
         settings,
-        [OrgTracksController, TracksController, MediaController],
+        [
+            OrgTracksController,
+            TracksController,
+            MediaController,
+            AlbumsController,
+            PacksController,
+            SplitSheetController,
+            PublicAlbumsController,
+        ],
         dependencies={"ctx": ctx},
         checks={
             "database": database_check(engine),

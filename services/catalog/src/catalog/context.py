@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servicekit.outbox import Outbox
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
+from catalog.storage_sweeper import StorageSweeper
+from servicekit.outbox import Outbox
 
 PRODUCER = "catalog"
 
@@ -19,3 +20,4 @@ class CatalogContext:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     storage: MediaStorage
+    sweeper: StorageSweeper

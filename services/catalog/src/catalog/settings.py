@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
+
 from servicekit.settings import ServiceSettings
 
 
@@ -23,3 +24,7 @@ class CatalogSettings(ServiceSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Public gateway URL used in signed URLs."
     )
+    max_image_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="Largest artwork or cover."
+    )
+    storage_sweep_interval_seconds: float = Field(default=30.0, gt=0)

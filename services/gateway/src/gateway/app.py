@@ -9,20 +9,25 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from gateway.api.catalog import AlbumsController, PacksController, SplitSheetController
+from gateway.api.identity import MeController, OrganizationsController, UsersController
+from gateway.api.music import SharesController, TracksController
+from gateway.api.public import MediaController, PublicTrackLinksController, SharedController
+from gateway.api.public_catalog import PublicCatalogController
+from gateway.auth import provide_caller, provide_membership, provide_optional_caller
+from gateway.cache import PublicCache
+from gateway.context import GatewayContext
+from gateway.events.invalidation import register_invalidation
+from gateway.settings import GatewaySettings
 from servicekit.app import provide_value
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.errors import EXCEPTION_HANDLERS
 from servicekit.health import database_check, health_handlers
+from servicekit.kafka import broker_check, make_broker
 from servicekit.logs import configure_logging
 from servicekit.middleware import trace_middleware
 from servicekit.upstream import InternalClient
-
-from gateway.api.identity import MeController, OrganizationsController, UsersController
-from gateway.api.music import SharesController, TracksController
-from gateway.api.public import MediaController, PublicTrackLinksController, SharedController
-from gateway.auth import provide_caller, provide_membership, provide_optional_caller
-from gateway.context import GatewayContext
-from gateway.settings import GatewaySettings
 
 
 def build_context(settings: GatewaySettings) -> GatewayContext:
@@ -44,12 +49,17 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     configure_logging("gateway", settings.log_level)
     ctx = build_context(settings)
     engine = ctx.engine
+    cache = PublicCache(settings.public_cache_ttl_seconds)
+    broker = make_broker(settings, "gateway")
+    register_invalidation(broker, settings, cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await broker.start()
         try:
             yield
         finally:
+            await broker.stop()
             for client in (ctx.catalog, ctx.sharing, ctx.analytics):
                 await client.aclose()
             await engine.dispose()
@@ -61,15 +71,20 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             MeController,
             OrganizationsController,
             TracksController,
+            SplitSheetController,
+            AlbumsController,
+            PacksController,
+            PublicCatalogController,
             SharesController,
             PublicTrackLinksController,
             SharedController,
             MediaController,
             PrometheusController,
-            *health_handlers({"database": database_check(engine)}),
+            *health_handlers({"database": database_check(engine), "kafka": broker_check(broker)}),
         ],
         dependencies={
             "ctx": provide_value(ctx),
+            "cache": provide_value(cache),
             "caller_or_none": Provide(provide_optional_caller),
             "caller": Provide(provide_caller),
             "membership": Provide(provide_membership),

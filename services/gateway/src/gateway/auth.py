@@ -6,14 +6,14 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.errors import ErrorCode
 from litestar import Request
-from servicekit.errors import ApiError, not_found
-from servicekit.internal import Actor
 
+from contracts.errors import ErrorCode
 from gateway.context import GatewayContext
 from gateway.db import identity
 from gateway.db.identity import Caller
+from servicekit.errors import ApiError, not_found
+from servicekit.internal import Actor
 
 
 def presented_key(request: Request[Any, Any, Any]) -> str | None:

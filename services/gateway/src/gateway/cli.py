@@ -12,12 +12,11 @@ import json
 import sys
 from typing import Any
 
-from servicekit.errors import ApiError
-
 from gateway.api.identity import register_user
 from gateway.app import build_context
 from gateway.db import identity
 from gateway.settings import GatewaySettings
+from servicekit.errors import ApiError
 
 
 async def _create_user(args: argparse.Namespace) -> dict[str, Any]:

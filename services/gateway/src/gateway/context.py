@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servicekit.upstream import InternalClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.settings import GatewaySettings
+from servicekit.upstream import InternalClient
 
 
 @dataclass(frozen=True, slots=True)

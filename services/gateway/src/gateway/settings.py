@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
+
 from servicekit.settings import ServiceSettings
 
 
@@ -17,3 +18,6 @@ class GatewaySettings(ServiceSettings):
     )
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Largest upload.")
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
+    public_cache_ttl_seconds: float = Field(
+        default=30.0, ge=0, description="Upper bound on staleness of cached public catalog reads."
+    )

@@ -7,13 +7,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
+
 from servicekit.app import build_service_app
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.health import database_check
 from servicekit.kafka import broker_check, make_broker
 from servicekit.outbox import Outbox, OutboxRelay
 from servicekit.upstream import InternalClient
-
 from sharing.api.shares import SharesController
 from sharing.api.track_links import OrgTrackShareController, TrackLinksController
 from sharing.context import SharingContext

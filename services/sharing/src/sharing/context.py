@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servicekit.outbox import Outbox
-from servicekit.upstream import InternalClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from servicekit.outbox import Outbox
+from servicekit.upstream import InternalClient
 from sharing.settings import SharingSettings
 
 PRODUCER = "sharing"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from contracts.errors import ErrorCode
 from contracts.events import TrackSnapshot
 from servicekit.errors import ApiError
-
 from sharing.context import SharingContext
 from sharing.db import replica
 

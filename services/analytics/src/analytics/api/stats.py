@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from contracts.dto import LinkStats
 from litestar import Controller, get
 from litestar.params import Parameter
-from servicekit.errors import validation_error
 
 from analytics.context import AnalyticsContext
 from analytics.db.stats import stats_for_links
+from contracts.dto import LinkStats
+from servicekit.errors import validation_error
 
 MAX_IDS = 200
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 
-from contracts.events import EventEnvelope, Payload
 from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.db.models import engagement_facts, link_stats, link_visitors, links, processed_events
 from analytics.domain.batch import effects_of
+from contracts.events import EventEnvelope, Payload
 
 COUNTERS = ("views", "plays", "downloads", "reshares")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from contracts.dto import LinkStats
 from sqlalchemy import String, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.db.models import link_stats, link_visitors
+from contracts.dto import LinkStats
 
 
 async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[str, LinkStats]:

@@ -12,18 +12,18 @@ import asyncio
 import logging
 
 from aiokafka import ConsumerRecord
-from contracts import topics
-from contracts.events import EventEnvelope, Payload, UnknownEventType, parse_event
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
-from servicekit.dead_letters import dead_letter
-from servicekit.kafka import consumer_options
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.db.apply import apply_batch
 from analytics.settings import AnalyticsSettings
+from contracts import topics
+from contracts.events import EventEnvelope, Payload, UnknownEventType, parse_event
+from servicekit.dead_letters import dead_letter
+from servicekit.kafka import consumer_options
 
 log = logging.getLogger(__name__)
 

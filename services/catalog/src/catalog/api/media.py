@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from contracts.errors import ErrorCode
 from litestar import Controller, Request, get
 from litestar.response import Stream
-from servicekit.errors import ApiError
 
 from catalog.context import CatalogContext
+from catalog.db import albums as albums_repo
 from catalog.db import tracks as repo
 from catalog.domain import media_tokens
 from catalog.storage import iter_body
+from contracts.errors import ErrorCode
+from servicekit.errors import ApiError
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -50,27 +51,41 @@ class MediaController(Controller):
         except media_tokens.InvalidMediaToken as exc:
             raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, f"media link invalid: {exc}") from exc
         async with ctx.sessions() as session:
-            row = await repo.get_track(session, grant.track_id)
-        key = (
-            None if row is None else (row.audio_key if grant.asset == "audio" else row.artwork_key)
-        )
-        if row is None or key is None:
+            found = await _locate(session, grant)
+        if found is None:
             raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "media not found")
-        size = int(row.size_bytes) if grant.asset == "audio" else None
+        key, content_type, title, size = found
         byte_range = _parse_range(request.headers.get("range"), size) if size is not None else None
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=300"}
-        filename = re.sub(r"[^A-Za-z0-9._ -]", "_", row.title)[:80] or row.id
+        filename = re.sub(r"[^A-Za-z0-9._ -]", "_", title)[:80] or grant.subject_id
         extension = key.rsplit(".", 1)[-1]
         headers["Content-Disposition"] = f'{grant.disposition}; filename="{filename}.{extension}"'
         if byte_range is None:
             body = await ctx.storage.open(key)
             if size is not None:
                 headers["Content-Length"] = str(size)
-            return Stream(iter_body(body), media_type=row.content_type, headers=headers)
+            return Stream(iter_body(body), media_type=content_type, headers=headers)
         first, last = byte_range
         body = await ctx.storage.open(key, offset=first, length=last - first + 1)
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
         headers["Content-Length"] = str(last - first + 1)
-        return Stream(
-            iter_body(body), media_type=row.content_type, headers=headers, status_code=206
-        )
+        return Stream(iter_body(body), media_type=content_type, headers=headers, status_code=206)
+
+
+async def _locate(
+    session: Any, grant: media_tokens.MediaGrant
+) -> tuple[str, str, str, int | None] | None:
+    """(object key, content type, title for the filename, size if known) of a grant's object."""
+    if grant.asset == "cover":
+        album = await albums_repo.get_album(session, grant.subject_id)
+        if album is None or album.cover_key is None:
+            return None
+        return album.cover_key, album.cover_content_type, album.title, None
+    row = await repo.get_track(session, grant.subject_id)
+    if row is None:
+        return None
+    if grant.asset == "audio":
+        return row.audio_key, row.content_type, row.title, int(row.size_bytes)
+    if row.artwork_key is None:
+        return None
+    return row.artwork_key, row.artwork_content_type, row.title, None

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts import ids
-from contracts.dto import Page, SignedUrl, TrackView
-from contracts.errors import ErrorCode
-from contracts.events import TrackChanged, wrap
-from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
+
+from catalog.api.albums import find_or_create_album, owned_album
+from catalog.context import CatalogContext
+from catalog.db import tracks as repo
+from catalog.domain.audio import NotAudio, UnreadableAudio, inspect_audio
+from catalog.domain.metadata import UNSET, FieldError, parse_track_form
+from catalog.events.publish import emit
+from catalog.signing import sign_url
+from catalog.uploads import form_of, read_image, read_limited
+from contracts import ids
+from contracts.dto import Page, PublicTrack, SignedUrl, TrackView
+from contracts.errors import ErrorCode
+from contracts.events import TrackChanged, TrackDeleted
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
-from servicekit.tracing import current_trace_id
-
-from catalog.context import PRODUCER, CatalogContext
-from catalog.db import tracks as repo
-from catalog.domain import media_tokens
-from catalog.domain.audio import NotAudio, UnreadableAudio, inspect_audio
-
-log = logging.getLogger(__name__)
 
 VISIBILITIES = {"public", "private"}
 MAX_TITLE = 200
@@ -34,11 +32,14 @@ class TrackPage(Page):
     items: list[TrackView]
 
 
-def _text_field(form: Any, name: str) -> str | None:
-    value = form.get(name)
-    if value is None or isinstance(value, UploadFile):
-        return None
-    return str(value)
+async def owned_track(
+    session: Any, track_id: str, org_id: str, owner_id: str, *, lock: bool = False
+) -> Any:
+    """The caller's own track in this org; anything else is the same 404."""
+    row = await repo.get_track(session, track_id, lock=lock)
+    if row is None or row.organization_id != org_id or row.owner_id != owner_id:
+        raise not_found("track", track_id=track_id)
+    return row
 
 
 class OrgTracksController(Controller):
@@ -50,27 +51,21 @@ class OrgTracksController(Controller):
     ) -> TrackView:
         actor = actor_of(request)
         owner_id = actor.require_user()
-        form = await request.form()
-        upload = form.get("file") or form.get("audio")
-        if not isinstance(upload, UploadFile):
+        texts, files = await form_of(request)
+        upload = files.get("file") or files.get("audio")
+        if upload is None:
             raise validation_error("multipart field 'file' is required", {"file": "required"})
-        title = (_text_field(form, "title") or "").strip()
+        title = texts.get("title", "").strip()
         if not title or len(title) > MAX_TITLE:
             raise validation_error(
                 "title is required", {"title": f"required, 1-{MAX_TITLE} characters"}
             )
-        visibility = _text_field(form, "visibility") or "public"
+        visibility = texts.get("visibility") or "public"
         if visibility not in VISIBILITIES:
             raise validation_error("bad visibility", {"visibility": "public or private"})
+        album_id = texts.get("album_id") or None
 
-        limit = ctx.settings.max_upload_bytes
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            raise ApiError(
-                ErrorCode.PAYLOAD_TOO_LARGE,
-                f"audio larger than {limit} bytes",
-                details={"max_bytes": limit},
-            )
+        data = await read_limited(upload, ctx.settings.max_upload_bytes, "file")
         try:
             audio = inspect_audio(data)
         except NotAudio as exc:
@@ -79,6 +74,14 @@ class OrgTracksController(Controller):
             ) from exc
         except UnreadableAudio as exc:
             raise validation_error(str(exc), {"file": "audio could not be read"}) from exc
+        if album_id is not None:
+            async with ctx.sessions() as session:
+                try:
+                    await owned_album(session, album_id, org_id, owner_id)
+                except ApiError as exc:
+                    raise validation_error(
+                        "unknown album", {"album_id": "not an album of yours"}
+                    ) from exc
 
         track_id = ids.new_track_id()
         key = f"tracks/{track_id}/audio-{secrets.token_hex(8)}.{audio.extension}"
@@ -95,6 +98,7 @@ class OrgTracksController(Controller):
                         "owner_display_name": actor.display_name,
                         "title": title,
                         "visibility": visibility,
+                        "album_id": album_id,
                         "audio_key": key,
                         "content_type": audio.content_type,
                         "size_bytes": audio.size_bytes,
@@ -102,19 +106,12 @@ class OrgTracksController(Controller):
                         "checksum_sha256": audio.checksum_sha256,
                     },
                 )
-                await ctx.outbox.add(
-                    session,
-                    wrap(
-                        TrackChanged(action="created", track=repo.snapshot(row)),
-                        producer=PRODUCER,
-                        trace_id=current_trace_id(),
-                    ),
-                )
+                await emit(ctx, session, TrackChanged(action="created", track=repo.snapshot(row)))
         except BaseException:
             await ctx.storage.remove(key)  # the row never existed: do not leak the object
             raise
         ctx.outbox.notify()
-        return repo.track_view(row)
+        return repo.track_view(row, ctx.settings)
 
     @get("/")
     async def list_tracks(
@@ -127,7 +124,10 @@ class OrgTracksController(Controller):
         async with ctx.sessions() as session:
             rows, total = await repo.list_org_tracks(session, org_id, limit, offset)
         return TrackPage(
-            items=[repo.track_view(r) for r in rows], total=total, limit=limit, offset=offset
+            items=[repo.track_view(r, ctx.settings) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
         )
 
     @get("/{track_id:str}")
@@ -136,7 +136,97 @@ class OrgTracksController(Controller):
             row = await repo.get_track(session, track_id)
         if row is None or row.organization_id != org_id:
             raise not_found("track", track_id=track_id)
-        return repo.track_view(row)
+        return repo.track_view(row, ctx.settings)
+
+    @patch("/{track_id:str}")
+    async def update(
+        self, request: Request[Any, Any, Any], org_id: str, track_id: str, ctx: CatalogContext
+    ) -> TrackView:
+        """Form fields exactly as SPEC lists them; absent fields stay as they are."""
+        actor = actor_of(request)
+        owner_id = actor.require_user()
+        async with ctx.sessions() as session:
+            await owned_track(session, track_id, org_id, owner_id)  # 404 before reading a body
+        texts, files = await form_of(request)
+        try:
+            changes = parse_track_form(texts)
+        except FieldError as exc:
+            raise validation_error(str(exc), {exc.field: exc.message}) from exc
+        image = files.get("image")
+        if image is not None and changes.remove_image:
+            raise validation_error(
+                "image and remove_image together", {"remove_image": "not with a new image"}
+            )
+        new_key = None
+        if image is not None:
+            data, info = await read_image(image, ctx.settings.max_image_bytes, "image")
+            new_key = f"tracks/{track_id}/artwork-{secrets.token_hex(8)}.{info.extension}"
+            await ctx.storage.put(new_key, data, info.content_type)
+        try:
+            async with ctx.sessions() as session, session.begin():
+                current = await owned_track(session, track_id, org_id, owner_id, lock=True)
+                values: dict[str, Any] = {
+                    name: getattr(changes, name)
+                    for name in (
+                        "title",
+                        "features",
+                        "tags",
+                        "description",
+                        "support_gate",
+                        "visibility",
+                    )
+                    if getattr(changes, name) is not UNSET
+                }
+                if changes.album is not UNSET:
+                    if changes.album is None:
+                        values.update(album_id=None, album_position=None)
+                    else:
+                        album, _ = await find_or_create_album(
+                            ctx, session, org_id, actor, changes.album
+                        )
+                        if album.id != current.album_id:
+                            values.update(album_id=album.id, album_position=None)
+                if new_key is not None:
+                    values.update(artwork_key=new_key, artwork_content_type=info.content_type)
+                elif changes.remove_image:
+                    values.update(artwork_key=None, artwork_content_type=None)
+                if new_key is not None or changes.remove_image:
+                    await repo.schedule_removal(session, current.artwork_key)
+                row = await repo.update_track(session, track_id, values) if values else current
+                if values:
+                    await emit(
+                        ctx, session, TrackChanged(action="updated", track=repo.snapshot(row))
+                    )
+        except BaseException:
+            if new_key is not None:
+                await ctx.storage.remove(new_key)
+            raise
+        ctx.outbox.notify()
+        ctx.sweeper.wake()
+        return repo.track_view(row, ctx.settings)
+
+    @delete("/{track_id:str}", status_code=200)
+    async def delete_track(
+        self, request: Request[Any, Any, Any], org_id: str, track_id: str, ctx: CatalogContext
+    ) -> dict[str, Any]:
+        """Owner only. Its objects are removed by the storage sweeper, which never forgets."""
+        owner_id = actor_of(request).require_user()
+        async with ctx.sessions() as session, session.begin():
+            row = await owned_track(session, track_id, org_id, owner_id, lock=True)
+            await repo.delete_track(session, row)
+            await emit(
+                ctx,
+                session,
+                TrackDeleted(
+                    track_id=row.id,
+                    organization_id=row.organization_id,
+                    owner_id=row.owner_id,
+                    deleted_at=datetime.now(UTC),
+                ),
+            )
+        ctx.outbox.notify()
+        ctx.sweeper.wake()
+        return {"id": track_id, "deleted": True}
 
     @get("/{track_id:str}/playback-url")
     async def playback_url(self, org_id: str, track_id: str, ctx: CatalogContext) -> SignedUrl:
@@ -160,6 +250,19 @@ class TracksController(Controller):
             raise not_found("track", track_id=track_id)
         return repo.snapshot(row).model_dump(mode="json")
 
+    @get("/{track_id:str}/public")
+    async def public(
+        self, request: Request[Any, Any, Any], track_id: str, ctx: CatalogContext
+    ) -> PublicTrack:
+        """A public track's page; a private one only for its owner."""
+        async with ctx.sessions() as session:
+            row = await repo.get_track(session, track_id)
+        if row is None or (
+            row.visibility != "public" and row.owner_id != actor_of(request).user_id
+        ):
+            raise not_found("track", track_id=track_id)
+        return repo.public_track(row, ctx.settings)
+
     @get("/{track_id:str}/playback-url")
     async def playback_url(self, track_id: str, ctx: CatalogContext) -> SignedUrl:
         return await _signed_url(ctx, track_id, None, "inline")
@@ -170,20 +273,10 @@ class TracksController(Controller):
 
 
 async def _signed_url(
-    ctx: CatalogContext, track_id: str, org_id: str | None, disposition: media_tokens.Disposition
+    ctx: CatalogContext, track_id: str, org_id: str | None, disposition: Any
 ) -> SignedUrl:
     async with ctx.sessions() as session:
         row = await repo.get_track(session, track_id)
     if row is None or (org_id is not None and row.organization_id != org_id):
         raise not_found("track", track_id=track_id)
-    expires_at = int(time.time()) + ctx.settings.media_url_ttl_seconds
-    token = media_tokens.sign(
-        media_tokens.MediaGrant(track_id, "audio", disposition, expires_at),
-        ctx.settings.media_signing_key.get_secret_value().encode(),
-    )
-    base = ctx.settings.public_base_url.rstrip("/")
-    return SignedUrl(
-        url=f"{base}/v1/media/{token}",
-        expires_at=datetime.fromtimestamp(expires_at, UTC),
-        content_type=row.content_type,
-    )
+    return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type)

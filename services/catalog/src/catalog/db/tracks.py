@@ -2,28 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from contracts.dto import Artist, PublicTrack, TrackView
-from contracts.events import TrackSnapshot
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.db.models import tracks
+from catalog.db.models import storage_deletions, tracks
+from catalog.settings import CatalogSettings
+from catalog.signing import sign_url
+from contracts.dto import Artist, PublicTrack, TrackView
+from contracts.events import TrackSnapshot
 
 
 async def insert_track(session: AsyncSession, values: dict[str, Any]) -> Any:
-    row = (await session.execute(insert(tracks).values(**values).returning(tracks))).one()
-    return row
+    return (await session.execute(insert(tracks).values(**values).returning(tracks))).one()
 
 
-async def get_track(session: AsyncSession, track_id: str) -> Any:
-    return (await session.execute(select(tracks).where(tracks.c.id == track_id))).one_or_none()
+async def get_track(session: AsyncSession, track_id: str, *, lock: bool = False) -> Any:
+    stmt = select(tracks).where(tracks.c.id == track_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).one_or_none()
+
+
+async def get_tracks(session: AsyncSession, track_ids: Sequence[str]) -> dict[str, Any]:
+    if not track_ids:
+        return {}
+    rows = (await session.execute(select(tracks).where(tracks.c.id.in_(list(track_ids))))).all()
+    return {row.id: row for row in rows}
+
+
+async def update_track(session: AsyncSession, track_id: str, values: dict[str, Any]) -> Any:
+    return (
+        await session.execute(
+            update(tracks)
+            .where(tracks.c.id == track_id)
+            .values(**values, updated_at=func.now())
+            .returning(tracks)
+        )
+    ).one()
+
+
+async def delete_track(session: AsyncSession, row: Any) -> None:
+    """Delete the row and schedule its objects for removal in the same transaction."""
+    await session.execute(delete(tracks).where(tracks.c.id == row.id))
+    await schedule_removal(session, row.audio_key, row.artwork_key)
+
+
+async def schedule_removal(session: AsyncSession, *keys: str | None) -> None:
+    wanted = [{"key": k} for k in keys if k]
+    if wanted:
+        await session.execute(pg_insert(storage_deletions).values(wanted).on_conflict_do_nothing())
 
 
 async def list_org_tracks(
     session: AsyncSession, organization_id: str, limit: int, offset: int
-) -> tuple[list[Row[Any]], int]:
+) -> tuple[Sequence[Any], int]:
     where = tracks.c.organization_id == organization_id
     total = await session.scalar(select(func.count()).select_from(tracks).where(where))
     rows = (
@@ -35,10 +71,15 @@ async def list_org_tracks(
             .offset(offset)
         )
     ).all()
-    return list(rows), int(total or 0)
+    return rows, int(total or 0)
 
 
-def public_track(row: Row[Any]) -> PublicTrack:
+def public_track(row: Any, settings: CatalogSettings) -> PublicTrack:
+    artwork_url = (
+        sign_url(settings, row.id, "artwork", content_type=row.artwork_content_type).url
+        if row.artwork_key
+        else None
+    )
     return PublicTrack(
         id=row.id,
         title=row.title,
@@ -50,23 +91,25 @@ def public_track(row: Row[Any]) -> PublicTrack:
         duration_seconds=row.duration_seconds,
         content_type=row.content_type,
         has_artwork=row.artwork_key is not None,
+        artwork_url=artwork_url,
         created_at=row.created_at,
     )
 
 
-def track_view(row: Row[Any]) -> TrackView:
+def track_view(row: Any, settings: CatalogSettings) -> TrackView:
     return TrackView(
-        **public_track(row).model_dump(),
+        **public_track(row, settings).model_dump(),
         organization_id=row.organization_id,
         visibility=row.visibility,
         size_bytes=row.size_bytes,
         checksum_sha256=row.checksum_sha256,
         support_gate=row.support_gate,
+        album_position=row.album_position,
         updated_at=row.updated_at,
     )
 
 
-def snapshot(row: Row[Any]) -> TrackSnapshot:
+def snapshot(row: Any) -> TrackSnapshot:
     return TrackSnapshot(
         track_id=row.id,
         organization_id=row.organization_id,
@@ -76,6 +119,7 @@ def snapshot(row: Row[Any]) -> TrackSnapshot:
         title=row.title,
         visibility=row.visibility,
         album_id=row.album_id,
+        album_position=row.album_position,
         features=list(row.features or []),
         tags=list(row.tags or []),
         description=row.description,

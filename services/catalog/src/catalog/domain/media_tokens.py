@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Disposition = Literal["inline", "attachment"]
-Asset = Literal["audio", "artwork"]
+Asset = Literal["audio", "artwork", "cover"]
 
 
 class InvalidMediaToken(ValueError):
@@ -25,7 +25,7 @@ class InvalidMediaToken(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class MediaGrant:
-    track_id: str
+    subject_id: str  # a track id (audio, artwork) or an album id (cover)
     asset: Asset
     disposition: Disposition
     expires_at: int
@@ -41,7 +41,7 @@ def _unb64(text: str) -> bytes:
 
 def sign(grant: MediaGrant, key: bytes) -> str:
     body = json.dumps(
-        {"t": grant.track_id, "a": grant.asset, "d": grant.disposition, "e": grant.expires_at},
+        {"t": grant.subject_id, "a": grant.asset, "d": grant.disposition, "e": grant.expires_at},
         separators=(",", ":"),
     ).encode()
     mac = hmac.new(key, body, hashlib.sha256).digest()
@@ -60,7 +60,7 @@ def verify(token: str, key: bytes, now: float | None = None) -> MediaGrant:
     try:
         claims = json.loads(body)
         grant = MediaGrant(
-            track_id=str(claims["t"]),
+            subject_id=str(claims["t"]),
             asset=claims["a"],
             disposition=claims["d"],
             expires_at=int(claims["e"]),

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from contracts.errors import ErrorCode
 from litestar import Controller, Request, delete, get, post
 from pydantic import BaseModel, Field
-from servicekit.errors import ApiError, not_found, validation_error
 
+from contracts.errors import ErrorCode
 from gateway.auth import Membership, require_admin
 from gateway.context import GatewayContext
 from gateway.db import identity
 from gateway.db.identity import Caller, HandleTaken
 from gateway.domain.identity import ROLES, can_manage_members, normalize_handle
+from servicekit.errors import ApiError, not_found, validation_error
 
 
 class CreateUser(BaseModel):

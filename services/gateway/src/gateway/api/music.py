@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
+from gateway.forwarding import forward
 
-_PAGE = {"limit": Parameter(default=20, ge=1, le=100), "offset": Parameter(default=0, ge=0)}
-
-
-def _forward_json(upstream: Any) -> Response[Any]:
-    return Response(
-        upstream.content, status_code=upstream.status_code, media_type="application/json"
-    )
+Req = Request[Any, Any, Any]
 
 
 class TracksController(Controller):
@@ -24,87 +19,61 @@ class TracksController(Controller):
 
     @post("/", status_code=201)
     async def upload(
-        self, request: Request[Any, Any, Any], membership: Membership, ctx: GatewayContext
+        self, request: Req, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:
-        """Streams the multipart body to catalog, which sniffs and stores the audio."""
-        headers = {"content-type": request.headers.get("content-type", "")}
-        if "content-length" in request.headers:
-            headers["content-length"] = request.headers["content-length"]
-        upstream = await ctx.catalog.request(
-            "POST",
-            f"/internal/orgs/{membership.organization_id}/tracks",
-            actor=actor(membership.caller),
-            headers=headers,
-            content=request.stream(),
-        )
-        return _forward_json(upstream)
+        """Multipart `file` + `title` (+ `visibility`, `album_id`); streamed to catalog."""
+        return await forward(ctx.catalog, request, membership)
 
     @get("/")
     async def list_tracks(
         self,
+        request: Req,
         membership: Membership,
         ctx: GatewayContext,
-        limit: int = _PAGE["limit"],
-        offset: int = _PAGE["offset"],
+        limit: int = Parameter(default=20, ge=1, le=100),
+        offset: int = Parameter(default=0, ge=0),
     ) -> Response[Any]:
-        upstream = await ctx.catalog.request(
-            "GET",
-            f"/internal/orgs/{membership.organization_id}/tracks",
-            params={"limit": limit, "offset": offset},
-            actor=actor(membership.caller),
-        )
-        return _forward_json(upstream)
+        return await forward(ctx.catalog, request, membership)
 
     @get("/{track_id:str}")
     async def get_track(
-        self, track_id: str, membership: Membership, ctx: GatewayContext
+        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:
-        upstream = await ctx.catalog.request(
-            "GET",
-            f"/internal/orgs/{membership.organization_id}/tracks/{track_id}",
-            actor=actor(membership.caller),
-        )
-        return _forward_json(upstream)
+        return await forward(ctx.catalog, request, membership)
+
+    @patch("/{track_id:str}")
+    async def update(
+        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
+    ) -> Response[Any]:
+        """Form fields: title, album, features, tags, description, support_gate, visibility,
+        image (file), remove_image=true. Owner only."""
+        return await forward(ctx.catalog, request, membership)
+
+    @delete("/{track_id:str}", status_code=200)
+    async def delete_track(
+        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
+    ) -> Response[Any]:
+        """Owner only; its objects are removed from storage and its links stop resolving."""
+        return await forward(ctx.catalog, request, membership)
 
     @get("/{track_id:str}/playback-url")
     async def playback_url(
-        self, track_id: str, membership: Membership, ctx: GatewayContext
+        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:
-        upstream = await ctx.catalog.request(
-            "GET",
-            f"/internal/orgs/{membership.organization_id}/tracks/{track_id}/playback-url",
-            actor=actor(membership.caller),
-        )
-        return _forward_json(upstream)
+        return await forward(ctx.catalog, request, membership)
 
     @get("/{track_id:str}/download-url")
     async def download_url(
-        self, track_id: str, membership: Membership, ctx: GatewayContext
+        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:
-        upstream = await ctx.catalog.request(
-            "GET",
-            f"/internal/orgs/{membership.organization_id}/tracks/{track_id}/download-url",
-            actor=actor(membership.caller),
-        )
-        return _forward_json(upstream)
+        return await forward(ctx.catalog, request, membership)
 
     @post("/{track_id:str}/share", status_code=201)
     async def share(
-        self,
-        request: Request[Any, Any, Any],
-        track_id: str,
-        membership: Membership,
-        ctx: GatewayContext,
+        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:
-        body = await request.body()
-        upstream = await ctx.sharing.request(
-            "POST",
-            f"/internal/orgs/{membership.organization_id}/tracks/{track_id}/share",
-            actor=actor(membership.caller),
-            content=body,
-            headers={"content-type": "application/json"} if body.strip() else None,
-        )
-        return _forward_json(upstream)
+        """Optional `{visibility, expires_in_days}`; the raw token is in this response only."""
+        return await forward(ctx.sharing, request, membership)
 
 
 class SharesController(Controller):
@@ -115,8 +84,8 @@ class SharesController(Controller):
         self,
         membership: Membership,
         ctx: GatewayContext,
-        limit: int = _PAGE["limit"],
-        offset: int = _PAGE["offset"],
+        limit: int = Parameter(default=20, ge=1, le=100),
+        offset: int = Parameter(default=0, ge=0),
     ) -> dict[str, Any]:
         """One call to sharing for the page, one to analytics for all its stats."""
         page = await ctx.sharing.json(
@@ -138,9 +107,7 @@ class SharesController(Controller):
         return dict(page)
 
     @delete("/{link_id:str}", status_code=204)
-    async def revoke(self, link_id: str, membership: Membership, ctx: GatewayContext) -> None:
-        await ctx.sharing.request(
-            "DELETE",
-            f"/internal/orgs/{membership.organization_id}/shares/{link_id}",
-            actor=actor(membership.caller),
-        )
+    async def revoke(
+        self, request: Req, link_id: str, membership: Membership, ctx: GatewayContext
+    ) -> None:
+        await forward(ctx.sharing, request, membership)

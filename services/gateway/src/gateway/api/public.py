@@ -11,11 +11,11 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.response import Stream
-from servicekit.upstream import error_from_response
 
 from gateway.auth import actor
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
+from servicekit.upstream import error_from_response
 
 ENGAGEMENT_PARAMS = ("visitorId", "sessionId", "source")
 MEDIA_HEADERS = (

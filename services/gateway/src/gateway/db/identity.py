@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import ids
-from contracts.hashing import hash_secret, token_preview
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import ids
+from contracts.hashing import hash_secret, token_preview
 from gateway.db.models import api_keys, memberships, organizations, users
 
 

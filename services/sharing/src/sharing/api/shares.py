@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.dto import ShareLinkPage
-from contracts.events import ShareLinkLifecycle, wrap
 from litestar import Controller, Request, delete, get
 from litestar.params import Parameter
+
+from contracts.dto import ShareLinkPage
+from contracts.events import ShareLinkLifecycle, wrap
 from servicekit.errors import not_found
 from servicekit.internal import actor_of
 from servicekit.tracing import current_trace_id
-
 from sharing.context import PRODUCER, SharingContext
 from sharing.db import links as repo
 

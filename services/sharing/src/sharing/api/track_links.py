@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from litestar import Controller, Request, get, post
+from pydantic import BaseModel
+
 from contracts import ids
 from contracts.dto import CreateTrackLink, PublicTrack, ShareLinkCreated, SignedUrl
 from contracts.errors import ErrorCode
 from contracts.events import ShareClicked, ShareLinkLifecycle, TrackPlayed, TrackSnapshot, wrap
 from contracts.hashing import hash_secret, token_preview
-from litestar import Controller, Request, get, post
-from pydantic import BaseModel
 from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of
 from servicekit.tracing import current_trace_id
-
 from sharing.api.visitors import visitor_of
 from sharing.context import PRODUCER, SharingContext
 from sharing.db import links as repo

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.events import Visitor
 from litestar import Request
-from servicekit.internal import actor_of
 
+from contracts.events import Visitor
+from servicekit.internal import actor_of
 from sharing.domain.links import trim
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.dto import ShareLinkSummary
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.dto import ShareLinkSummary
 from sharing.db.models import share_links
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from servicekit.outbox import outbox_table
 from sqlalchemy import (
     Boolean,
     Column,
@@ -14,6 +13,8 @@ from sqlalchemy import (
     func,
     text,
 )
+
+from servicekit.outbox import outbox_table
 
 SCHEMA = "sharing"
 metadata = MetaData(schema=SCHEMA)

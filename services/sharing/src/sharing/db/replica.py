@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.events import TrackSnapshot
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import TrackSnapshot
 from sharing.db.models import track_replica
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from contracts import topics
-from contracts.events import TrackChanged, TrackDeleted, UnknownEventType, parse_event
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts import topics
+from contracts.events import TrackChanged, TrackDeleted, UnknownEventType, parse_event
 from servicekit.dead_letters import send_to_dead_letters
 from servicekit.kafka import consumer_options
 from servicekit.settings import ServiceSettings
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from sharing.db import replica
 
 log = logging.getLogger(__name__)

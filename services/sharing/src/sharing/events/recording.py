@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from contracts.events import EngagementPayload, wrap
 from prometheus_client import Counter
-from servicekit.tracing import current_trace_id
 
+from contracts.events import EngagementPayload, wrap
+from servicekit.tracing import current_trace_id
 from sharing.context import PRODUCER, SharingContext
 
 log = logging.getLogger(__name__)

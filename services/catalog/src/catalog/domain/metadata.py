@@ -1,0 +1,110 @@
+"""Parsing the track PATCH form exactly as SPEC lists it; each error names its field."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 5000
+MAX_TAGS = 20
+MAX_TAG = 40
+MAX_FEATURES = 20
+MAX_NAME = 80
+UNSET: Any = object()
+
+
+class FieldError(ValueError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class TrackChanges:
+    """Only the fields present in the form; `UNSET` means leave as is."""
+
+    title: Any = UNSET
+    album: Any = UNSET  # album title (found or created), or None to leave its album
+    features: Any = UNSET
+    tags: Any = UNSET
+    description: Any = UNSET
+    support_gate: Any = UNSET
+    visibility: Any = UNSET
+    remove_image: bool = False
+    changed: list[str] = field(default_factory=list)
+
+
+def _names(raw: str, field_name: str, limit: int, each: int) -> list[str]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise FieldError(field_name, "must be a JSON array of names") from exc
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FieldError(field_name, "must be a JSON array of names")
+    names = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+    if len(names) > limit or any(len(n) > each for n in names):
+        raise FieldError(field_name, f"at most {limit} names of up to {each} characters")
+    return names
+
+
+def parse_track_form(form: dict[str, str]) -> TrackChanges:
+    changes = TrackChanges()
+    if "title" in form:
+        title = form["title"].strip()
+        if not title or len(title) > MAX_TITLE:
+            raise FieldError("title", f"1-{MAX_TITLE} characters")
+        changes.title = title
+    if "album" in form:
+        album = form["album"].strip()
+        if len(album) > MAX_TITLE:
+            raise FieldError("album", f"at most {MAX_TITLE} characters")
+        changes.album = album or None
+    if "features" in form:
+        changes.features = _names(form["features"], "features", MAX_FEATURES, MAX_NAME)
+    if "tags" in form:
+        changes.tags = _names(form["tags"], "tags", MAX_TAGS, MAX_TAG)
+    if "description" in form:
+        description = form["description"]
+        if len(description) > MAX_DESCRIPTION:
+            raise FieldError("description", f"at most {MAX_DESCRIPTION} characters")
+        changes.description = description.strip() or None
+    if "support_gate" in form:
+        raw = form["support_gate"].strip()
+        if raw == "null":
+            changes.support_gate = None
+        else:
+            try:
+                gate = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise FieldError(
+                    "support_gate", "must be a JSON object or the string null"
+                ) from exc
+            if not isinstance(gate, dict):
+                raise FieldError("support_gate", "must be a JSON object or the string null")
+            changes.support_gate = gate
+    if "visibility" in form:
+        if form["visibility"] not in ("public", "private"):
+            raise FieldError("visibility", "public or private")
+        changes.visibility = form["visibility"]
+    if "remove_image" in form:
+        flag = form["remove_image"].strip().lower()
+        if flag not in ("true", "false"):
+            raise FieldError("remove_image", "true or false")
+        changes.remove_image = flag == "true"
+    changes.changed = [
+        name
+        for name in (
+            "title",
+            "album",
+            "features",
+            "tags",
+            "description",
+            "support_gate",
+            "visibility",
+        )
+        if getattr(changes, name) is not UNSET
+    ]
+    return changes
