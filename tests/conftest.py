@@ -44,7 +44,11 @@ def suite(infra: Infrastructure) -> Iterator[Suite]:
         infra,
         ROOT / ".data" / "test-logs",
         free_port(),
-        extra_env={"ENCORE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD)},
+        extra_env={
+            "ENCORE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD),
+            # tests stand for many visitors: each test gets its own address (see below)
+            "ENCORE_TRUSTED_PROXY_HOPS": "1",
+        },
     )
     suite.prepare()
     try:
@@ -58,6 +62,19 @@ def suite(infra: Infrastructure) -> Iterator[Suite]:
 def api(suite: Suite) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=suite.gateway_url, timeout=15) as client:
         yield client
+
+
+_addresses = iter(range(1, 60_000))
+
+
+@pytest.fixture(autouse=True)
+def client_address(request: pytest.FixtureRequest) -> str:
+    """A fresh client address per test, so rate limits on failed guesses stay per test."""
+    n = next(_addresses)
+    address = f"10.{n // 65536}.{(n // 256) % 256}.{n % 256}"
+    if "api" in request.fixturenames:
+        request.getfixturevalue("api").headers["X-Forwarded-For"] = address
+    return address
 
 
 @dataclass
@@ -190,3 +207,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+
+
+def run_sql(database_url: str, query: str, *args: Any) -> Any:
+    """Run one statement on the suite's database (for faults and for reaching past the API)."""
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> Any:
+        conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def link_stats(api: httpx.Client, artist: Artist, link_id: str) -> dict[str, int]:
+    page = api.get(
+        f"/v1/music/{artist.organization_id}/shares", headers=artist.headers, params={"limit": 100}
+    ).json()
+    return dict(next(i for i in page["items"] if i["id"] == link_id)["stats"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -575,7 +576,7 @@ class TestSplitSheets:
         artist = new_artist()
         track = upload(api, artist)
         url = f"/v1/music/{artist.organization_id}/tracks/{track['id']}/split-sheet"
-        thirds = [
+        thirds: list[dict[str, Any]] = [
             {"name": "Ada", "role": "composer", "percentage": "33.33"},
             {"name": "Bo", "role": "producer", "percentage": 33.33},
             {"name": "Cy", "user_handle": artist.handle, "role": "lyricist", "percentage": "33.34"},

@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
 
 from contracts.errors import ErrorCode, ErrorEnvelope, build_error
-from servicekit.tracing import current_trace_id
+from servicekit.tracing import TRACE_HEADER, current_trace_id, ensure_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,17 @@ def validation_error(system_message: str, fields: dict[str, str]) -> ApiError:
     return ApiError(ErrorCode.VALIDATION_ERROR, system_message, details={"fields": fields})
 
 
+def trace_of(request: Request[Any, Any, Any]) -> str:
+    """The request's trace id; routing errors (404/405) happen before middleware, so the
+    id may not be set yet."""
+    return current_trace_id() or ensure_trace_id(request.headers.get(TRACE_HEADER))
+
+
 def envelope_response(
     envelope: ErrorEnvelope, headers: dict[str, str] | None = None
 ) -> Response[Any]:
+    if envelope.error.trace_id:
+        headers = {TRACE_HEADER: envelope.error.trace_id, **(headers or {})}
     return Response(
         content=envelope.model_dump(mode="json"),
         status_code=envelope.error.status,
@@ -61,18 +69,18 @@ def envelope_response(
     )
 
 
-def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
     envelope = build_error(
         exc.code,
         exc.system_message,
         details=exc.details,
-        trace_id=current_trace_id(),
+        trace_id=trace_of(request),
         message=exc.message,
     )
     return envelope_response(envelope, exc.headers)
 
 
-def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     fields: dict[str, str] = {}
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
@@ -82,7 +90,7 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
         ErrorCode.VALIDATION_ERROR,
         exc.detail or "validation failed",
         details={"fields": fields or {"body": exc.detail or "invalid"}},
-        trace_id=current_trace_id(),
+        trace_id=trace_of(request),
     )
     return envelope_response(envelope)
 
@@ -100,7 +108,7 @@ _HTTP_CODES: dict[int, ErrorCode] = {
 }
 
 
-def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     code = _HTTP_CODES.get(exc.status_code)
     if code is None:
         code = ErrorCode.VALIDATION_ERROR if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
@@ -110,7 +118,7 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     envelope = build_error(
         code,
         exc.detail or code.value,
-        trace_id=current_trace_id(),
+        trace_id=trace_of(request),
         status=status,
         details={"fields": {"body": exc.detail}} if code is ErrorCode.VALIDATION_ERROR else None,
     )
@@ -118,11 +126,9 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return envelope_response(envelope, headers)
 
 
-def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", exc_info=exc)
-    envelope = build_error(
-        ErrorCode.INTERNAL_ERROR, type(exc).__name__, trace_id=current_trace_id()
-    )
+    envelope = build_error(ErrorCode.INTERNAL_ERROR, type(exc).__name__, trace_id=trace_of(request))
     return envelope_response(envelope)
 
 

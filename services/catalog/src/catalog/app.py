@@ -11,9 +11,9 @@ from litestar import Litestar
 
 from catalog.api.albums import AlbumsController
 from catalog.api.media import MediaController
-from catalog.api.packs import PacksController
+from catalog.api.packs import PacksController, PackSnapshotController
 from catalog.api.public import PublicAlbumsController
-from catalog.api.split_sheets import SplitSheetController
+from catalog.api.split_sheets import SplitSheetController, SplitSheetSnapshotController
 from catalog.api.tracks import OrgTracksController, TracksController
 from catalog.context import CatalogContext
 from catalog.db.models import outbox as outbox_table
@@ -71,6 +71,8 @@ def create_app(settings: CatalogSettings | None = None) -> Litestar:
             PacksController,
             SplitSheetController,
             PublicAlbumsController,
+            PackSnapshotController,
+            SplitSheetSnapshotController,
         ],
         dependencies={"ctx": ctx},
         checks={

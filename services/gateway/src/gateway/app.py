@@ -13,12 +13,22 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from gateway.api.catalog import AlbumsController, PacksController, SplitSheetController
 from gateway.api.identity import MeController, OrganizationsController, UsersController
 from gateway.api.music import SharesController, TracksController
-from gateway.api.public import MediaController, PublicTrackLinksController, SharedController
+from gateway.api.public import (
+    Limiters,
+    MediaController,
+    PublicPackLinksController,
+    PublicSplitSheetsController,
+    PublicTrackLinksController,
+    RefSharesController,
+    SharedController,
+    SignedInPackLinksController,
+)
 from gateway.api.public_catalog import PublicCatalogController
 from gateway.auth import provide_caller, provide_membership, provide_optional_caller
 from gateway.cache import PublicCache
 from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
+from gateway.ratelimit import FailureLimiter
 from gateway.settings import GatewaySettings
 from servicekit.app import provide_value
 from servicekit.db import make_engine, make_sessionmaker
@@ -50,6 +60,14 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     ctx = build_context(settings)
     engine = ctx.engine
     cache = PublicCache(settings.public_cache_ttl_seconds)
+    limiters = Limiters(
+        lookups=FailureLimiter(
+            "lookup", settings.failed_lookup_limit, settings.rate_limit_window_seconds
+        ),
+        access_codes=FailureLimiter(
+            "access code", settings.access_code_attempt_limit, settings.rate_limit_window_seconds
+        ),
+    )
     broker = make_broker(settings, "gateway")
     register_invalidation(broker, settings, cache)
 
@@ -78,6 +96,10 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             SharesController,
             PublicTrackLinksController,
             SharedController,
+            PublicPackLinksController,
+            SignedInPackLinksController,
+            PublicSplitSheetsController,
+            RefSharesController,
             MediaController,
             PrometheusController,
             *health_handlers({"database": database_check(engine), "kafka": broker_check(broker)}),
@@ -85,6 +107,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         dependencies={
             "ctx": provide_value(ctx),
             "cache": provide_value(cache),
+            "limiters": provide_value(limiters),
             "caller_or_none": Provide(provide_optional_caller),
             "caller": Provide(provide_caller),
             "membership": Provide(provide_membership),

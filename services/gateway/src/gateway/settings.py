@@ -21,3 +21,15 @@ class GatewaySettings(ServiceSettings):
     public_cache_ttl_seconds: float = Field(
         default=30.0, ge=0, description="Upper bound on staleness of cached public catalog reads."
     )
+    trusted_proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        description="Proxies in front of the gateway whose X-Forwarded-For is trusted.",
+    )
+    failed_lookup_limit: int = Field(
+        default=30, ge=1, description="Failed link lookups per client per window."
+    )
+    access_code_attempt_limit: int = Field(
+        default=10, ge=1, description="Wrong access codes per client per window."
+    )
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)

@@ -14,7 +14,14 @@ from servicekit.health import database_check
 from servicekit.kafka import broker_check, make_broker
 from servicekit.outbox import Outbox, OutboxRelay
 from servicekit.upstream import InternalClient
+from sharing.api.pack_links import (
+    GrantedPackLinksController,
+    PackLinkCreateController,
+    PublicPackLinksController,
+)
+from sharing.api.ref_links import RefLinksController
 from sharing.api.shares import SharesController
+from sharing.api.split_links import SplitLinkCreateController, SplitLinksController
 from sharing.api.track_links import OrgTrackShareController, TrackLinksController
 from sharing.context import SharingContext
 from sharing.db.models import outbox as outbox_table
@@ -52,7 +59,17 @@ def create_app(settings: SharingSettings | None = None) -> Litestar:
     return build_service_app(
         "sharing",
         settings,
-        [OrgTrackShareController, TrackLinksController, SharesController],
+        [
+            OrgTrackShareController,
+            TrackLinksController,
+            SharesController,
+            RefLinksController,
+            PackLinkCreateController,
+            PublicPackLinksController,
+            GrantedPackLinksController,
+            SplitLinkCreateController,
+            SplitLinksController,
+        ],
         dependencies={"ctx": ctx},
         checks={"database": database_check(engine), "kafka": broker_check(broker)},
         lifespan=lifespan,

@@ -265,3 +265,18 @@ class PacksController(Controller):
             await repo.delete_pack(session, pack_id)
         ctx.outbox.notify()
         return {"id": pack_id, "deleted": True}
+
+
+class PackSnapshotController(Controller):
+    """For sharing's read-through replica: a pack by id, with its ordered track ids."""
+
+    path = "/internal/packs"
+
+    @get("/{pack_id:str}/snapshot")
+    async def snapshot(self, pack_id: str, ctx: CatalogContext) -> dict[str, Any]:
+        async with ctx.sessions() as session:
+            row = await repo.get_pack(session, pack_id)
+            if row is None:
+                raise not_found("pack", pack_id=pack_id)
+            track_ids = (await repo.track_ids_of(session, [pack_id]))[pack_id]
+        return _changed(row, "updated", track_ids).model_dump(mode="json")

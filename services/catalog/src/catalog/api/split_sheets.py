@@ -190,3 +190,21 @@ class SplitSheetController(Controller):
             )
         ctx.outbox.notify()
         return _view(row)
+
+
+class SplitSheetSnapshotController(Controller):
+    """For sharing's read-through replica: a track's split sheet."""
+
+    path = "/internal/tracks/{track_id:str}/split-sheet"
+
+    @get("/snapshot")
+    async def snapshot(self, track_id: str, ctx: CatalogContext) -> dict[str, Any]:
+        async with ctx.sessions() as session:
+            row = (
+                await session.execute(
+                    select(split_sheets).where(split_sheets.c.track_id == track_id)
+                )
+            ).one_or_none()
+        if row is None:
+            raise not_found("split sheet", track_id=track_id)
+        return _snapshot(row).model_dump(mode="json")

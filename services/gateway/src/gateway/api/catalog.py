@@ -31,6 +31,13 @@ class SplitSheetController(Controller):
         """`{contributors: [{name, user_handle?, role, percentage}]}`; percentages sum to 100."""
         return await forward(ctx.catalog, request, membership)
 
+    @post("/share", status_code=201)
+    async def share(
+        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
+    ) -> Response[Any]:
+        """A split-sheet link: `{name?, expires_in_days?}` -> the raw token and URL, once."""
+        return await forward(ctx.sharing, request, membership)
+
     @post("/status", status_code=200)
     async def split_sheet_status(
         self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
@@ -156,6 +163,13 @@ class PacksController(Controller):
         self, request: Req, pack_id: str, track_id: str, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:
         return await forward(ctx.catalog, request, membership)
+
+    @post("/{pack_id:str}/share", status_code=201)
+    async def share(
+        self, request: Req, pack_id: str, membership: Membership, ctx: GatewayContext
+    ) -> Response[Any]:
+        """A pack link: `{name?, access_code?, disable_downloads?, expires_in_days?, grantees?}`."""
+        return await forward(ctx.sharing, request, membership)
 
     @delete("/{pack_id:str}", status_code=200)
     async def delete_pack(

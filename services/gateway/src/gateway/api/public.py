@@ -1,23 +1,30 @@
 """Public surfaces: no key needed (one is used if sent, so owners' previews are not counted).
 
 Only GET and POST exist under `/v1/public`; Litestar answers any other method with 405,
-which the error handlers put in the envelope.
+which the error handlers put in the envelope. Failed lookups and wrong access codes count
+against the client's address (see ratelimit.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream
 
+from contracts.errors import ErrorCode
 from gateway.auth import actor
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
+from gateway.ratelimit import FailureLimiter, client_address
+from servicekit.errors import ApiError
+from servicekit.internal import ORG_ID_HEADER
 from servicekit.upstream import error_from_response
 
-ENGAGEMENT_PARAMS = ("visitorId", "sessionId", "source")
+Req = Request[Any, Any, Any]
+FORWARDED_PARAMS = ("visitorId", "sessionId", "source", "accessCode")
 MEDIA_HEADERS = (
     "content-type",
     "content-length",
@@ -26,32 +33,42 @@ MEDIA_HEADERS = (
     "content-disposition",
     "cache-control",
 )
+LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
 
 
-def engagement_params(request: Request[Any, Any, Any]) -> dict[str, str]:
-    return {k: v[:120] for k, v in request.query_params.items() if k in ENGAGEMENT_PARAMS}
+@dataclass(frozen=True, slots=True)
+class Limiters:
+    lookups: FailureLimiter
+    access_codes: FailureLimiter
 
 
-def _json(upstream: Any) -> Response[Any]:
+async def to_sharing(
+    request: Req, path: str, caller: Caller | None, ctx: GatewayContext, limiters: Limiters
+) -> Response[Any]:
+    """Forward a public call to sharing, counting failed guesses against the client."""
+    client = client_address(request, ctx.settings.trusted_proxy_hops)
+    limiters.lookups.check(client)
+    if "accessCode" in request.query_params:
+        limiters.access_codes.check(client)
+    body = await request.body() if request.method == "POST" else None
+    try:
+        upstream = await ctx.sharing.request(
+            request.method,
+            path,
+            params={k: v[:1000] for k, v in request.query_params.items() if k in FORWARDED_PARAMS},
+            actor=actor(caller),
+            content=body,
+            headers={"content-type": "application/json"} if body else None,
+        )
+    except ApiError as exc:
+        if exc.code in LOOKUP_FAILURES:
+            limiters.lookups.fail(client)
+        elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
+            limiters.access_codes.fail(client)
+        raise
     return Response(
         upstream.content, status_code=upstream.status_code, media_type="application/json"
     )
-
-
-async def _open_track_link(
-    request: Request[Any, Any, Any],
-    token: str,
-    suffix: str,
-    caller: Caller | None,
-    ctx: GatewayContext,
-) -> Response[Any]:
-    upstream = await ctx.sharing.request(
-        "GET",
-        f"/internal/track-links/{token}{suffix}",
-        params=engagement_params(request),
-        actor=actor(caller),
-    )
-    return _json(upstream)
 
 
 class PublicTrackLinksController(Controller):
@@ -60,22 +77,44 @@ class PublicTrackLinksController(Controller):
     @get("/")
     async def open(
         self,
-        request: Request[Any, Any, Any],
+        request: Req,
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
+        limiters: Limiters,
     ) -> Response[Any]:
-        return await _open_track_link(request, token, "", caller_or_none, ctx)
+        """The track share payload; records `share.clicked`."""
+        return await to_sharing(
+            request, f"/internal/track-links/{token}", caller_or_none, ctx, limiters
+        )
 
     @get("/playback-url")
     async def playback_url(
         self,
-        request: Request[Any, Any, Any],
+        request: Req,
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
+        limiters: Limiters,
     ) -> Response[Any]:
-        return await _open_track_link(request, token, "/playback-url", caller_or_none, ctx)
+        """A signed stream URL; records `track.played`."""
+        return await to_sharing(
+            request, f"/internal/track-links/{token}/playback-url", caller_or_none, ctx, limiters
+        )
+
+    @post("/share-events", status_code=200)
+    async def share_event(
+        self,
+        request: Req,
+        token: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        """`{channel}` -> `{ok: true}`; records `share.recorded`."""
+        return await to_sharing(
+            request, f"/internal/track-links/{token}/share-events", caller_or_none, ctx, limiters
+        )
 
 
 class SharedController(Controller):
@@ -86,12 +125,173 @@ class SharedController(Controller):
     @get("/")
     async def open(
         self,
-        request: Request[Any, Any, Any],
+        request: Req,
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
+        limiters: Limiters,
     ) -> Response[Any]:
-        return await _open_track_link(request, token, "", caller_or_none, ctx)
+        return await to_sharing(
+            request, f"/internal/track-links/{token}", caller_or_none, ctx, limiters
+        )
+
+
+class _PackLinks(Controller):
+    """The pack-link surface; `internal` says which sharing surface serves it."""
+
+    internal = "/internal/pack-links"
+
+    def _path(self, slug: str, rest: str = "") -> str:
+        return f"{self.internal}/{slug}{rest}"
+
+    @get("/")
+    async def presentation(
+        self,
+        request: Req,
+        slug: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        """Pack presentation (`?accessCode=` for gated links); records `pack.viewed`."""
+        return await to_sharing(request, self._path(slug), caller_or_none, ctx, limiters)
+
+    @get("/presentation")
+    async def presentation_alias(
+        self,
+        request: Req,
+        slug: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        return await to_sharing(request, self._path(slug), caller_or_none, ctx, limiters)
+
+    @post("/share-events", status_code=200)
+    async def share_event(
+        self,
+        request: Req,
+        slug: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        return await to_sharing(
+            request, self._path(slug, "/share-events"), caller_or_none, ctx, limiters
+        )
+
+    @get("/tracks/{track_id:str}/playback-url")
+    async def playback_url(
+        self,
+        request: Req,
+        slug: str,
+        track_id: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        return await to_sharing(
+            request,
+            self._path(slug, f"/tracks/{track_id}/playback-url"),
+            caller_or_none,
+            ctx,
+            limiters,
+        )
+
+    @get("/tracks/{track_id:str}/download-url")
+    async def download_url(
+        self,
+        request: Req,
+        slug: str,
+        track_id: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        """403 DOWNLOADS_DISABLED when the link forbids downloads; records `track.downloaded`."""
+        return await to_sharing(
+            request,
+            self._path(slug, f"/tracks/{track_id}/download-url"),
+            caller_or_none,
+            ctx,
+            limiters,
+        )
+
+
+class PublicPackLinksController(_PackLinks):
+    path = "/v1/public/pack-links/{slug:str}"
+
+
+class SignedInPackLinksController(_PackLinks):
+    """The same surface for a signed-in owner or grantee; anyone else gets 404."""
+
+    path = "/v1/pack-links/{slug:str}"
+    internal = "/internal/granted-pack-links"
+
+
+class PublicSplitSheetsController(Controller):
+    path = "/v1/public/split-sheets/{token:str}"
+
+    @get("/")
+    async def open(
+        self, request: Req, token: str, ctx: GatewayContext, limiters: Limiters
+    ) -> Response[Any]:
+        """`{link, splitSheet}`."""
+        return await to_sharing(request, f"/internal/split-sheets/{token}", None, ctx, limiters)
+
+
+class RefSharesController(Controller):
+    """Ref codes (plyr.fm) on public tracks: create, record clicks, report plays."""
+
+    path = "/v1/tracks/{track_id:str}"
+
+    @post("/shares", status_code=201)
+    async def create(
+        self, request: Req, track_id: str, caller: Caller, ctx: GatewayContext
+    ) -> Response[Any]:
+        """A new 8-character code and the track URL with `?ref=CODE`."""
+        upstream = await ctx.sharing.request(
+            "POST",
+            f"/internal/tracks/{track_id}/shares",
+            actor=actor(caller),
+            headers={ORG_ID_HEADER: caller.personal_organization_id or ""},
+        )
+        return Response(
+            upstream.content, status_code=upstream.status_code, media_type="application/json"
+        )
+
+    @post("/shares/{code:str}/click", status_code=200)
+    async def click(
+        self,
+        request: Req,
+        track_id: str,
+        code: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        """Always `{ok: true}`; skipped for the link's creator."""
+        return await to_sharing(
+            request,
+            f"/internal/tracks/{track_id}/shares/{code}/click",
+            caller_or_none,
+            ctx,
+            limiters,
+        )
+
+    @post("/plays", status_code=200)
+    async def play(
+        self,
+        request: Req,
+        track_id: str,
+        caller_or_none: Caller | None,
+        ctx: GatewayContext,
+        limiters: Limiters,
+    ) -> Response[Any]:
+        """`{ref?, visitorId?, sessionId?, source?}`: a listener heard the track."""
+        return await to_sharing(
+            request, f"/internal/tracks/{track_id}/plays", caller_or_none, ctx, limiters
+        )
 
 
 class MediaController(Controller):
@@ -100,9 +300,7 @@ class MediaController(Controller):
     path = "/v1/media/{token:str}"
 
     @get("/")
-    async def fetch(
-        self, request: Request[Any, Any, Any], token: str, ctx: GatewayContext
-    ) -> Stream:
+    async def fetch(self, request: Req, token: str, ctx: GatewayContext) -> Stream:
         headers = {"range": request.headers["range"]} if "range" in request.headers else None
         http = ctx.catalog.http
         upstream_request = http.build_request(

@@ -28,6 +28,7 @@ class Caller:
     handle: str
     display_name: str
     api_key_id: str | None = None
+    personal_organization_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +103,28 @@ async def revoke_api_key(session: AsyncSession, user_id: str, key_id: str) -> bo
 
 
 async def authenticate(session: AsyncSession, raw_key: str) -> Caller | None:
+    personal = (
+        select(memberships.c.organization_id)
+        .join(organizations, organizations.c.id == memberships.c.organization_id)
+        .where(memberships.c.user_id == users.c.id, organizations.c.personal.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
     stmt = (
-        select(users.c.id, users.c.handle, users.c.display_name, api_keys.c.id.label("key_id"))
+        select(
+            users.c.id,
+            users.c.handle,
+            users.c.display_name,
+            api_keys.c.id.label("key_id"),
+            personal.label("personal_org"),
+        )
         .join(api_keys, api_keys.c.user_id == users.c.id)
         .where(api_keys.c.key_hash == hash_secret(raw_key), api_keys.c.revoked_at.is_(None))
     )
     row = (await session.execute(stmt)).first()
     if row is None:
         return None
-    return Caller(row.id, row.handle, row.display_name, row.key_id)
+    return Caller(row.id, row.handle, row.display_name, row.key_id, row.personal_org)
 
 
 async def user_by_handle(session: AsyncSession, handle: str) -> Any:

@@ -6,22 +6,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts import ids
 from contracts.dto import CreateTrackLink, PublicTrack, ShareLinkCreated, SignedUrl
 from contracts.errors import ErrorCode
-from contracts.events import ShareClicked, ShareLinkLifecycle, TrackPlayed, TrackSnapshot, wrap
+from contracts.events import (
+    ShareClicked,
+    ShareRecorded,
+    TrackPlayed,
+    TrackSnapshot,
+)
 from contracts.hashing import hash_secret, token_preview
-from servicekit.errors import ApiError, not_found
+from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
-from servicekit.tracing import current_trace_id
 from sharing.api.visitors import visitor_of
-from sharing.context import PRODUCER, SharingContext
+from sharing.context import SharingContext
 from sharing.db import links as repo
-from sharing.domain.links import is_live, link_expiry, track_is_shareable
+from sharing.domain.links import is_live, link_expiry, track_is_shareable, trim
 from sharing.events.recording import record
+from sharing.links import create_link, public_url
 from sharing.tracks import find_track
+
+
+class ShareEvent(BaseModel):
+    channel: str = Field(min_length=1, max_length=1000)
 
 
 class TrackLinkView(BaseModel):
@@ -29,7 +38,7 @@ class TrackLinkView(BaseModel):
     track: PublicTrack
 
 
-def _public_track(track: TrackSnapshot) -> PublicTrack:
+def public_track(track: TrackSnapshot) -> PublicTrack:
     return PublicTrack(
         id=track.track_id,
         title=track.title,
@@ -67,48 +76,32 @@ class OrgTrackShareController(Controller):
         track, deleted = await find_track(ctx, track_id)
         if track is None or deleted or track.organization_id != org_id or track.owner_id != user_id:
             raise not_found("track", track_id=track_id)
-        now = datetime.now(UTC)
+        if track.visibility != "public":
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                "a private track's link would not open",
+                details={"track_id": track_id},
+            )
         token = ids.new_share_token()
-        async with ctx.sessions() as session, session.begin():
-            row = await repo.insert_link(
-                session,
-                {
-                    "id": ids.new_share_link_id(),
-                    "kind": "track",
-                    "organization_id": org_id,
-                    "owner_id": user_id,
-                    "track_id": track_id,
-                    "visibility": options.visibility,
-                    "token_hash": hash_secret(token),
-                    "token_preview": token_preview(token),
-                    "expires_at": link_expiry(
-                        now, options.expires_in_days, ctx.settings.max_link_days
-                    ),
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            await ctx.outbox.add(
-                session,
-                wrap(
-                    ShareLinkLifecycle(
-                        action="created",
-                        link_id=row.id,
-                        link_kind="track",
-                        organization_id=org_id,
-                        owner_id=user_id,
-                        track_id=track_id,
-                    ),
-                    producer=PRODUCER,
-                    trace_id=current_trace_id(),
+        row = await create_link(
+            ctx,
+            {
+                "kind": "track",
+                "organization_id": org_id,
+                "owner_id": user_id,
+                "track_id": track_id,
+                "visibility": options.visibility,
+                "token_hash": hash_secret(token),
+                "token_preview": token_preview(token),
+                "expires_at": link_expiry(
+                    datetime.now(UTC), options.expires_in_days, ctx.settings.max_link_days
                 ),
-            )
-        ctx.outbox.notify()
-        base = ctx.settings.public_base_url.rstrip("/")
+            },
+        )
         return ShareLinkCreated(
             id=row.id,
             token=token,
-            url=f"{base}/v1/music/shared/{token}",
+            url=public_url(ctx, f"/v1/music/shared/{token}"),
             target_type="track",
             visibility=row.visibility,
             expires_at=row.expires_at,
@@ -157,8 +150,30 @@ class TrackLinksController(Controller):
                 "expires_at": link.expires_at,
                 "created_at": link.created_at,
             },
-            track=_public_track(track),
+            track=public_track(track),
         )
+
+    @post("/share-events", status_code=200)
+    async def share_event(
+        self, request: Request[Any, Any, Any], token: str, data: ShareEvent, ctx: SharingContext
+    ) -> dict[str, bool]:
+        link, track = await self._resolve(ctx, token)
+        channel = trim(data.channel)
+        if channel is None:
+            raise validation_error("channel is blank", {"channel": "required"})
+        await record(
+            ctx,
+            ShareRecorded(
+                link_id=link.id,
+                link_kind="track",
+                link_owner_id=link.owner_id,
+                organization_id=link.organization_id,
+                track_id=track.track_id,
+                channel=channel,
+                visitor=visitor_of(request),
+            ),
+        )
+        return {"ok": True}
 
     @get("/playback-url")
     async def playback_url(

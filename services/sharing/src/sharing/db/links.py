@@ -8,6 +8,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dto import ShareLinkSummary
+from contracts.hashing import hash_secret
 from sharing.db.models import share_links
 
 
@@ -70,3 +71,28 @@ def summary(row: Row[Any]) -> ShareLinkSummary:
         revoked_at=row.revoked_at,
         created_at=row.created_at,
     )
+
+
+async def by_ref_code(session: AsyncSession, code: str) -> Any:
+    """Ref codes are stored only as hashes, like tokens."""
+    return (
+        await session.execute(
+            select(share_links).where(
+                share_links.c.token_hash == hash_secret(code), share_links.c.kind == "ref"
+            )
+        )
+    ).one_or_none()
+
+
+async def by_slug(session: AsyncSession, slug: str) -> Any:
+    return (
+        await session.execute(
+            select(share_links).where(share_links.c.slug == slug, share_links.c.kind == "pack")
+        )
+    ).one_or_none()
+
+
+async def by_id(session: AsyncSession, link_id: str) -> Any:
+    return (
+        await session.execute(select(share_links).where(share_links.c.id == link_id))
+    ).one_or_none()

@@ -13,6 +13,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from servicekit.outbox import outbox_table
 
@@ -31,9 +32,12 @@ share_links = Table(
     Column("split_sheet_id", Text),
     Column("visibility", Text, nullable=False, server_default="link_only"),
     Column("name", Text),
-    Column("token_hash", Text, unique=True),
+    Column(
+        "token_hash", Text, unique=True
+    ),  # SHA-256 of the token or ref code; never the raw value
     Column("token_preview", Text),
     Column("slug", Text, unique=True),
+    Column("grantees", JSONB, nullable=False, server_default="[]"),  # handles (pack links)
     Column("access_code_hash", Text),
     Column("disable_downloads", Boolean, nullable=False, server_default=text("false")),
     Column("expires_at", DateTime(timezone=True)),
@@ -56,6 +60,27 @@ track_replica = Table(
     Column("snapshot", Text, nullable=False),  # the TrackSnapshot JSON it came from
     Column("source_updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
+)
+
+pack_replica = Table(
+    "pack_replica",
+    metadata,
+    Column("pack_id", Text, primary_key=True),
+    Column("organization_id", Text, nullable=False),
+    Column("owner_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("track_ids", JSONB, nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+)
+
+split_sheet_replica = Table(
+    "split_sheet_replica",
+    metadata,
+    Column("track_id", Text, primary_key=True),
+    Column("split_sheet_id", Text, nullable=False),
+    Column("snapshot", Text, nullable=False),  # the SplitSheetSnapshot JSON
+    Column("source_updated_at", DateTime(timezone=True), nullable=False),
 )
 
 outbox = outbox_table(metadata)

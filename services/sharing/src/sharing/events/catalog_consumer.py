@@ -9,7 +9,14 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import topics
-from contracts.events import TrackChanged, TrackDeleted, UnknownEventType, parse_event
+from contracts.events import (
+    PackChanged,
+    SplitSheetChanged,
+    TrackChanged,
+    TrackDeleted,
+    UnknownEventType,
+    parse_event,
+)
 from servicekit.dead_letters import send_to_dead_letters
 from servicekit.kafka import consumer_options
 from servicekit.settings import ServiceSettings
@@ -45,3 +52,10 @@ def register_catalog_consumer(
                     payload.owner_id,
                     payload.deleted_at,
                 )
+            elif isinstance(payload, PackChanged):
+                if payload.action == "deleted":
+                    await replica.delete_pack(session, payload, envelope.occurred_at)
+                else:
+                    await replica.upsert_pack(session, payload)
+            elif isinstance(payload, SplitSheetChanged):
+                await replica.upsert_split_sheet(session, payload.split_sheet)

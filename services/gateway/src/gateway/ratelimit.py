@@ -1,0 +1,73 @@
+"""Per-client limits on failed guesses: unknown tokens/slugs/codes and wrong access codes.
+
+Only failures count, so a visitor opening real links is never slowed down, while a loop
+guessing tokens or access codes is cut off with 429 RATE_LIMITED and a Retry-After. The
+counters live in this process: with several gateway replicas, each enforces its own share
+(the limit per client is at most replicas x limit).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from typing import Any
+
+from litestar import Request
+from prometheus_client import Counter
+
+from contracts.errors import ErrorCode
+from servicekit.errors import ApiError
+
+LIMITED = Counter("encore_gateway_rate_limited_total", "Requests refused by a rate limit", ["kind"])
+
+
+class FailureLimiter:
+    def __init__(
+        self, kind: str, max_failures: int, window_seconds: float, max_clients: int = 100_000
+    ) -> None:
+        self.kind = kind
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self.max_clients = max_clients
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        stamps = self._failures.get(client)
+        if stamps is None:
+            if len(self._failures) >= self.max_clients:
+                self._failures.pop(next(iter(self._failures)))
+            stamps = self._failures[client] = deque()
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        return stamps
+
+    def check(self, client: str) -> None:
+        """Raise 429 if this client has used up its failures for the window."""
+        now = time.monotonic()
+        stamps = self._recent(client, now)
+        if len(stamps) >= self.max_failures:
+            retry_after = max(1, math.ceil(stamps[0] + self.window - now))
+            LIMITED.labels(self.kind).inc()
+            raise ApiError(
+                ErrorCode.RATE_LIMITED,
+                f"too many failed {self.kind} attempts from this address",
+                details={"retry_after_seconds": retry_after},
+                headers={"Retry-After": str(retry_after)},
+            )
+
+    def fail(self, client: str) -> None:
+        now = time.monotonic()
+        self._recent(client, now).append(now)
+
+
+def client_address(request: Request[Any, Any, Any], trusted_proxy_hops: int) -> str:
+    """The caller's address; behind N trusted proxies, the Nth address from the right of
+    X-Forwarded-For (anything further left is whatever the client claimed)."""
+    if trusted_proxy_hops > 0:
+        forwarded = [
+            p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()
+        ]
+        if len(forwarded) >= trusted_proxy_hops:
+            return forwarded[-trusted_proxy_hops]
+    return request.client.host if request.client else "unknown"

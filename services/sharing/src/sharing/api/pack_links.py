@@ -1,0 +1,277 @@
+"""Pack links (Swayzio): opened by slug, optionally gated by an access code, downloads
+optionally forbidden. The same surface serves anonymous visitors (`/internal/pack-links`)
+and signed-in owners or grantees (`/internal/granted-pack-links`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from pydantic import BaseModel, Field
+
+from contracts.dto import SignedUrl
+from contracts.errors import ErrorCode
+from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPlayed, TrackSnapshot
+from contracts.hashing import hash_secret, secret_matches
+from servicekit.errors import ApiError, not_found, validation_error
+from servicekit.internal import actor_of
+from sharing.api.track_links import ShareEvent, public_track
+from sharing.api.visitors import visitor_of
+from sharing.context import SharingContext
+from sharing.db import links as repo
+from sharing.domain.links import is_live, link_expiry, track_is_shareable, trim
+from sharing.events.recording import record
+from sharing.links import create_link, new_pack_slug, public_url
+from sharing.tracks import find_pack, find_tracks
+
+MAX_GRANTEES = 100
+
+
+class CreatePackLink(BaseModel):
+    name: str | None = Field(default=None, max_length=120)
+    access_code: str | None = Field(default=None, min_length=4, max_length=64)
+    disable_downloads: bool = False
+    expires_in_days: int | None = Field(default=None, ge=1)
+    grantees: list[str] = Field(default_factory=list, max_length=MAX_GRANTEES)
+
+
+class PackLinkCreated(BaseModel):
+    id: str
+    slug: str
+    url: str
+    target_type: str = "pack"
+    pack_id: str
+    name: str | None
+    visibility: str
+    disable_downloads: bool
+    has_access_code: bool
+    grantees: list[str]
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class PackLinkCreateController(Controller):
+    path = "/internal/orgs/{org_id:str}/packs/{pack_id:str}/share"
+
+    @post("/", status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        org_id: str,
+        pack_id: str,
+        ctx: SharingContext,
+        data: CreatePackLink | None = None,
+    ) -> PackLinkCreated:
+        options = data or CreatePackLink()
+        user_id = actor_of(request).require_user()
+        pack = await find_pack(ctx, pack_id)
+        if pack is None or pack.organization_id != org_id or pack.owner_id != user_id:
+            raise not_found("pack", pack_id=pack_id)
+        grantees = sorted({g.strip().lower() for g in options.grantees if g.strip()})
+        row = await create_link(
+            ctx,
+            {
+                "kind": "pack",
+                "organization_id": org_id,
+                "owner_id": user_id,
+                "pack_id": pack_id,
+                "visibility": "link_only",
+                "name": (options.name or "").strip() or None,
+                "access_code_hash": hash_secret(options.access_code)
+                if options.access_code
+                else None,
+                "disable_downloads": options.disable_downloads,
+                "grantees": grantees,
+                "expires_at": link_expiry(
+                    datetime.now(UTC), options.expires_in_days, ctx.settings.max_link_days
+                ),
+            },
+            unique_field="slug",
+            make_unique=new_pack_slug,
+        )
+        return PackLinkCreated(
+            id=row.id,
+            slug=row.slug,
+            url=public_url(ctx, f"/v1/public/pack-links/{row.slug}"),
+            pack_id=pack_id,
+            name=row.name,
+            visibility=row.visibility,
+            disable_downloads=row.disable_downloads,
+            has_access_code=row.access_code_hash is not None,
+            grantees=grantees,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+        )
+
+
+class _PackLinkSurface(Controller):
+    """Shared by the anonymous and the signed-in surface; `require_grant` tells them apart."""
+
+    require_grant = False
+
+    async def _open(
+        self, request: Request[Any, Any, Any], ctx: SharingContext, slug: str
+    ) -> tuple[Any, Any]:
+        actor = actor_of(request)
+        async with ctx.sessions() as session:
+            link = await repo.by_slug(session, slug)
+        live = link is not None and is_live(link.revoked_at, link.expires_at, datetime.now(UTC))
+        pack = await find_pack(ctx, link.pack_id) if live else None
+        if not live or pack is None:
+            raise not_found("pack link", slug=slug)
+        is_owner = actor.user_id is not None and actor.user_id == link.owner_id
+        if (
+            self.require_grant
+            and not is_owner
+            and (actor.handle or "") not in (link.grantees or [])
+        ):
+            raise not_found("pack link", slug=slug)
+        if link.access_code_hash and not is_owner:
+            given = request.query_params.get("accessCode")
+            if not given:
+                raise ApiError(ErrorCode.ACCESS_CODE_REQUIRED, "this link needs ?accessCode=")
+            if not secret_matches(given, link.access_code_hash):
+                raise ApiError(ErrorCode.ACCESS_CODE_INVALID, "wrong access code")
+        return link, pack
+
+    async def _tracks(self, ctx: SharingContext, pack: Any) -> list[TrackSnapshot]:
+        found = await find_tracks(ctx, list(pack.track_ids))
+        tracks = []
+        for track_id in pack.track_ids:
+            track, deleted = found.get(track_id, (None, True))
+            if track is not None and track_is_shareable(track, deleted):
+                tracks.append(track)
+        return tracks
+
+    async def _presentation(
+        self, request: Request[Any, Any, Any], slug: str, ctx: SharingContext
+    ) -> dict[str, Any]:
+        link, pack = await self._open(request, ctx, slug)
+        tracks = await self._tracks(ctx, pack)
+        await record(
+            ctx,
+            PackViewed(
+                link_id=link.id,
+                link_kind="pack",
+                link_owner_id=link.owner_id,
+                organization_id=link.organization_id,
+                pack_id=link.pack_id,
+                visitor=visitor_of(request),
+            ),
+        )
+        return {
+            "link": {
+                "slug": link.slug,
+                "name": link.name,
+                "disableDownloads": link.disable_downloads,
+                "expiresAt": link.expires_at,
+                "createdAt": link.created_at,
+            },
+            "pack": {
+                "id": pack.pack_id,
+                "title": pack.title,
+                "description": pack.description,
+                "tracks": [public_track(t).model_dump(mode="json") for t in tracks],
+            },
+        }
+
+    @get("/")
+    async def presentation(
+        self, request: Request[Any, Any, Any], slug: str, ctx: SharingContext
+    ) -> dict[str, Any]:
+        return await self._presentation(request, slug, ctx)
+
+    @get("/presentation")
+    async def presentation_alias(
+        self, request: Request[Any, Any, Any], slug: str, ctx: SharingContext
+    ) -> dict[str, Any]:
+        return await self._presentation(request, slug, ctx)
+
+    @post("/share-events", status_code=200)
+    async def share_event(
+        self, request: Request[Any, Any, Any], slug: str, data: ShareEvent, ctx: SharingContext
+    ) -> dict[str, bool]:
+        link, _ = await self._open(request, ctx, slug)
+        channel = trim(data.channel)
+        if channel is None:
+            raise validation_error("channel is blank", {"channel": "required"})
+        await record(
+            ctx,
+            ShareRecorded(
+                link_id=link.id,
+                link_kind="pack",
+                link_owner_id=link.owner_id,
+                organization_id=link.organization_id,
+                pack_id=link.pack_id,
+                channel=channel,
+                visitor=visitor_of(request),
+            ),
+        )
+        return {"ok": True}
+
+    async def _track_in_pack(self, ctx: SharingContext, pack: Any, track_id: str) -> TrackSnapshot:
+        if track_id not in pack.track_ids:
+            raise not_found("track in this pack", track_id=track_id)
+        for track in await self._tracks(ctx, pack):
+            if track.track_id == track_id:
+                return track
+        raise not_found("track in this pack", track_id=track_id)
+
+    @get("/tracks/{track_id:str}/playback-url")
+    async def playback_url(
+        self, request: Request[Any, Any, Any], slug: str, track_id: str, ctx: SharingContext
+    ) -> SignedUrl:
+        link, pack = await self._open(request, ctx, slug)
+        track = await self._track_in_pack(ctx, pack, track_id)
+        signed = SignedUrl.model_validate(
+            await ctx.catalog.json("GET", f"/internal/tracks/{track_id}/playback-url")
+        )
+        await record(
+            ctx,
+            TrackPlayed(
+                link_id=link.id,
+                link_kind="pack",
+                link_owner_id=link.owner_id,
+                organization_id=link.organization_id,
+                pack_id=link.pack_id,
+                track_id=track_id,
+                duration_seconds=track.duration_seconds,
+                visitor=visitor_of(request),
+            ),
+        )
+        return signed
+
+    @get("/tracks/{track_id:str}/download-url")
+    async def download_url(
+        self, request: Request[Any, Any, Any], slug: str, track_id: str, ctx: SharingContext
+    ) -> SignedUrl:
+        link, pack = await self._open(request, ctx, slug)
+        await self._track_in_pack(ctx, pack, track_id)
+        if link.disable_downloads:
+            raise ApiError(ErrorCode.DOWNLOADS_DISABLED, "the link's owner turned downloads off")
+        signed = SignedUrl.model_validate(
+            await ctx.catalog.json("GET", f"/internal/tracks/{track_id}/download-url")
+        )
+        await record(
+            ctx,
+            TrackDownloaded(
+                link_id=link.id,
+                link_kind="pack",
+                link_owner_id=link.owner_id,
+                organization_id=link.organization_id,
+                pack_id=link.pack_id,
+                track_id=track_id,
+                visitor=visitor_of(request),
+            ),
+        )
+        return signed
+
+
+class PublicPackLinksController(_PackLinkSurface):
+    path = "/internal/pack-links/{slug:str}"
+
+
+class GrantedPackLinksController(_PackLinkSurface):
+    path = "/internal/granted-pack-links/{slug:str}"
+    require_grant = True

@@ -1,0 +1,69 @@
+"""Creating links of every kind: one insert plus its `share.lifecycle` event, together."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from contracts import ids
+from contracts.events import ShareLinkLifecycle, wrap
+from servicekit.tracing import current_trace_id
+from sharing.context import PRODUCER, SharingContext
+from sharing.db import links as repo
+
+MAX_ATTEMPTS = 5
+
+
+def new_pack_slug() -> str:
+    return secrets.token_urlsafe(9)
+
+
+async def create_link(
+    ctx: SharingContext,
+    values: dict[str, Any],
+    *,
+    unique_field: str | None = None,
+    make_unique: Callable[[], str] | None = None,
+    preview: Callable[[], str] | None = None,
+) -> Any:
+    """Insert a link; a random `unique_field` (ref code, slug) is redrawn on collision."""
+    for attempt in range(MAX_ATTEMPTS):
+        row_values = {"id": ids.new_share_link_id(), **values}
+        if unique_field and make_unique:
+            row_values[unique_field] = make_unique()
+        if preview:
+            row_values["token_preview"] = preview()
+        try:
+            async with ctx.sessions() as session, session.begin():
+                row = await repo.insert_link(session, row_values)
+                await ctx.outbox.add(
+                    session,
+                    wrap(
+                        ShareLinkLifecycle(
+                            action="created",
+                            link_id=row.id,
+                            link_kind=row.kind,
+                            organization_id=row.organization_id,
+                            owner_id=row.owner_id,
+                            track_id=row.track_id,
+                            pack_id=row.pack_id,
+                            name=row.name,
+                        ),
+                        producer=PRODUCER,
+                        trace_id=current_trace_id(),
+                    ),
+                )
+        except IntegrityError:
+            if unique_field is None or attempt == MAX_ATTEMPTS - 1:
+                raise
+            continue
+        ctx.outbox.notify()
+        return row
+    raise RuntimeError("unreachable")
+
+
+def public_url(ctx: SharingContext, path: str) -> str:
+    return ctx.settings.public_base_url.rstrip("/") + path
