@@ -1,4 +1,4 @@
-"""ASGI middleware: give every request a trace id and echo it back."""
+"""ASGI middleware: give every request a trace id and echo it back, with its statement count."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.querycount import STATEMENTS_HEADER, start_counting
 from servicekit.tracing import TRACE_HEADER, ensure_trace_id
 
 
@@ -18,10 +19,13 @@ def trace_middleware(app: ASGIApp) -> ASGIApp:
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == header_key), None)
         trace_id = ensure_trace_id(incoming)
+        statements = start_counting()
 
         async def send_with_trace(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)[TRACE_HEADER] = trace_id
+                headers = MutableScopeHeaders.from_message(message)
+                headers[TRACE_HEADER] = trace_id
+                headers[STATEMENTS_HEADER] = str(statements[0])
             await send(message)
 
         await app(scope, receive, send_with_trace)

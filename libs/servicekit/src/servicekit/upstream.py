@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from contracts.errors import ErrorCode
+from servicekit import querycount
 from servicekit.errors import ApiError
 from servicekit.internal import (
     INTERNAL_TOKEN_HEADER,
@@ -80,6 +81,7 @@ class InternalClient:
                 ErrorCode.SERVICE_UNAVAILABLE,
                 f"{self.name} unreachable: {type(exc).__name__}",
             ) from exc
+        querycount.add(int(response.headers.get(querycount.STATEMENTS_HEADER, "0") or 0))
         if response.status_code >= 400:
             raise error_from_response(self.name, response)
         return response

@@ -10,6 +10,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from gateway.api.analytics import AnalyticsController
 from gateway.api.catalog import AlbumsController, PacksController, SplitSheetController
 from gateway.api.identity import MeController, OrganizationsController, UsersController
 from gateway.api.music import SharesController, TracksController
@@ -94,6 +95,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             PacksController,
             PublicCatalogController,
             SharesController,
+            AnalyticsController,
             PublicTrackLinksController,
             SharedController,
             PublicPackLinksController,

@@ -1,16 +1,25 @@
-"""Internal stats API the gateway composes into its responses."""
+"""Internal stats API the gateway composes into its responses (it checks ownership first)."""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 from litestar import Controller, get
 from litestar.params import Parameter
 
 from analytics.context import AnalyticsContext
-from analytics.db.stats import stats_for_links
+from analytics.db.stats import Scope, report, stats_for_links, track_links
 from contracts.dto import LinkStats
 from servicekit.errors import validation_error
 
 MAX_IDS = 200
+
+
+def _range(start: date | None, end: date | None) -> tuple[date | None, date | None]:
+    if start and end and start > end:
+        raise validation_error("from is after to", {"from": "must not be after to"})
+    return start, end
 
 
 class StatsController(Controller):
@@ -25,3 +34,51 @@ class StatsController(Controller):
             raise validation_error("too many ids", {"ids": f"at most {MAX_IDS}"})
         async with ctx.sessions() as session:
             return await stats_for_links(session, link_ids)
+
+    @get("/links/{link_id:str}")
+    async def link(
+        self,
+        link_id: str,
+        ctx: AnalyticsContext,
+        start: date | None = Parameter(query="from", default=None),
+        end: date | None = Parameter(query="to", default=None),
+    ) -> dict[str, Any]:
+        scope = Scope("link_id", link_id, *_range(start, end))
+        async with ctx.sessions() as session:
+            body = await report(session, scope)
+        return {"link_id": link_id, "from": scope.start, "to": scope.end, **body}
+
+    @get("/packs/{pack_id:str}")
+    async def pack(
+        self,
+        pack_id: str,
+        ctx: AnalyticsContext,
+        start: date | None = Parameter(query="from", default=None),
+        end: date | None = Parameter(query="to", default=None),
+    ) -> dict[str, Any]:
+        """Over all the pack's links. `uniqueVisitors` counts sessions, as Swayzio does."""
+        scope = Scope("pack_id", pack_id, *_range(start, end))
+        async with ctx.sessions() as session:
+            body = await report(session, scope)
+        return {
+            "pack_id": pack_id,
+            "from": scope.start,
+            "to": scope.end,
+            "uniqueVisitors": body["unique_sessions"],
+            **body,
+        }
+
+    @get("/tracks/{track_id:str}")
+    async def track(
+        self,
+        track_id: str,
+        ctx: AnalyticsContext,
+        start: date | None = Parameter(query="from", default=None),
+        end: date | None = Parameter(query="to", default=None),
+    ) -> dict[str, Any]:
+        """Plays over time, by source, and through which links."""
+        scope = Scope("track_id", track_id, *_range(start, end))
+        async with ctx.sessions() as session:
+            body = await report(session, scope)
+            body["by_link"] = await track_links(session, scope)
+        return {"track_id": track_id, "from": scope.start, "to": scope.end, **body}

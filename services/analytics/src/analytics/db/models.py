@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -38,11 +40,29 @@ engagement_facts = Table(
     Column("pack_id", Text),
     Column("organization_id", Text),
     Column("user_id", Text),
-    Column("visitor_key", Text),
+    Column("user_handle", Text),
+    Column("user_display_name", Text),
+    Column("session_id", Text),
+    Column("visitor_key", Text),  # unique-visitor identity: visitorId, else sessionId, else user
+    Column("listener_key", Text),  # play identity: user, else visitorId, else sessionId
+    Column(
+        "counted", Boolean, nullable=False, server_default=text("true")
+    ),  # false: inside a dedupe window
     Column("source", Text),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Index("ix_facts_link_time", "link_id", "occurred_at"),
     Index("ix_facts_track_time", "track_id", "occurred_at"),
+    Index("ix_facts_pack_time", "pack_id", "occurred_at"),
+)
+
+# When a listener's play of a track last counted, for the dedupe window.
+play_windows = Table(
+    "play_windows",
+    metadata,
+    Column("track_id", Text, nullable=False),
+    Column("listener_key", Text, nullable=False),
+    Column("last_counted_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("track_id", "listener_key"),
 )
 
 link_stats = Table(

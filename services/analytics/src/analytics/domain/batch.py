@@ -1,9 +1,18 @@
-"""Turning a batch of engagement events into the rows and increments to apply (no I/O)."""
+"""Turning a batch of new events into rows and increments (no I/O).
+
+Rules that live here:
+- a unique visitor is the visitorId, else the sessionId, else the signed-in user;
+- a listener is the signed-in user, else the visitorId, else the sessionId;
+- a listener's plays of one track count once per dedupe window (the track's duration
+  clamped to 30 s - 1 h unless configured), so refreshing does not inflate plays;
+- an event whose visitor is the link's owner is dropped (owner previews never count).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.events import (
@@ -26,10 +35,11 @@ COUNTER_OF: dict[type[Payload], str] = {
     TrackDownloaded: "downloads",
     ShareRecorded: "reshares",
 }
+MIN_WINDOW = 30.0
+MAX_WINDOW = 3600.0
 
 
 def visitor_key(visitor: Visitor) -> str | None:
-    """Who counts as one unique visitor: visitorId, else sessionId, else the signed-in user."""
     if visitor.visitor_id:
         return "v:" + visitor.visitor_id
     if visitor.session_id:
@@ -39,22 +49,65 @@ def visitor_key(visitor: Visitor) -> str | None:
     return None
 
 
-def is_owner_preview(payload: EngagementPayload) -> bool:
-    return bool(payload.link_owner_id) and payload.visitor.user_id == payload.link_owner_id
+def listener_key(visitor: Visitor) -> str | None:
+    if visitor.user_id:
+        return "u:" + visitor.user_id
+    if visitor.visitor_id:
+        return "v:" + visitor.visitor_id
+    if visitor.session_id:
+        return "s:" + visitor.session_id
+    return None
+
+
+def dedupe_window(duration_seconds: float | None, configured: float | None) -> timedelta:
+    if configured is not None:
+        return timedelta(seconds=configured)
+    return timedelta(seconds=min(max(duration_seconds or MIN_WINDOW, MIN_WINDOW), MAX_WINDOW))
+
+
+def is_owner_preview(payload: EngagementPayload, owners: dict[str, str]) -> bool:
+    owner = payload.link_owner_id or (owners.get(payload.link_id) if payload.link_id else None)
+    return bool(owner) and payload.visitor.user_id == owner
 
 
 @dataclass
 class BatchEffects:
     facts: list[dict[str, Any]] = field(default_factory=list)
     link_increments: dict[str, Counter[str]] = field(default_factory=dict)
-    visitors: dict[tuple[str, str], Any] = field(default_factory=dict)
+    visitors: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    play_windows: dict[tuple[str, str], datetime] = field(default_factory=dict)
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def effects_of(envelopes: list[EventEnvelope[Payload]]) -> BatchEffects:
-    """What applying these (new, deduplicated) events changes."""
-    effects = BatchEffects()
+def play_keys(envelopes: list[EventEnvelope[Payload]]) -> set[tuple[str, str]]:
+    """(track, listener) pairs whose last counted play the batch needs to know."""
+    keys = set()
     for env in envelopes:
+        if isinstance(env.payload, TrackPlayed) and (key := listener_key(env.payload.visitor)):
+            keys.add((env.payload.track_id, key))
+    return keys
+
+
+def link_ids(envelopes: list[EventEnvelope[Payload]]) -> set[str]:
+    return {
+        env.payload.link_id
+        for env in envelopes
+        if isinstance(env.payload, EngagementPayload) and env.payload.link_id
+    }
+
+
+def effects_of(
+    envelopes: list[EventEnvelope[Payload]],
+    *,
+    owners: dict[str, str] | None = None,
+    last_plays: dict[tuple[str, str], datetime] | None = None,
+    window_seconds: float | None = None,
+) -> BatchEffects:
+    """What applying these new (deduplicated by id) events changes."""
+    owners = owners or {}
+    last = dict(last_plays or {})
+    effects = BatchEffects()
+    for env in sorted(envelopes, key=lambda e: e.occurred_at):
         payload = env.payload
         if isinstance(payload, ShareLinkLifecycle):
             effects.links[payload.link_id] = {
@@ -67,9 +120,20 @@ def effects_of(envelopes: list[EventEnvelope[Payload]]) -> BatchEffects:
                 "revoked_at": env.occurred_at if payload.action != "created" else None,
             }
             continue
-        if not isinstance(payload, EngagementPayload) or is_owner_preview(payload):
+        if not isinstance(payload, EngagementPayload) or is_owner_preview(payload, owners):
             continue
-        key = visitor_key(payload.visitor)
+        visitor = payload.visitor
+        unique_key = visitor_key(visitor)
+        listener = listener_key(visitor) if isinstance(payload, TrackPlayed) else None
+        counted = True
+        if isinstance(payload, TrackPlayed) and listener is not None:
+            pair = (payload.track_id, listener)
+            previous = last.get(pair)
+            window = dedupe_window(payload.duration_seconds, window_seconds)
+            if previous is not None and env.occurred_at - previous < window:
+                counted = False
+            else:
+                last[pair] = effects.play_windows[pair] = env.occurred_at
         effects.facts.append(
             {
                 "event_id": env.event_id,
@@ -79,17 +143,22 @@ def effects_of(envelopes: list[EventEnvelope[Payload]]) -> BatchEffects:
                 "track_id": payload.track_id,
                 "pack_id": payload.pack_id,
                 "organization_id": payload.organization_id,
-                "user_id": payload.visitor.user_id,
-                "visitor_key": key,
-                "source": payload.visitor.source,
+                "user_id": visitor.user_id,
+                "user_handle": visitor.user_handle,
+                "user_display_name": visitor.user_display_name,
+                "session_id": visitor.session_id,
+                "visitor_key": unique_key,
+                "listener_key": listener,
+                "counted": counted,
+                "source": visitor.source,
                 "occurred_at": env.occurred_at,
             }
         )
         counter = COUNTER_OF.get(type(payload))
-        if payload.link_id and counter:
+        if payload.link_id and counter and counted:
             effects.link_increments.setdefault(payload.link_id, Counter())[counter] += 1
-            if key:
-                first = effects.visitors.get((payload.link_id, key))
-                if first is None or env.occurred_at < first:
-                    effects.visitors[(payload.link_id, key)] = env.occurred_at
+        if payload.link_id and unique_key:
+            first = effects.visitors.get((payload.link_id, unique_key))
+            if first is None or env.occurred_at < first:
+                effects.visitors[(payload.link_id, unique_key)] = env.occurred_at
     return effects

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from prometheus_client import Counter, Histogram
+from faststream.kafka.annotations import Consumer
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +31,23 @@ log = logging.getLogger(__name__)
 CONSUMED = Counter("encore_analytics_events_consumed_total", "Events read from Kafka", ["topic"])
 APPLIED = Counter("encore_analytics_events_applied_total", "New events applied to aggregates")
 BATCH_SECONDS = Histogram("encore_analytics_batch_seconds", "Time to apply one batch")
+LAG = Gauge(
+    "encore_analytics_consumer_lag",
+    "Records behind the partition's high watermark (from fetch responses)",
+    ["topic", "partition"],
+)
+
+
+async def report_lag(consumer: AIOKafkaConsumer) -> None:
+    """Lag from the high watermark the last fetch reported, not from `end_offsets`
+    (which the dev broker reports short)."""
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            continue
+        position = await consumer.position(tp)
+        LAG.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
 
 CONSUMED_TOPICS = (*topics.ENGAGEMENT_TOPICS, topics.SHARE_LIFECYCLE)
 
@@ -46,7 +64,7 @@ def register_consumer(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         **consumer_options(settings),
     )
-    async def on_batch(message: KafkaMessage) -> None:
+    async def on_batch(message: KafkaMessage, consumer: Consumer) -> None:
         records = message.raw_message
         assert isinstance(records, tuple)
         envelopes: list[EventEnvelope[Payload]] = []
@@ -71,7 +89,9 @@ def register_consumer(
         try:
             with BATCH_SECONDS.time():
                 async with sessions() as session, session.begin():
-                    applied = await apply_batch(session, envelopes)
+                    applied = await apply_batch(
+                        session, envelopes, window_seconds=settings.play_dedupe_window_seconds
+                    )
         except Exception:
             log.exception(
                 "applying a batch of %d events failed; it will be redelivered", len(envelopes)
@@ -79,3 +99,4 @@ def register_consumer(
             await asyncio.sleep(0.5)  # do not spin against a database that is down
             raise
         APPLIED.inc(applied)
+        await report_lag(consumer)

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get
 from litestar.params import Parameter
 
-from contracts.dto import ShareLinkPage
+from contracts.dto import ShareLinkPage, ShareLinkSummary
 from contracts.events import ShareLinkLifecycle, wrap
 from servicekit.errors import not_found
 from servicekit.internal import actor_of
@@ -32,6 +32,14 @@ class SharesController(Controller):
         return ShareLinkPage(
             items=[repo.summary(r) for r in rows], total=total, limit=limit, offset=offset
         )
+
+    @get("/{link_id:str}")
+    async def get_link(self, org_id: str, link_id: str, ctx: SharingContext) -> ShareLinkSummary:
+        async with ctx.sessions() as session:
+            row = await repo.by_id(session, link_id)
+        if row is None or row.organization_id != org_id:
+            raise not_found("share link", link_id=link_id)
+        return repo.summary(row)
 
     @delete("/{link_id:str}", status_code=204)
     async def revoke(

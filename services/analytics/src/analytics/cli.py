@@ -1,0 +1,135 @@
+"""Operator commands for dead letters: `encore-analytics dlq list` and `dlq replay`.
+
+`list` shows what is in `<topic>.dlq` (reason, original position, first bytes). `replay`
+publishes every dead letter not replayed before back to its original topic, after a fix
+made it processable; a consumer group remembers how far replays got, so running it twice
+replays nothing twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from analytics.events.consumer import CONSUMED_TOPICS
+from analytics.settings import AnalyticsSettings
+from contracts.topics import dead_letter_topic
+
+REPLAY_GROUP = "analytics-dlq-replay"
+IDLE_SECONDS = 2.0
+
+
+def _consumer(settings: AnalyticsSettings, topics: list[str], group: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        fetch_max_wait_ms=50,
+    )
+
+
+async def _drain(consumer: AIOKafkaConsumer) -> Any:
+    """Yield batches until nothing new arrives for a while."""
+    idle = 0.0
+    while idle < IDLE_SECONDS:
+        batch = await consumer.getmany(timeout_ms=250, max_records=500)
+        if not batch:
+            idle += 0.25
+            continue
+        idle = 0.0
+        yield batch
+
+
+async def list_dead_letters(settings: AnalyticsSettings, topics: list[str]) -> list[dict[str, Any]]:
+    consumer = _consumer(
+        settings, [dead_letter_topic(t) for t in topics], f"dlq-list-{uuid.uuid4().hex}"
+    )
+    await consumer.start()
+    found = []
+    try:
+        async for batch in _drain(consumer):
+            for records in batch.values():
+                for record in records:
+                    headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
+                    found.append(
+                        {
+                            "dlq_topic": record.topic,
+                            "dlq_offset": record.offset,
+                            "topic": headers.get("dlq-original-topic"),
+                            "offset": headers.get("dlq-original-offset"),
+                            "reason": headers.get("dlq-reason"),
+                            "value": (record.value or b"")[:200].decode("utf-8", "replace"),
+                        }
+                    )
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def replay_dead_letters(settings: AnalyticsSettings, topics: list[str]) -> int:
+    consumer = _consumer(settings, [dead_letter_topic(t) for t in topics], REPLAY_GROUP)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await consumer.start()
+    await producer.start()
+    replayed = 0
+    try:
+        async for batch in _drain(consumer):
+            offsets: dict[TopicPartition, int] = {}
+            for tp, records in batch.items():
+                for record in records:
+                    headers = [(k, v) for k, v in record.headers if not k.startswith("dlq-")]
+                    original = dict(record.headers).get(
+                        "dlq-original-topic", b""
+                    ).decode() or tp.topic.removesuffix(".dlq")
+                    await producer.send_and_wait(
+                        original,
+                        record.value,
+                        key=record.key,
+                        headers=[*headers, ("dlq-replayed", b"1")],
+                    )
+                    replayed += 1
+                    offsets[tp] = record.offset + 1
+            await consumer.commit(offsets)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return replayed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="encore-analytics", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    groups = parser.add_subparsers(dest="group", required=True)
+    dlq = groups.add_parser("dlq").add_subparsers(dest="action", required=True)
+    for name in ("list", "replay"):
+        cmd = dlq.add_parser(name)
+        cmd.add_argument(
+            "--topic",
+            action="append",
+            choices=list(CONSUMED_TOPICS),
+            help="default: every consumed topic",
+        )
+    args = parser.parse_args(argv)
+    settings = AnalyticsSettings()
+    topics = args.topic or list(CONSUMED_TOPICS)
+    if args.action == "list":
+        letters = asyncio.run(list_dead_letters(settings, topics))
+        json.dump(letters, sys.stdout, indent=2)
+        print()
+    else:
+        print(json.dumps({"replayed": asyncio.run(replay_dead_letters(settings, topics))}))
+
+
+if __name__ == "__main__":
+    main()
