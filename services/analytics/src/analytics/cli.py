@@ -44,7 +44,8 @@ async def _drain(consumer: AIOKafkaConsumer) -> Any:
     while idle < IDLE_SECONDS:
         batch = await consumer.getmany(timeout_ms=250, max_records=500)
         if not batch:
-            idle += 0.25
+            if consumer.assignment():  # idle time counts once the group has joined
+                idle += 0.25
             continue
         idle = 0.0
         yield batch
@@ -65,6 +66,7 @@ async def list_dead_letters(settings: AnalyticsSettings, topics: list[str]) -> l
                         {
                             "dlq_topic": record.topic,
                             "dlq_offset": record.offset,
+                            "key": (record.key or b"").decode("utf-8", "replace"),
                             "topic": headers.get("dlq-original-topic"),
                             "offset": headers.get("dlq-original-offset"),
                             "reason": headers.get("dlq-reason"),
