@@ -33,7 +33,7 @@ test-fast: install
 lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy libs services tests
+	$(UV) run --frozen mypy libs services tests bench
 
 format: install
 	$(UV) run --frozen ruff format .
@@ -43,7 +43,7 @@ migrate: install
 	$(UV) run --frozen python -m devstack.migrate
 
 bench: install
-	@echo "bench: not yet (the benchmark issues add bench/*.py here)"
+	$(UV) run --frozen python bench/analytics_ingest.py
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

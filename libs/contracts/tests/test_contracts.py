@@ -120,3 +120,17 @@ def test_dead_letter_topics_exist_for_every_topic() -> None:
     for topic in topics.ALL_TOPICS:
         assert topics.dead_letter_topic(topic) in topics.ALL_TOPICS_WITH_DLQ
     assert uuid.UUID(str(wrap(TrackPlayed(track_id="t"), producer="p").event_id))
+
+
+def test_event_ids_are_uuid7_and_time_ordered() -> None:
+    import time as _time
+
+    from contracts.ids import new_event_id
+
+    first = new_event_id()
+    _time.sleep(0.002)
+    second = new_event_id()
+    assert first.version == 7 and second.version == 7
+    assert first.variant == uuid.RFC_4122
+    assert first < second
+    assert len({new_event_id() for _ in range(10_000)}) == 10_000

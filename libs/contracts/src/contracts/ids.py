@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+import uuid
 
 USER = "usr_"
 ORGANIZATION = "org_"
@@ -74,3 +76,20 @@ def new_ref_code() -> str:
 
 def has_prefix(value: str, prefix: str) -> bool:
     return value.startswith(prefix) and len(value) > len(prefix)
+
+
+def new_event_id() -> uuid.UUID:
+    """A UUIDv7: 48 bits of Unix milliseconds, then randomness (RFC 9562).
+
+    Time-ordered ids land at the right edge of the consumers' unique indexes instead of at
+    random pages, which keeps claiming event ids cheap at high ingest rates."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(secrets.token_bytes(10), "big")
+    value = (
+        (millis & (2**48 - 1)) << 80
+        | (0x7 << 76)
+        | ((rand >> 68) & 0xFFF) << 64
+        | (0b10 << 62)
+        | (rand & (2**62 - 1))
+    )
+    return uuid.UUID(int=value)
