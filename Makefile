@@ -13,6 +13,7 @@ help:
 	@echo "make lint     ruff + mypy --strict"
 	@echo "make migrate  apply every service's migrations to ENCORE_DATABASE_URL (or the dev database)"
 	@echo "make bench    benchmarks"
+	@echo "make docs     AsyncAPI of every topic, generated from the contracts (docs/asyncapi.yaml)"
 	@echo "make clean    stop nothing, delete .data/ and caches"
 
 $(UV):
@@ -44,6 +45,9 @@ migrate: install
 
 bench: install
 	$(UV) run --frozen python bench/analytics_ingest.py
+
+docs: install
+	$(UV) run --frozen python -m devstack.asyncapi docs/asyncapi.yaml
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache
