@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +16,7 @@ import pytest
 
 from devstack.infra import Infrastructure, start_infrastructure
 from devstack.suite import SERVICES, Suite
+from tests.conftest import Artist, eventually, run_sql, upload
 
 
 def test_cli_creates_a_user_whose_key_works(suite: Suite, api: httpx.Client) -> None:
@@ -96,3 +98,32 @@ def test_the_ladder_takes_urls_from_the_environment_first(
 def test_metrics_are_exported(suite: Suite) -> None:
     text = httpx.get(suite.gateway_url + "/metrics").text
     assert "encore_gateway_requests_total" in text or "encore_gateway" in text
+
+
+def test_one_trace_id_follows_a_request_to_the_analytics_consumer(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+) -> None:
+    """gateway -> sharing (HTTP header) -> outbox -> Kafka (envelope + header) -> analytics."""
+    artist = new_artist()
+    track = upload(api, artist)
+    link = api.post(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
+    ).json()
+    trace = "req_follow_me_" + link["id"]
+    opened = api.get(f"/v1/public/track-links/{link['token']}", headers={"X-Request-ID": trace})
+    assert opened.headers["x-request-id"] == trace
+    query = "select type from analytics.engagement_facts where trace_id = $1"
+    rows = eventually(lambda: run_sql(suite.infra.database_url, query, trace))
+    assert [r["type"] for r in rows] == ["share.clicked"]
+
+
+def test_the_gateway_serves_its_openapi(api: httpx.Client) -> None:
+    schema = api.get("/schema/openapi.json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in (
+        "/v1/music/{org}/tracks",
+        "/v1/public/track-links/{token}",
+        "/v1/music/{org}/shares",
+    ):
+        assert path in paths

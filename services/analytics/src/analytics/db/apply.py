@@ -36,6 +36,7 @@ FACT_COLUMNS = (
     "counted",
     "source",
     "occurred_at",
+    "trace_id",
 )
 
 CLAIM = """

@@ -50,6 +50,7 @@ engagement_facts = Table(
     ),  # false: inside a dedupe window
     Column("source", Text),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("trace_id", Text),  # the request that caused it, as the gateway assigned it
     Index("ix_facts_link_time", "link_id", "occurred_at"),
     Index("ix_facts_track_time", "track_id", "occurred_at"),
     Index("ix_facts_pack_time", "pack_id", "occurred_at"),

@@ -152,6 +152,7 @@ def effects_of(
                 "counted": counted,
                 "source": visitor.source,
                 "occurred_at": env.occurred_at,
+                "trace_id": env.trace_id,
             }
         )
         counter = COUNTER_OF.get(type(payload))
