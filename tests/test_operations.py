@@ -127,3 +127,10 @@ def test_the_gateway_serves_its_openapi(api: httpx.Client) -> None:
         "/v1/music/{org}/shares",
     ):
         assert path in paths
+
+
+def test_kafka_and_outbox_metrics_are_exported(suite: Suite) -> None:
+    catalog = httpx.get(suite.url("catalog") + "/metrics").text
+    assert "encore_outbox_backlog" in catalog
+    sharing = httpx.get(suite.url("sharing") + "/metrics").text
+    assert "faststream_" in sharing, "FastStream's Prometheus middleware reports Kafka traffic"

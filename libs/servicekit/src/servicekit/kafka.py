@@ -14,14 +14,19 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
 
 from servicekit.settings import ServiceSettings
 
 
 def make_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
+    """A broker whose publish/consume metrics land in the process's Prometheus registry
+    (served on /metrics next to the HTTP ones)."""
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=client_id,
+        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"encore_{client_id}")],
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
         request_timeout_ms=10_000,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -148,9 +149,14 @@ class OutboxRelay:
             count = await session.scalar(select(func.count()).select_from(self.outbox.table))
         return int(count or 0)
 
-    async def run(self) -> None:
+    async def run(self, backlog_every: float = 5.0) -> None:
         backoff = 0.1
+        last_backlog = 0.0
         while True:
+            if time.monotonic() - last_backlog > backlog_every:
+                last_backlog = time.monotonic()
+                with contextlib.suppress(Exception):  # a metric never stops the relay
+                    BACKLOG.set(await self.backlog())
             try:
                 published = await self.publish_batch()
                 backoff = 0.1
