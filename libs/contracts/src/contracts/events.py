@@ -11,12 +11,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts import topics
 from contracts.ids import new_event_id
 
-ShortText = Annotated[str, StringConstraints(max_length=120)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    """Control characters (NUL above all: Postgres text cannot hold it) are dropped."""
+    return _CONTROL.sub("", value)
+
+
+ShortText = Annotated[str, AfterValidator(_printable), StringConstraints(max_length=120)]
 
 
 class Payload(BaseModel):

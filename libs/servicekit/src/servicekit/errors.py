@@ -15,6 +15,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from contracts.errors import ErrorCode, ErrorEnvelope, build_error
 from servicekit.tracing import TRACE_HEADER, current_trace_id, ensure_trace_id
@@ -126,6 +127,22 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return envelope_response(envelope, headers)
 
 
+def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """Input the database refuses is the caller's problem (422: e.g. a NUL in text); a
+    constraint lost to a concurrent request is a conflict (409); anything else is ours."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if isinstance(exc, DataError) or sqlstate.startswith("22"):  # class 22: data exception
+        code, message = ErrorCode.VALIDATION_ERROR, "input contains values that cannot be stored"
+        details: dict[str, Any] = {"fields": {"body": "invalid characters or values"}}
+    elif isinstance(exc, IntegrityError) or sqlstate.startswith("23"):  # integrity violation
+        code, message, details = ErrorCode.CONFLICT, "conflicts with a concurrent change", {}
+    else:
+        return _unexpected(request, exc)
+    return envelope_response(
+        build_error(code, message, details=details, trace_id=trace_of(request))
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", exc_info=exc)
     envelope = build_error(ErrorCode.INTERNAL_ERROR, type(exc).__name__, trace_id=trace_of(request))
@@ -134,6 +151,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
+    DBAPIError: _database,
     ValidationException: _validation,
     NotFoundException: _http,
     NotAuthorizedException: _http,

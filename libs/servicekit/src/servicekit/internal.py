@@ -23,6 +23,8 @@ USER_ID_HEADER = "X-Encore-User-Id"
 USER_HANDLE_HEADER = "X-Encore-User-Handle"
 USER_NAME_HEADER = "X-Encore-User-Name"
 ORG_ID_HEADER = "X-Encore-Org-Id"
+ORG_ROLE_HEADER = "X-Encore-Org-Role"
+MANAGING_ROLES = frozenset({"owner", "admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,10 @@ class Actor:
     user_id: str | None
     handle: str | None = None
     display_name: str | None = None
+    org_role: str | None = None
+
+    def manages_org(self) -> bool:
+        return self.org_role in MANAGING_ROLES
 
     def require_user(self) -> str:
         if not self.user_id:
@@ -45,6 +51,7 @@ def actor_of(request: Request[Any, Any, Any]) -> Actor:
         user_id=headers.get(USER_ID_HEADER) or None,
         handle=headers.get(USER_HANDLE_HEADER) or None,
         display_name=unquote(headers.get(USER_NAME_HEADER) or "") or None,
+        org_role=headers.get(ORG_ROLE_HEADER) or None,
     )
 
 

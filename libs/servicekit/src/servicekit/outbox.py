@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from typing import Any
@@ -109,11 +110,21 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        table = outbox.table
+        self._lock_key = int.from_bytes(
+            hashlib.sha256(f"outbox:{table.schema}.{table.name}".encode()).digest()[:8],
+            "big",
+            signed=True,
+        )
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; returns how many rows went out."""
         table = self.outbox.table
         async with self.sessions() as session, session.begin():
+            # one publisher per outbox at a time: with parallel relays, two replicas could
+            # publish one key's events out of order
+            if not await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
+                return 0
             rows = (
                 await session.execute(
                     select(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.trace_id)

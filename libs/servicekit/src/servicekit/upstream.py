@@ -76,6 +76,8 @@ class InternalClient:
             response = await self.http.request(
                 method, path, headers=self.headers(actor, headers), **kwargs
             )
+        except httpx.InvalidURL as exc:  # a path parameter no URL can carry: nothing is there
+            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not found") from exc
         except httpx.HTTPError as exc:
             raise ApiError(
                 ErrorCode.SERVICE_UNAVAILABLE,
@@ -112,3 +114,10 @@ def _header_safe(value: str) -> str:
     from urllib.parse import quote
 
     return quote(value, safe=" ")
+
+
+def segment(value: str) -> str:
+    """A path parameter made safe to put between slashes of an internal URL."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")

@@ -83,12 +83,16 @@ async def replay_dead_letters(settings: AnalyticsSettings, topics: list[str]) ->
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await consumer.start()
     await producer.start()
-    replayed = 0
+    replayed = skipped = 0
     try:
         async for batch in _drain(consumer):
             offsets: dict[TopicPartition, int] = {}
             for tp, records in batch.items():
                 for record in records:
+                    offsets[tp] = record.offset + 1
+                    if any(k == "dlq-replayed" for k, _ in record.headers):
+                        skipped += 1  # replayed once and dead again: left for a person to read
+                        continue
                     headers = [(k, v) for k, v in record.headers if not k.startswith("dlq-")]
                     original = dict(record.headers).get(
                         "dlq-original-topic", b""
@@ -100,11 +104,15 @@ async def replay_dead_letters(settings: AnalyticsSettings, topics: list[str]) ->
                         headers=[*headers, ("dlq-replayed", b"1")],
                     )
                     replayed += 1
-                    offsets[tp] = record.offset + 1
             await consumer.commit(offsets)
     finally:
         await producer.stop()
         await consumer.stop()
+    if skipped:
+        print(
+            f"{skipped} dead letters had been replayed before and failed again; not replayed",
+            file=sys.stderr,
+        )
     return replayed
 
 

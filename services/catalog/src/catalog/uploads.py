@@ -38,7 +38,10 @@ async def form_of(request: Request[Any, Any, Any]) -> tuple[dict[str, str], dict
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise validation_error("expected a form body", {"body": "multipart/form-data required"})
-    form = await request.form()
+    try:
+        form = await request.form()
+    except UnicodeDecodeError as exc:
+        raise validation_error("form fields must be UTF-8", {"body": "not UTF-8"}) from exc
     texts: dict[str, str] = {}
     files: dict[str, UploadFile] = {}
     for key, value in form.multi_items():

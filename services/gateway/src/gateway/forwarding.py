@@ -11,16 +11,19 @@ from typing import Any
 from litestar import Request, Response
 
 from gateway.auth import Membership, actor
-from servicekit.upstream import InternalClient
+from servicekit.internal import ORG_ROLE_HEADER
+from servicekit.upstream import InternalClient, segment
 
 PUBLIC_PREFIX = "/v1/music/"
 INTERNAL_PREFIX = "/internal/orgs/"
 
 
 def upstream_path(request: Request[Any, Any, Any]) -> str:
+    """Each segment re-quoted, so a decoded `..`, `?` or `#` cannot reshape the internal URL."""
     path = request.url.path
     assert path.startswith(PUBLIC_PREFIX)
-    return INTERNAL_PREFIX + path[len(PUBLIC_PREFIX) :]
+    rest = path[len(PUBLIC_PREFIX) :].split("/")
+    return INTERNAL_PREFIX + "/".join(segment(part) for part in rest)
 
 
 def as_response(upstream: Any) -> Response[Any]:
@@ -42,6 +45,7 @@ async def forward(
         if "content-length" in request.headers:
             headers["content-length"] = request.headers["content-length"]
         content = request.stream()
+    headers[ORG_ROLE_HEADER] = membership.role
     upstream = await client.request(
         request.method,
         upstream_path(request),

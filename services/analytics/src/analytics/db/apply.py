@@ -91,8 +91,20 @@ async def apply_batch(
     *,
     window_seconds: float | None = None,
 ) -> int:
-    """Apply the not-yet-seen events of a batch; returns how many were new."""
+    """Apply the not-yet-seen events of a batch; returns how many were new.
+
+    The statements go straight to asyncpg, which SQLAlchemy's lazily started transaction
+    would not cover, so the batch runs in an explicit asyncpg transaction (a savepoint if
+    one is already open): the claim of the ids and their effects commit together or not
+    at all."""
     conn = await _driver(session)
+    async with conn.transaction():
+        return await _apply(conn, envelopes, window_seconds)
+
+
+async def _apply(
+    conn: Any, envelopes: list[EventEnvelope[Payload]], window_seconds: float | None
+) -> int:
     unique = {env.event_id: env for env in envelopes}  # a batch may carry the same id twice
     claimed: set[uuid.UUID] = {row["event_id"] for row in await conn.fetch(CLAIM, list(unique))}
     fresh = [env for event_id, env in unique.items() if event_id in claimed]

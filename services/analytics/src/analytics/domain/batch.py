@@ -130,10 +130,11 @@ def effects_of(
             pair = (payload.track_id, listener)
             previous = last.get(pair)
             window = dedupe_window(payload.duration_seconds, window_seconds)
-            if previous is not None and env.occurred_at - previous < window:
-                counted = False
+            if previous is not None and abs(env.occurred_at - previous) < window:
+                counted = False  # within the window on either side (events may arrive late)
             else:
-                last[pair] = effects.play_windows[pair] = env.occurred_at
+                latest = max(previous, env.occurred_at) if previous else env.occurred_at
+                last[pair] = effects.play_windows[pair] = latest
         effects.facts.append(
             {
                 "event_id": env.event_id,

@@ -61,6 +61,15 @@ async def skip_decoding(_: StreamMessage[Any]) -> None:
     return None
 
 
+def _is_bad_data(exc: BaseException) -> bool:
+    """Postgres SQLSTATE class 22 (data exception): the input, not the database, is wrong."""
+    while exc is not None:
+        if str(getattr(exc, "sqlstate", "") or "").startswith("22"):
+            return True
+        exc = exc.__cause__ or getattr(exc, "orig", None)  # type: ignore[assignment]
+    return False
+
+
 def register_consumer(
     broker: KafkaBroker, settings: AnalyticsSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -78,12 +87,14 @@ def register_consumer(
         records = message.raw_message
         assert isinstance(records, tuple)
         envelopes: list[EventEnvelope[Payload]] = []
+        origin: dict[Any, ConsumerRecord[Any, Any]] = {}
         per_topic: collections.Counter[str] = collections.Counter()
         for record in records:
             assert isinstance(record, ConsumerRecord)
             per_topic[record.topic] += 1
             try:
                 envelopes.append(parse_event(record.value or b""))
+                origin[envelopes[-1].event_id] = record
             except (ValidationError, UnknownEventType, ValueError) as exc:
                 await dead_letter(
                     broker,
@@ -105,11 +116,32 @@ def register_consumer(
                     applied = await apply_batch(
                         session, envelopes, window_seconds=settings.play_dedupe_window_seconds
                     )
-        except Exception:
-            log.exception(
-                "applying a batch of %d events failed; it will be redelivered", len(envelopes)
-            )
-            await asyncio.sleep(0.5)  # do not spin against a database that is down
-            raise
+        except Exception as exc:
+            if not _is_bad_data(exc):
+                log.exception("applying %d events failed; they will be redelivered", len(envelopes))
+                await asyncio.sleep(0.5)  # do not spin against a database that is down
+                raise
+            # some event holds a value Postgres refuses: isolate it rather than redeliver forever
+            applied = 0
+            for envelope in envelopes:
+                try:
+                    async with sessions() as session, session.begin():
+                        applied += await apply_batch(
+                            session, [envelope], window_seconds=settings.play_dedupe_window_seconds
+                        )
+                except Exception as one:
+                    if not _is_bad_data(one):
+                        raise
+                    record = origin[envelope.event_id]
+                    await dead_letter(
+                        broker,
+                        record.topic,
+                        record.value,
+                        record.key,
+                        list(record.headers or ()),
+                        one,
+                        record.partition,
+                        record.offset,
+                    )
         APPLIED.inc(applied)
         await report_lag(consumer)

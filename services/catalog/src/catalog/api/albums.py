@@ -85,6 +85,12 @@ async def find_or_create_album(
             "description": description,
         },
     )
+    if row.organization_id != org_id:
+        raise ApiError(
+            ErrorCode.CONFLICT,
+            "you already have an album with this slug in another organization",
+            details={"slug": row.slug},
+        )
     if created:
         await emit(ctx, session, album_changed(row, "created"))
     return row, created
@@ -111,12 +117,6 @@ class AlbumsController(Controller):
             row, created = await find_or_create_album(
                 ctx, session, org_id, actor_of(request), data.title, data.slug, data.description
             )
-            if row.organization_id != org_id:
-                raise ApiError(
-                    ErrorCode.CONFLICT,
-                    "you already have an album with this slug in another organization",
-                    details={"slug": row.slug},
-                )
             count = len(await repo.album_tracks(session, row.id))
         ctx.outbox.notify()
         return Response(

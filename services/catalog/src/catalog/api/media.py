@@ -29,6 +29,10 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     if not first_s:
         length = min(int(last_s), size)
+        if length == 0:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR, "range not satisfiable", details={"size": size}
+            )
         return size - length, size - 1
     first = int(first_s)
     last = min(int(last_s), size - 1) if last_s else size - 1

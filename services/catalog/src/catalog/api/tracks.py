@@ -279,4 +279,7 @@ async def _signed_url(
         row = await repo.get_track(session, track_id)
     if row is None or (org_id is not None and row.organization_id != org_id):
         raise not_found("track", track_id=track_id)
+    if org_id is None and row.visibility != "public":
+        # the id-only route serves links, and links never open private tracks
+        raise not_found("track", track_id=track_id)
     return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type)

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
-from servicekit.upstream import InternalClient
+from servicekit.upstream import InternalClient, segment
 
 Req = Request[Any, Any, Any]
 
@@ -50,8 +50,8 @@ class AnalyticsController(Controller):
         return await _report(
             ctx,
             ctx.sharing,
-            f"/internal/orgs/{org}/shares/{link_id}",
-            f"/internal/stats/links/{link_id}",
+            f"/internal/orgs/{segment(org)}/shares/{segment(link_id)}",
+            f"/internal/stats/links/{segment(link_id)}",
             request,
             membership,
         )
@@ -71,8 +71,8 @@ class AnalyticsController(Controller):
         return await _report(
             ctx,
             ctx.catalog,
-            f"/internal/orgs/{org}/packs/{pack_id}",
-            f"/internal/stats/packs/{pack_id}",
+            f"/internal/orgs/{segment(org)}/packs/{segment(pack_id)}",
+            f"/internal/stats/packs/{segment(pack_id)}",
             request,
             membership,
         )
@@ -92,8 +92,8 @@ class AnalyticsController(Controller):
         return await _report(
             ctx,
             ctx.catalog,
-            f"/internal/orgs/{org}/tracks/{track_id}",
-            f"/internal/stats/tracks/{track_id}",
+            f"/internal/orgs/{segment(org)}/tracks/{segment(track_id)}",
+            f"/internal/stats/tracks/{segment(track_id)}",
             request,
             membership,
         )

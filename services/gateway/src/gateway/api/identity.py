@@ -71,6 +71,12 @@ async def register_user(
     }
 
 
+async def _keep_an_owner(session: Any, organization_id: str) -> None:
+    """Called before an owner leaves or is demoted (rows locked by `role_in(lock=True)`)."""
+    if await identity.owner_count(session, organization_id) <= 1:
+        raise ApiError(ErrorCode.CONFLICT, "an organization keeps at least one owner")
+
+
 class UsersController(Controller):
     path = "/v1/users"
 
@@ -150,6 +156,20 @@ class OrganizationsController(Controller):
             user = await identity.user_by_handle(session, handle) if handle else None
             if user is None:
                 raise not_found("user", handle=data.handle)
+            current = await identity.role_in(
+                session, membership.organization_id, user.id, lock=True
+            )
+            if "owner" in (data.role, current) and membership.role != "owner":
+                raise ApiError(ErrorCode.FORBIDDEN, "only owners grant or take away the owner role")
+            if current == "owner" and data.role != "owner":
+                await _keep_an_owner(session, membership.organization_id)
+            current = await identity.role_in(
+                session, membership.organization_id, user.id, lock=True
+            )
+            if "owner" in (data.role, current) and membership.role != "owner":
+                raise ApiError(ErrorCode.FORBIDDEN, "only owners grant or take away the owner role")
+            if current == "owner" and data.role != "owner":
+                await _keep_an_owner(session, membership.organization_id)
             await identity.set_member(session, membership.organization_id, user.id, data.role)
         return {
             "organization_id": membership.organization_id,
@@ -164,12 +184,11 @@ class OrganizationsController(Controller):
         if not can_manage_members(membership.role) and user_id != membership.caller.user_id:
             raise ApiError(ErrorCode.FORBIDDEN, "only owners and admins remove other members")
         async with ctx.sessions() as session, session.begin():
-            role = await identity.role_in(session, membership.organization_id, user_id)
+            role = await identity.role_in(session, membership.organization_id, user_id, lock=True)
             if role is None:
                 raise not_found("member", user_id=user_id)
-            if (
-                role == "owner"
-                and await identity.owner_count(session, membership.organization_id) <= 1
-            ):
-                raise ApiError(ErrorCode.CONFLICT, "an organization keeps at least one owner")
+            if role == "owner":
+                if membership.role != "owner" and user_id != membership.caller.user_id:
+                    raise ApiError(ErrorCode.FORBIDDEN, "only owners remove owners")
+                await _keep_an_owner(session, membership.organization_id)
             await identity.remove_member(session, membership.organization_id, user_id)

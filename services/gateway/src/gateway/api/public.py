@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream
 
@@ -21,7 +22,7 @@ from gateway.db.identity import Caller
 from gateway.ratelimit import FailureLimiter, client_address
 from servicekit.errors import ApiError
 from servicekit.internal import ORG_ID_HEADER
-from servicekit.upstream import error_from_response
+from servicekit.upstream import error_from_response, segment
 
 Req = Request[Any, Any, Any]
 FORWARDED_PARAMS = ("visitorId", "sessionId", "source", "accessCode")
@@ -33,6 +34,7 @@ MEDIA_HEADERS = (
     "content-disposition",
     "cache-control",
 )
+PUBLIC_BODY_LIMIT = 16 * 1024  # share events and play reports are tiny
 LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
 
 
@@ -73,6 +75,7 @@ async def to_sharing(
 
 class PublicTrackLinksController(Controller):
     path = "/v1/public/track-links/{token:str}"
+    request_max_body_size = PUBLIC_BODY_LIMIT
 
     @get("/")
     async def open(
@@ -85,7 +88,7 @@ class PublicTrackLinksController(Controller):
     ) -> Response[Any]:
         """The track share payload; records `share.clicked`."""
         return await to_sharing(
-            request, f"/internal/track-links/{token}", caller_or_none, ctx, limiters
+            request, f"/internal/track-links/{segment(token)}", caller_or_none, ctx, limiters
         )
 
     @get("/playback-url")
@@ -99,7 +102,11 @@ class PublicTrackLinksController(Controller):
     ) -> Response[Any]:
         """A signed stream URL; records `track.played`."""
         return await to_sharing(
-            request, f"/internal/track-links/{token}/playback-url", caller_or_none, ctx, limiters
+            request,
+            f"/internal/track-links/{segment(token)}/playback-url",
+            caller_or_none,
+            ctx,
+            limiters,
         )
 
     @post("/share-events", status_code=200)
@@ -113,7 +120,11 @@ class PublicTrackLinksController(Controller):
     ) -> Response[Any]:
         """`{channel}` -> `{ok: true}`; records `share.recorded`."""
         return await to_sharing(
-            request, f"/internal/track-links/{token}/share-events", caller_or_none, ctx, limiters
+            request,
+            f"/internal/track-links/{segment(token)}/share-events",
+            caller_or_none,
+            ctx,
+            limiters,
         )
 
 
@@ -132,7 +143,7 @@ class SharedController(Controller):
         limiters: Limiters,
     ) -> Response[Any]:
         return await to_sharing(
-            request, f"/internal/track-links/{token}", caller_or_none, ctx, limiters
+            request, f"/internal/track-links/{segment(token)}", caller_or_none, ctx, limiters
         )
 
 
@@ -140,9 +151,10 @@ class _PackLinks(Controller):
     """The pack-link surface; `internal` says which sharing surface serves it."""
 
     internal = "/internal/pack-links"
+    request_max_body_size = PUBLIC_BODY_LIMIT
 
     def _path(self, slug: str, rest: str = "") -> str:
-        return f"{self.internal}/{slug}{rest}"
+        return f"{self.internal}/{segment(slug)}{rest}"
 
     @get("/")
     async def presentation(
@@ -192,7 +204,7 @@ class _PackLinks(Controller):
     ) -> Response[Any]:
         return await to_sharing(
             request,
-            self._path(slug, f"/tracks/{track_id}/playback-url"),
+            self._path(slug, f"/tracks/{segment(track_id)}/playback-url"),
             caller_or_none,
             ctx,
             limiters,
@@ -211,7 +223,7 @@ class _PackLinks(Controller):
         """403 DOWNLOADS_DISABLED when the link forbids downloads; records `track.downloaded`."""
         return await to_sharing(
             request,
-            self._path(slug, f"/tracks/{track_id}/download-url"),
+            self._path(slug, f"/tracks/{segment(track_id)}/download-url"),
             caller_or_none,
             ctx,
             limiters,
@@ -237,13 +249,16 @@ class PublicSplitSheetsController(Controller):
         self, request: Req, token: str, ctx: GatewayContext, limiters: Limiters
     ) -> Response[Any]:
         """`{link, splitSheet}`."""
-        return await to_sharing(request, f"/internal/split-sheets/{token}", None, ctx, limiters)
+        return await to_sharing(
+            request, f"/internal/split-sheets/{segment(token)}", None, ctx, limiters
+        )
 
 
 class RefSharesController(Controller):
     """Ref codes (plyr.fm) on public tracks: create, record clicks, report plays."""
 
     path = "/v1/tracks/{track_id:str}"
+    request_max_body_size = PUBLIC_BODY_LIMIT
 
     @post("/shares", status_code=201)
     async def create(
@@ -252,7 +267,7 @@ class RefSharesController(Controller):
         """A new 8-character code and the track URL with `?ref=CODE`."""
         upstream = await ctx.sharing.request(
             "POST",
-            f"/internal/tracks/{track_id}/shares",
+            f"/internal/tracks/{segment(track_id)}/shares",
             actor=actor(caller),
             headers={ORG_ID_HEADER: caller.personal_organization_id or ""},
         )
@@ -273,7 +288,7 @@ class RefSharesController(Controller):
         """Always `{ok: true}`; skipped for the link's creator."""
         return await to_sharing(
             request,
-            f"/internal/tracks/{track_id}/shares/{code}/click",
+            f"/internal/tracks/{segment(track_id)}/shares/{segment(code)}/click",
             caller_or_none,
             ctx,
             limiters,
@@ -290,7 +305,7 @@ class RefSharesController(Controller):
     ) -> Response[Any]:
         """`{ref?, visitorId?, sessionId?, source?}`: a listener heard the track."""
         return await to_sharing(
-            request, f"/internal/tracks/{track_id}/plays", caller_or_none, ctx, limiters
+            request, f"/internal/tracks/{segment(track_id)}/plays", caller_or_none, ctx, limiters
         )
 
 
@@ -304,9 +319,12 @@ class MediaController(Controller):
         headers = {"range": request.headers["range"]} if "range" in request.headers else None
         http = ctx.catalog.http
         upstream_request = http.build_request(
-            "GET", f"/internal/media/{token}", headers=ctx.catalog.headers(extra=headers)
+            "GET", f"/internal/media/{segment(token)}", headers=ctx.catalog.headers(extra=headers)
         )
-        upstream = await http.send(upstream_request, stream=True)
+        try:
+            upstream = await http.send(upstream_request, stream=True)
+        except httpx.HTTPError as exc:
+            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, "catalog unreachable") from exc
         if upstream.status_code >= 400:
             await upstream.aread()
             await upstream.aclose()

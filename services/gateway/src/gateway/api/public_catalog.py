@@ -10,6 +10,7 @@ from gateway.auth import actor
 from gateway.cache import ALBUMS_TAG, PublicCache, track_tag
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
+from servicekit.upstream import segment
 
 
 async def _cached(
@@ -41,7 +42,7 @@ class PublicCatalogController(Controller):
             ctx,
             cache,
             f"artist:{handle}",
-            f"/internal/public/artists/{handle}/albums",
+            f"/internal/public/artists/{segment(handle)}/albums",
             {ALBUMS_TAG},
         )
 
@@ -54,7 +55,7 @@ class PublicCatalogController(Controller):
             ctx,
             cache,
             f"album:{handle}:{slug}",
-            f"/internal/public/albums/{handle}/{slug}",
+            f"/internal/public/albums/{segment(handle)}/{segment(slug)}",
             {ALBUMS_TAG},
         )
 
@@ -65,7 +66,7 @@ class PublicCatalogController(Controller):
         """A public track's page; private tracks only for their owner (never cached)."""
         if caller_or_none is not None:
             upstream = await ctx.catalog.request(
-                "GET", f"/internal/tracks/{track_id}/public", actor=actor(caller_or_none)
+                "GET", f"/internal/tracks/{segment(track_id)}/public", actor=actor(caller_or_none)
             )
             return Response(
                 upstream.content, status_code=upstream.status_code, media_type="application/json"
@@ -74,6 +75,6 @@ class PublicCatalogController(Controller):
             ctx,
             cache,
             f"track:{track_id}",
-            f"/internal/tracks/{track_id}/public",
+            f"/internal/tracks/{segment(track_id)}/public",
             {track_tag(track_id)},
         )

@@ -131,7 +131,17 @@ async def user_by_handle(session: AsyncSession, handle: str) -> Any:
     return (await session.execute(select(users).where(users.c.handle == handle))).first()
 
 
-async def role_in(session: AsyncSession, organization_id: str, user_id: str) -> str | None:
+async def role_in(
+    session: AsyncSession, organization_id: str, user_id: str, *, lock: bool = False
+) -> str | None:
+    """The user's role; `lock` also locks the org's owner rows, so two concurrent changes
+    cannot both see "another owner remains"."""
+    if lock:
+        await session.execute(
+            select(memberships.c.user_id)
+            .where(memberships.c.organization_id == organization_id, memberships.c.role == "owner")
+            .with_for_update()
+        )
     return await session.scalar(
         select(memberships.c.role).where(
             memberships.c.organization_id == organization_id, memberships.c.user_id == user_id

@@ -45,9 +45,13 @@ class SharesController(Controller):
     async def revoke(
         self, request: Request[Any, Any, Any], org_id: str, link_id: str, ctx: SharingContext
     ) -> None:
-        actor_of(request).require_user()
+        actor = actor_of(request)
+        user_id = actor.require_user()
         async with ctx.sessions() as session, session.begin():
-            row = await repo.revoke(session, org_id, link_id)
+            # the link's creator revokes it; so may the organization's owners and admins
+            row = await repo.revoke(
+                session, org_id, link_id, None if actor.manages_org() else user_id
+            )
             if row is None:
                 raise not_found("share link", link_id=link_id)
             await ctx.outbox.add(

@@ -41,16 +41,22 @@ async def list_for_org(
     return list(rows), int(total or 0)
 
 
-async def revoke(session: AsyncSession, organization_id: str, link_id: str) -> Any:
-    """Revoke a live link of the org; returns it, or None if there is no such live link."""
+async def revoke(
+    session: AsyncSession, organization_id: str, link_id: str, owner_id: str | None
+) -> Any:
+    """Revoke a live link of the org (created by `owner_id`, when given); returns it, or None
+    if there is no such live link."""
+    conditions = [
+        share_links.c.id == link_id,
+        share_links.c.organization_id == organization_id,
+        share_links.c.revoked_at.is_(None),
+    ]
+    if owner_id is not None:
+        conditions.append(share_links.c.owner_id == owner_id)
     return (
         await session.execute(
             update(share_links)
-            .where(
-                share_links.c.id == link_id,
-                share_links.c.organization_id == organization_id,
-                share_links.c.revoked_at.is_(None),
-            )
+            .where(*conditions)
             .values(revoked_at=func.now(), updated_at=func.now())
             .returning(share_links)
         )

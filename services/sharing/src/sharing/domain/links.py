@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from contracts.events import TrackSnapshot
@@ -23,8 +24,11 @@ def track_is_shareable(track: TrackSnapshot | None, deleted: bool) -> bool:
     return track is not None and not deleted and track.visibility == "public"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def trim(value: str | None, limit: int = 120) -> str | None:
     if value is None:
         return None
-    value = value.strip()[:limit]
+    value = _CONTROL.sub("", value).strip()[:limit]
     return value or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,7 @@ def register_catalog_consumer(
     @broker.subscriber(
         topics.CATALOG_LIFECYCLE,
         group_id="sharing.catalog-replica",
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # a failed upsert is redelivered, never skipped
         **consumer_options(settings),
     )
     async def on_catalog_event(message: KafkaMessage) -> None:
