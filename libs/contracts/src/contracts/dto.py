@@ -100,13 +100,6 @@ class ShareLinkPage(BaseModel):
     offset: int
 
 
-class TrackLinkPayload(BaseModel):
-    """What a visitor gets when opening a track link."""
-
-    link: dict[str, object]
-    track: PublicTrack
-
-
 class Page(BaseModel):
     total: int
     limit: int

@@ -137,8 +137,6 @@ class ShareLinkLifecycle(Payload):
     track_id: str | None = None
     pack_id: str | None = None
     name: str | None = None
-    token_hash: str | None = None
-    slug: str | None = None
 
     def key(self) -> str:
         return self.link_id

@@ -74,10 +74,6 @@ def new_ref_code() -> str:
     return secrets.token_urlsafe(6)
 
 
-def has_prefix(value: str, prefix: str) -> bool:
-    return value.startswith(prefix) and len(value) > len(prefix)
-
-
 def new_event_id() -> uuid.UUID:
     """A UUIDv7: 48 bits of Unix milliseconds, then randomness (RFC 9562).
 

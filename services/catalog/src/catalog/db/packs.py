@@ -91,12 +91,3 @@ async def set_order(session: AsyncSession, pack_id: str, track_ids: Sequence[str
                 for i, tid in enumerate(track_ids, start=1)
             ],
         )
-
-
-async def packs_containing(session: AsyncSession, track_id: str) -> Sequence[Any]:
-    stmt = (
-        select(packs)
-        .join(pack_tracks, pack_tracks.c.pack_id == packs.c.id)
-        .where(pack_tracks.c.track_id == track_id)
-    )
-    return (await session.execute(stmt)).all()

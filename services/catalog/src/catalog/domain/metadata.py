@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 MAX_TITLE = 200
@@ -34,7 +34,6 @@ class TrackChanges:
     support_gate: Any = UNSET
     visibility: Any = UNSET
     remove_image: bool = False
-    changed: list[str] = field(default_factory=list)
 
 
 def _names(raw: str, field_name: str, limit: int, each: int) -> list[str]:
@@ -94,17 +93,4 @@ def parse_track_form(form: dict[str, str]) -> TrackChanges:
         if flag not in ("true", "false"):
             raise FieldError("remove_image", "true or false")
         changes.remove_image = flag == "true"
-    changes.changed = [
-        name
-        for name in (
-            "title",
-            "album",
-            "features",
-            "tags",
-            "description",
-            "support_gate",
-            "visibility",
-        )
-        if getattr(changes, name) is not UNSET
-    ]
     return changes
