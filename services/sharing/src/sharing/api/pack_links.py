@@ -21,7 +21,7 @@ from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_live, link_expiry, track_is_shareable, trim
-from sharing.events.recording import record
+from sharing.events.recording import about, record
 from sharing.links import create_link, new_pack_slug, public_url
 from sharing.tracks import find_pack, find_tracks
 
@@ -152,11 +152,7 @@ class _PackLinkSurface(Controller):
         await record(
             ctx,
             PackViewed(
-                link_id=link.id,
-                link_kind="pack",
-                link_owner_id=link.owner_id,
-                organization_id=link.organization_id,
-                pack_id=link.pack_id,
+                **about(link),
                 visitor=visitor_of(request),
             ),
         )
@@ -199,11 +195,7 @@ class _PackLinkSurface(Controller):
         await record(
             ctx,
             ShareRecorded(
-                link_id=link.id,
-                link_kind="pack",
-                link_owner_id=link.owner_id,
-                organization_id=link.organization_id,
-                pack_id=link.pack_id,
+                **about(link),
                 channel=channel,
                 visitor=visitor_of(request),
             ),
@@ -230,11 +222,7 @@ class _PackLinkSurface(Controller):
         await record(
             ctx,
             TrackPlayed(
-                link_id=link.id,
-                link_kind="pack",
-                link_owner_id=link.owner_id,
-                organization_id=link.organization_id,
-                pack_id=link.pack_id,
+                **about(link),
                 track_id=track_id,
                 duration_seconds=track.duration_seconds,
                 visitor=visitor_of(request),
@@ -256,11 +244,7 @@ class _PackLinkSurface(Controller):
         await record(
             ctx,
             TrackDownloaded(
-                link_id=link.id,
-                link_kind="pack",
-                link_owner_id=link.owner_id,
-                organization_id=link.organization_id,
-                pack_id=link.pack_id,
+                **about(link),
                 track_id=track_id,
                 visitor=visitor_of(request),
             ),

@@ -20,7 +20,7 @@ from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import trim
-from sharing.events.recording import record
+from sharing.events.recording import about, record
 from sharing.links import create_link, public_url
 from sharing.tracks import find_track
 
@@ -99,10 +99,7 @@ class RefLinksController(Controller):
             await record(
                 ctx,
                 ShareClicked(
-                    link_id=link.id,
-                    link_kind="ref",
-                    link_owner_id=link.owner_id,
-                    organization_id=link.organization_id,
+                    **about(link),
                     track_id=track_id,
                     visitor=visitor_of(request),
                 ),

@@ -24,7 +24,7 @@ from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_live, link_expiry, track_is_shareable, trim
-from sharing.events.recording import record
+from sharing.events.recording import about, record
 from sharing.links import create_link, public_url
 from sharing.tracks import find_track
 
@@ -134,10 +134,7 @@ class TrackLinksController(Controller):
         await record(
             ctx,
             ShareClicked(
-                link_id=link.id,
-                link_kind="track",
-                link_owner_id=link.owner_id,
-                organization_id=link.organization_id,
+                **about(link),
                 track_id=track.track_id,
                 visitor=visitor_of(request),
             ),
@@ -164,10 +161,7 @@ class TrackLinksController(Controller):
         await record(
             ctx,
             ShareRecorded(
-                link_id=link.id,
-                link_kind="track",
-                link_owner_id=link.owner_id,
-                organization_id=link.organization_id,
+                **about(link),
                 track_id=track.track_id,
                 channel=channel,
                 visitor=visitor_of(request),
@@ -186,10 +180,7 @@ class TrackLinksController(Controller):
         await record(
             ctx,
             TrackPlayed(
-                link_id=link.id,
-                link_kind="track",
-                link_owner_id=link.owner_id,
-                organization_id=link.organization_id,
+                **about(link),
                 track_id=track.track_id,
                 duration_seconds=track.duration_seconds,
                 visitor=visitor_of(request),

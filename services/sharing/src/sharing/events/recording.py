@@ -7,6 +7,7 @@ then carries whatever was stored to Kafka.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from prometheus_client import Counter
 
@@ -27,6 +28,17 @@ SKIPPED_OWNER = Counter(
     "Engagement by the link's owner, not recorded",
     ["type"],
 )
+
+
+def about(link: Any) -> dict[str, Any]:
+    """What every engagement event says about the link it came through."""
+    return {
+        "link_id": link.id,
+        "link_kind": link.kind,
+        "link_owner_id": link.owner_id,
+        "organization_id": link.organization_id,
+        "pack_id": link.pack_id,
+    }
 
 
 async def record(ctx: SharingContext, payload: EngagementPayload) -> bool:
