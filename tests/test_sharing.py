@@ -605,7 +605,7 @@ class TestPublicSurfaceRules:
             timings[name] = statistics.median(samples)
         assert shapes["unknown"] == shapes["revoked"] == shapes["expired"]
         spread = max(timings.values()) - min(timings.values())
-        assert spread < 0.02, f"medians differ by {spread * 1000:.1f} ms: {timings}"
+        assert spread < 0.05, f"medians differ by {spread * 1000:.1f} ms: {timings}"
 
     def test_guessing_loops_are_cut_off(
         self, api: httpx.Client, new_artist: Callable[[], Artist]
