@@ -45,6 +45,7 @@ migrate: install
 
 bench: install
 	$(UV) run --frozen python bench/analytics_ingest.py
+	$(UV) run --frozen python bench/public_link.py
 
 docs: install
 	$(UV) run --frozen python -m devstack.asyncapi docs/asyncapi.yaml

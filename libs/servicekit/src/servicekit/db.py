@@ -25,7 +25,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # no ping per checkout: it was a round trip on every session of the hot path; a
+        # connection the database dropped fails one statement (503) and is discarded
+        pool_pre_ping=False,
+        pool_recycle=300,
         pool_timeout=5,
         connect_args={"timeout": 5, "command_timeout": 15},
     )

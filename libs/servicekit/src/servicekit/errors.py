@@ -130,6 +130,14 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     """Input the database refuses is the caller's problem (422: e.g. a NUL in text); a
     constraint lost to a concurrent request is a conflict (409); anything else is ours."""
+    if exc.connection_invalidated:
+        return envelope_response(
+            build_error(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                "database connection lost",
+                trace_id=trace_of(request),
+            )
+        )
     sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
     if isinstance(exc, DataError) or sqlstate.startswith("22"):  # class 22: data exception
         code, message = ErrorCode.VALIDATION_ERROR, "input contains values that cannot be stored"

@@ -103,6 +103,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.25,
         max_backoff: float = 5.0,
+        coalesce_seconds: float = 0.005,
     ) -> None:
         self.outbox = outbox
         self.sessions = sessions
@@ -110,6 +111,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        self.coalesce_seconds = coalesce_seconds
         table = outbox.table
         self._lock_key = int.from_bytes(
             hashlib.sha256(f"outbox:{table.schema}.{table.name}".encode()).digest()[:8],
@@ -181,3 +183,5 @@ class OutboxRelay:
                 continue
             if published < self.batch_size:
                 await self.outbox.wait(self.poll_interval)
+                # let a burst of requests land in one publish round instead of one each
+                await asyncio.sleep(self.coalesce_seconds)

@@ -1,0 +1,171 @@
+"""Public link open and cold start, measured against baselines in the same run.
+
+- Public link open: `GET /v1/public/track-links/{token}` through the gateway, each request
+  recording a view, under a fixed loopback load (connections x seconds). Baseline: a minimal
+  Litestar app answering constant JSON, same server (uvicorn, one worker), same load.
+  Prints req/s, p50, p99, the ratio to the baseline, and checks every view was counted.
+- Cold start: `python -m devstack.run` (dependencies installed, empty data dir) to its first
+  200 from the gateway.
+
+    uv run python bench/public_link.py [--connections 16] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from loadgen import LoadResult, run_load
+
+from devstack import processes
+from devstack.infra import start_infrastructure
+from devstack.suite import Suite
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = ROOT / "tests" / "fixtures" / "media" / "tone-3s.mp3"
+
+
+def row(name: str, result: LoadResult, baseline: LoadResult | None, target: str) -> str:
+    ratio = f"{result.rate / baseline.rate:.2f}" if baseline else "1.00"
+    return (
+        f"| {name} | {result.rate:,.0f} | {result.p50 * 1000:.1f} | {result.percentile(0.99) * 1000:.1f} "
+        f"| {ratio} | {target} |"
+    )
+
+
+def baseline(connections: int, seconds: float, log_dir: Path) -> LoadResult:
+    port = processes.free_port()
+    proc = processes.spawn(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "baseline_app:app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        log_path=log_dir / "baseline.log",
+        cwd=Path(__file__).parent,
+    )
+    try:
+        processes.wait_for_port(port, 30, proc)
+        return asyncio.run(run_load(port, "/", connections, seconds))
+    finally:
+        processes.stop(proc)
+
+
+def public_link(connections: int, seconds: float, data_dir: Path) -> tuple[LoadResult, bool, int]:
+    infra = start_infrastructure(data_dir, persistent=False)
+    suite = Suite(
+        infra, data_dir / "logs", processes.free_port(), extra_env={"ENCORE_LOG_LEVEL": "WARNING"}
+    )
+    try:
+        suite.prepare()
+        suite.start_all()
+        with httpx.Client(base_url=suite.gateway_url, timeout=30) as api:
+            user = api.post(
+                "/v1/users", json={"handle": "bench"}, headers={"X-API-Key": suite.admin_api_key}
+            ).json()
+            headers = {"X-API-Key": user["api_key"]}
+            org = user["organization_id"]
+            with MEDIA.open("rb") as audio:
+                track = api.post(
+                    f"/v1/music/{org}/tracks",
+                    headers=headers,
+                    files={"file": audio},
+                    data={"title": "t"},
+                ).json()
+            link = api.post(f"/v1/music/{org}/tracks/{track['id']}/share", headers=headers).json()
+            result = asyncio.run(
+                run_load(
+                    suite.gateway_port,
+                    f"/v1/public/track-links/{link['token']}",
+                    connections,
+                    seconds,
+                )
+            )
+            ok = result.statuses.get(200, 0)
+            deadline = time.monotonic() + 60
+            views = 0
+            while time.monotonic() < deadline:
+                page = api.get(f"/v1/music/{org}/shares", headers=headers).json()
+                views = page["items"][0]["stats"]["views"]
+                if views >= ok:
+                    break
+                time.sleep(0.5)
+        return result, views == ok, views
+    finally:
+        suite.stop_all()
+        infra.close()
+
+
+def cold_start(data_dir: Path) -> float:
+    port = processes.free_port()
+    env = processes.child_env({"ENCORE_PORT": str(port), "ENCORE_DATA_DIR": str(data_dir)})
+    for name in ("ENCORE_DATABASE_URL", "ENCORE_KAFKA_BOOTSTRAP", "ENCORE_S3_ENDPOINT"):
+        env.pop(name, None)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devstack.run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        with httpx.Client(timeout=1) as client:
+            while time.perf_counter() - start < 120:
+                try:
+                    if client.get(f"http://127.0.0.1:{port}/health/live").status_code == 200:
+                        return time.perf_counter() - start
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
+        raise TimeoutError("no 200 from the gateway within 120 s")
+    finally:
+        proc.send_signal(2)
+        proc.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    data_dir = ROOT / ".data" / f"bench-{secrets.token_hex(4)}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        base = baseline(args.connections, args.seconds, data_dir)
+        link, counted, views = public_link(args.connections, args.seconds, data_dir / "suite")
+        cold = cold_start(data_dir / "cold")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print()
+    print(
+        f"{args.connections} connections x {args.seconds:.0f} s on 127.0.0.1, uvicorn, one worker per service"
+    )
+    print("| benchmark | req/s | p50 ms | p99 ms | vs baseline | target |")
+    print("|---|---:|---:|---:|---:|---|")
+    print(row("baseline: constant JSON (Litestar)", base, None, ""))
+    print(row("public link open (view recorded)", link, base, "ratio >= 0.4, p99 < 20 ms"))
+    print(
+        f"every view counted: {'yes' if counted else 'NO'} ({views:,} of {link.statuses.get(200, 0):,} 200s; statuses {link.statuses})"
+    )
+    print(f"cold start (make run to first 200): {cold:.1f} s (target < 10 s)")
+    sys.exit(0 if counted else 1)
+
+
+if __name__ == "__main__":
+    main()
