@@ -21,7 +21,12 @@ class ServiceSettings(BaseSettings):
         default=False,
         description="Turn on for real Kafka; the dev broker (tansu) rejects idempotent producers.",
     )
-    kafka_fetch_max_wait_ms: int = Field(default=20, ge=1)
+    kafka_fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        description="How long a fetch waits for data. The dev broker does not wake a waiting fetch "
+        "when data arrives, so this bounds per-hop event latency; lower costs idle CPU.",
+    )
     kafka_session_timeout_ms: int = Field(default=6000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=1000, ge=100)
     internal_token: SecretStr = Field(
