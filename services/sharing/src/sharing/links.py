@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from contracts import ids
 from contracts.events import ShareLinkLifecycle, wrap
+from contracts.hashing import hash_secret, token_preview
 from servicekit.tracing import current_trace_id
 from sharing.context import PRODUCER, SharingContext
 from sharing.db import links as repo
+from sharing.domain.links import is_live, link_expiry
 
 MAX_ATTEMPTS = 5
 
@@ -67,3 +70,36 @@ async def create_link(
 
 def public_url(ctx: SharingContext, path: str) -> str:
     return ctx.settings.public_base_url.rstrip("/") + path
+
+
+async def create_token_link(
+    ctx: SharingContext, values: dict[str, Any], expires_in_days: int | None
+) -> tuple[Any, str]:
+    """A capability link (track, split sheet): returns the row and the raw token, which
+    exists only in this response; the database keeps its hash and a preview."""
+    token = ids.new_share_token()
+    row = await create_link(
+        ctx,
+        {
+            **values,
+            "token_hash": hash_secret(token),
+            "token_preview": token_preview(token),
+            "expires_at": link_expiry(
+                datetime.now(UTC), expires_in_days, ctx.settings.max_link_days
+            ),
+        },
+    )
+    return row, token
+
+
+async def live_token_link(ctx: SharingContext, token: str, kind: str) -> Any:
+    """The live link of this kind behind a raw token, or None (unknown, revoked, expired)."""
+    async with ctx.sessions() as session:
+        link = await repo.by_token_hash(session, hash_secret(token))
+    if (
+        link is None
+        or link.kind != kind
+        or not is_live(link.revoked_at, link.expires_at, datetime.now(UTC))
+    ):
+        return None
+    return link

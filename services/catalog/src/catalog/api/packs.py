@@ -101,6 +101,14 @@ class PacksController(Controller):
         await emit(ctx, session, _changed(row, action, view.track_ids))
         return view
 
+    async def _reorder(
+        self, ctx: CatalogContext, session: Any, pack_id: str, track_ids: list[str]
+    ) -> PackView:
+        """Store the pack's new track list, touch the pack and announce it."""
+        await repo.set_order(session, pack_id, track_ids)
+        row = await repo.update_pack(session, pack_id, {})
+        return await self._commit_change(ctx, session, row, "updated")
+
     @post("/", status_code=201)
     async def create(
         self, request: Request[Any, Any, Any], org_id: str, data: CreatePack, ctx: CatalogContext
@@ -193,11 +201,9 @@ class PacksController(Controller):
             await self._owned(session, pack_id, org_id, owner_id, lock=True)
             await _check_tracks(session, data.track_ids, org_id, owner_id)
             current = (await repo.track_ids_of(session, [pack_id]))[pack_id]
-            await repo.set_order(
-                session, pack_id, current + [t for t in data.track_ids if t not in current]
+            view = await self._reorder(
+                ctx, session, pack_id, current + [t for t in data.track_ids if t not in current]
             )
-            row = await repo.update_pack(session, pack_id, {})
-            view = await self._commit_change(ctx, session, row, "updated")
         ctx.outbox.notify()
         return view
 
@@ -227,9 +233,7 @@ class PacksController(Controller):
                         "unexpected": [t for t in data.track_ids if t not in current],
                     },
                 )
-            await repo.set_order(session, pack_id, data.track_ids)
-            row = await repo.update_pack(session, pack_id, {})
-            view = await self._commit_change(ctx, session, row, "updated")
+            view = await self._reorder(ctx, session, pack_id, data.track_ids)
         ctx.outbox.notify()
         return view
 
@@ -248,9 +252,7 @@ class PacksController(Controller):
             current = (await repo.track_ids_of(session, [pack_id]))[pack_id]
             if track_id not in current:
                 raise not_found("track in this pack", track_id=track_id)
-            await repo.set_order(session, pack_id, [t for t in current if t != track_id])
-            row = await repo.update_pack(session, pack_id, {})
-            view = await self._commit_change(ctx, session, row, "updated")
+            view = await self._reorder(ctx, session, pack_id, [t for t in current if t != track_id])
         ctx.outbox.notify()
         return view
 

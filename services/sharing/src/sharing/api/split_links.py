@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from pydantic import BaseModel, Field
 
-from contracts import ids
 from contracts.dto import ShareLinkCreated
-from contracts.hashing import hash_secret, token_preview
 from servicekit.errors import not_found
 from servicekit.internal import actor_of
 from sharing.context import SharingContext
-from sharing.db import links as repo
-from sharing.domain.links import is_live, link_expiry
-from sharing.links import create_link, public_url
+from sharing.links import create_token_link, live_token_link, public_url
 from sharing.tracks import find_split_sheet, find_track
 
 
@@ -45,8 +40,7 @@ class SplitLinkCreateController(Controller):
         sheet = await find_split_sheet(ctx, track_id)
         if sheet is None:
             raise not_found("split sheet", track_id=track_id)
-        token = ids.new_share_token()
-        row = await create_link(
+        row, token = await create_token_link(
             ctx,
             {
                 "kind": "split_sheet",
@@ -56,12 +50,8 @@ class SplitLinkCreateController(Controller):
                 "split_sheet_id": sheet.split_sheet_id,
                 "visibility": "link_only",
                 "name": (options.name or "").strip() or None,
-                "token_hash": hash_secret(token),
-                "token_preview": token_preview(token),
-                "expires_at": link_expiry(
-                    datetime.now(UTC), options.expires_in_days, ctx.settings.max_link_days
-                ),
             },
+            options.expires_in_days,
         )
         return ShareLinkCreated(
             id=row.id,
@@ -80,13 +70,8 @@ class SplitLinksController(Controller):
     @get("/")
     async def open(self, token: str, ctx: SharingContext) -> dict[str, Any]:
         """`{link, splitSheet}`; revoked, expired and unknown are the same 404."""
-        async with ctx.sessions() as session:
-            link = await repo.by_token_hash(session, hash_secret(token))
-        if (
-            link is None
-            or link.kind != "split_sheet"
-            or not is_live(link.revoked_at, link.expires_at, datetime.now(UTC))
-        ):
+        link = await live_token_link(ctx, token, "split_sheet")
+        if link is None:
             raise not_found("split sheet link")
         track, deleted = await find_track(ctx, link.track_id)
         sheet = (

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from pydantic import BaseModel, Field
 
-from contracts import ids
 from contracts.dto import CreateTrackLink, PublicTrack, ShareLinkCreated, SignedUrl
 from contracts.errors import ErrorCode
 from contracts.events import (
@@ -17,15 +15,13 @@ from contracts.events import (
     TrackPlayed,
     TrackSnapshot,
 )
-from contracts.hashing import hash_secret, token_preview
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
-from sharing.db import links as repo
-from sharing.domain.links import is_live, link_expiry, track_is_shareable, trim
+from sharing.domain.links import track_is_shareable, trim
 from sharing.events.recording import about, record
-from sharing.links import create_link, public_url
+from sharing.links import create_token_link, live_token_link, public_url
 from sharing.tracks import find_track
 
 
@@ -82,8 +78,7 @@ class OrgTrackShareController(Controller):
                 "a private track's link would not open",
                 details={"track_id": track_id},
             )
-        token = ids.new_share_token()
-        row = await create_link(
+        row, token = await create_token_link(
             ctx,
             {
                 "kind": "track",
@@ -91,12 +86,8 @@ class OrgTrackShareController(Controller):
                 "owner_id": user_id,
                 "track_id": track_id,
                 "visibility": options.visibility,
-                "token_hash": hash_secret(token),
-                "token_preview": token_preview(token),
-                "expires_at": link_expiry(
-                    datetime.now(UTC), options.expires_in_days, ctx.settings.max_link_days
-                ),
             },
+            options.expires_in_days,
         )
         return ShareLinkCreated(
             id=row.id,
@@ -113,13 +104,8 @@ class TrackLinksController(Controller):
     path = "/internal/track-links/{token:str}"
 
     async def _resolve(self, ctx: SharingContext, token: str) -> tuple[Any, TrackSnapshot]:
-        async with ctx.sessions() as session:
-            link = await repo.by_token_hash(session, hash_secret(token))
-        if (
-            link is None
-            or link.kind != "track"
-            or not is_live(link.revoked_at, link.expires_at, datetime.now(UTC))
-        ):
+        link = await live_token_link(ctx, token, "track")
+        if link is None:
             raise _unavailable()
         track, deleted = await find_track(ctx, link.track_id)
         if track is None or not track_is_shareable(track, deleted):
