@@ -148,3 +148,27 @@ class SplitSheetView(BaseModel):
     contributors: list[ContributorView]
     created_at: datetime
     updated_at: datetime
+
+
+class TrackLinkOpen(BaseModel):
+    """One visitor opening a track link, as the gateway hands it to sharing.
+
+    The gateway coalesces concurrent opens into one call (see gateway/batching.py), so each
+    open carries what would otherwise travel in its own request's headers."""
+
+    token: str = Field(max_length=200)
+    params: dict[str, str] = Field(default_factory=dict)
+    user_id: str | None = None
+    user_handle: str | None = None
+    user_display_name: str | None = None
+    trace_id: str | None = None
+
+
+class TrackLinkOpenBatch(BaseModel):
+    opens: list[TrackLinkOpen] = Field(min_length=1, max_length=1000)
+
+
+class TrackLinkOpenResults(BaseModel):
+    """One entry per open, in order: the public payload, or None for an unavailable link."""
+
+    views: list[dict[str, object] | None]

@@ -58,7 +58,8 @@ def actor_of(request: Request[Any, Any, Any]) -> Actor:
 def internal_token_guard(expected: str):  # type: ignore[no-untyped-def]
     """A Litestar guard that rejects calls without the internal credential."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar would run a sync guard in a worker thread, a hop on every internal call
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         given = connection.headers.get(INTERNAL_TOKEN_HEADER, "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiError(ErrorCode.AUTHENTICATION_REQUIRED, "missing internal credential")

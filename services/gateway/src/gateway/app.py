@@ -31,6 +31,7 @@ from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
 from gateway.ratelimit import FailureLimiter
 from gateway.settings import GatewaySettings
+from gateway.track_link_opens import track_link_opens
 from servicekit.app import provide_value
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.errors import EXCEPTION_HANDLERS
@@ -45,13 +46,15 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     token = settings.internal_token.get_secret_value()
     timeout = settings.upstream_timeout_seconds
+    sharing = InternalClient("sharing", settings.sharing_url, token, timeout)
     return GatewayContext(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
         catalog=InternalClient("catalog", settings.catalog_url, token, timeout),
-        sharing=InternalClient("sharing", settings.sharing_url, token, timeout),
+        sharing=sharing,
         analytics=InternalClient("analytics", settings.analytics_url, token, timeout),
+        track_link_opens=track_link_opens(sharing),
     )
 
 

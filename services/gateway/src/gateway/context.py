@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.settings import GatewaySettings
+from gateway.track_link_opens import TrackLinkOpens
 from servicekit.upstream import InternalClient
 
 
@@ -18,3 +19,4 @@ class GatewayContext:
     catalog: InternalClient
     sharing: InternalClient
     analytics: InternalClient
+    track_link_opens: TrackLinkOpens

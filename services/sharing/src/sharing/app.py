@@ -22,6 +22,7 @@ from sharing.api.pack_links import (
 from sharing.api.ref_links import RefLinksController
 from sharing.api.shares import SharesController
 from sharing.api.split_links import SplitLinkCreateController, SplitLinksController
+from sharing.api.track_link_opens import TrackLinkOpensController
 from sharing.api.track_links import OrgTrackShareController, TrackLinksController
 from sharing.context import SharingContext
 from sharing.db.models import outbox as outbox_table
@@ -62,6 +63,7 @@ def create_app(settings: SharingSettings | None = None) -> Litestar:
         [
             OrgTrackShareController,
             TrackLinksController,
+            TrackLinkOpensController,
             SharesController,
             RefLinksController,
             PackLinkCreateController,

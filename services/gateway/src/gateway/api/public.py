@@ -15,13 +15,16 @@ import httpx
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream
 
+from contracts.dto import TrackLinkOpen
 from contracts.errors import ErrorCode
 from gateway.auth import actor
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.ratelimit import FailureLimiter, client_address
+from gateway.track_link_opens import MAX_TOKEN_CHARS
 from servicekit.errors import ApiError
 from servicekit.internal import ORG_ID_HEADER
+from servicekit.tracing import current_trace_id
 from servicekit.upstream import error_from_response, segment
 
 Req = Request[Any, Any, Any]
@@ -73,6 +76,32 @@ async def to_sharing(
     )
 
 
+async def open_track_link(
+    request: Req, token: str, caller: Caller | None, ctx: GatewayContext, limiters: Limiters
+) -> Response[Any]:
+    """The track share payload, once its `share.clicked` is stored (see track_link_opens.py)."""
+    client = client_address(request, ctx.settings.trusted_proxy_hops)
+    limiters.lookups.check(client)
+    view = None
+    if len(token) <= MAX_TOKEN_CHARS:
+        view = await ctx.track_link_opens.submit(
+            TrackLinkOpen(
+                token=token,
+                params={
+                    k: v[:1000] for k, v in request.query_params.items() if k in FORWARDED_PARAMS
+                },
+                user_id=caller.user_id if caller else None,
+                user_handle=caller.handle if caller else None,
+                user_display_name=caller.display_name if caller else None,
+                trace_id=current_trace_id(),
+            )
+        )
+    if view is None:
+        limiters.lookups.fail(client)
+        raise ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
+    return Response(view, media_type="application/json")
+
+
 class PublicTrackLinksController(Controller):
     path = "/v1/public/track-links/{token:str}"
     request_max_body_size = PUBLIC_BODY_LIMIT
@@ -87,9 +116,7 @@ class PublicTrackLinksController(Controller):
         limiters: Limiters,
     ) -> Response[Any]:
         """The track share payload; records `share.clicked`."""
-        return await to_sharing(
-            request, f"/internal/track-links/{segment(token)}", caller_or_none, ctx, limiters
-        )
+        return await open_track_link(request, token, caller_or_none, ctx, limiters)
 
     @get("/playback-url")
     async def playback_url(
@@ -142,9 +169,7 @@ class SharedController(Controller):
         ctx: GatewayContext,
         limiters: Limiters,
     ) -> Response[Any]:
-        return await to_sharing(
-            request, f"/internal/track-links/{segment(token)}", caller_or_none, ctx, limiters
-        )
+        return await open_track_link(request, token, caller_or_none, ctx, limiters)
 
 
 class _PackLinks(Controller):

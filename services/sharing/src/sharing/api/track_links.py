@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from contracts.dto import CreateTrackLink, PublicTrack, ShareLinkCreated, SignedUrl
 from contracts.errors import ErrorCode
 from contracts.events import (
-    ShareClicked,
     ShareRecorded,
     TrackPlayed,
     TrackSnapshot,
@@ -47,6 +46,20 @@ def public_track(track: TrackSnapshot) -> PublicTrack:
         content_type=track.content_type,
         has_artwork=track.has_artwork,
         created_at=track.created_at,
+    )
+
+
+def link_view(link: Any, track: TrackSnapshot) -> TrackLinkView:
+    """What anyone holding the token sees (opens are served in batches: track_link_opens.py)."""
+    return TrackLinkView(
+        link={
+            "id": link.id,
+            "target_type": "track",
+            "visibility": link.visibility,
+            "expires_at": link.expires_at,
+            "created_at": link.created_at,
+        },
+        track=public_track(track),
     )
 
 
@@ -111,30 +124,6 @@ class TrackLinksController(Controller):
         if track is None or not track_is_shareable(track, deleted):
             raise _unavailable()
         return link, track
-
-    @get("/")
-    async def open(
-        self, request: Request[Any, Any, Any], token: str, ctx: SharingContext
-    ) -> TrackLinkView:
-        link, track = await self._resolve(ctx, token)
-        await record(
-            ctx,
-            ShareClicked(
-                **about(link),
-                track_id=track.track_id,
-                visitor=visitor_of(request),
-            ),
-        )
-        return TrackLinkView(
-            link={
-                "id": link.id,
-                "target_type": "track",
-                "visibility": link.visibility,
-                "expires_at": link.expires_at,
-                "created_at": link.created_at,
-            },
-            track=public_track(track),
-        )
 
     @post("/share-events", status_code=200)
     async def share_event(

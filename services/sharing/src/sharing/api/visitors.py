@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
 
 from contracts.events import Visitor
-from servicekit.internal import actor_of
+from servicekit.internal import Actor, actor_of
 from sharing.domain.links import trim
 
 
-def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link") -> Visitor:
-    actor = actor_of(request)
-    params = request.query_params
+def visitor_from(
+    actor: Actor, params: Mapping[str, str], default_source: str = "pack_link"
+) -> Visitor:
     return Visitor(
         user_id=actor.user_id,
         user_handle=actor.handle,
@@ -22,3 +23,7 @@ def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link
         session_id=trim(params.get("sessionId")),
         source=trim(params.get("source")) or default_source,
     )
+
+
+def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link") -> Visitor:
+    return visitor_from(actor_of(request), request.query_params, default_source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dto import ShareLinkSummary
 from contracts.hashing import hash_secret
-from sharing.db.models import share_links
+from sharing.db.models import share_links, track_replica
 
 
 async def insert_link(session: AsyncSession, values: dict[str, Any]) -> Any:
@@ -22,6 +23,25 @@ async def by_token_hash(session: AsyncSession, token_hash: str) -> Any:
     return (
         await session.execute(select(share_links).where(share_links.c.token_hash == token_hash))
     ).one_or_none()
+
+
+async def track_links_with_replicas(
+    session: AsyncSession, token_hashes: Collection[str]
+) -> dict[str, Any]:
+    """{token_hash: row} for the track links behind these hashes, each row with its track's
+    replica (`snapshot`, `track_deleted_at`; both None when the replica lacks the track)."""
+    if not token_hashes:
+        return {}
+    rows = await session.execute(
+        select(
+            share_links,
+            track_replica.c.snapshot,
+            track_replica.c.deleted_at.label("track_deleted_at"),
+        )
+        .outerjoin(track_replica, track_replica.c.track_id == share_links.c.track_id)
+        .where(share_links.c.token_hash.in_(list(token_hashes)), share_links.c.kind == "track")
+    )
+    return {row.token_hash: row for row in rows}
 
 
 async def list_for_org(

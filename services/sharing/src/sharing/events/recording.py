@@ -7,9 +7,11 @@ then carries whatever was stored to Kafka.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import EngagementPayload, wrap
 from servicekit.tracing import current_trace_id
@@ -43,18 +45,42 @@ def about(link: Any) -> dict[str, Any]:
 
 async def record(ctx: SharingContext, payload: EngagementPayload) -> bool:
     """Store one engagement event unless the visitor owns the link. Returns True if stored."""
-    if payload.link_owner_id and payload.visitor.user_id == payload.link_owner_id:
-        SKIPPED_OWNER.labels(payload.TYPE).inc()
-        return False
+    return await record_many(ctx, [(payload, current_trace_id())]) == 1
+
+
+async def record_many(
+    ctx: SharingContext, events: Sequence[tuple[EngagementPayload, str | None]]
+) -> int:
+    """Store many engagement events (each with its request's trace id) in one transaction."""
+    async with ctx.sessions() as session:
+        return await record_in(session, ctx, events)
+
+
+async def record_in(
+    session: AsyncSession,
+    ctx: SharingContext,
+    events: Sequence[tuple[EngagementPayload, str | None]],
+) -> int:
+    """Add the events to the outbox and commit the session's transaction, leaving out
+    owners' own visits. Returns how many were stored: all of them, or none (rolled back)."""
+    wanted = []
+    for payload, trace_id in events:
+        if payload.link_owner_id and payload.visitor.user_id == payload.link_owner_id:
+            SKIPPED_OWNER.labels(payload.TYPE).inc()
+        else:
+            wanted.append(wrap(payload, producer=PRODUCER, trace_id=trace_id))
+    if not wanted:
+        return 0
     try:
-        async with ctx.sessions() as session, session.begin():
-            await ctx.outbox.add(
-                session, wrap(payload, producer=PRODUCER, trace_id=current_trace_id())
-            )
+        await ctx.outbox.add(session, *wanted)
+        await session.commit()
     except Exception:
-        RECORD_FAILURES.labels(payload.TYPE).inc()
-        log.exception("could not record %s for link %s", payload.TYPE, payload.link_id)
-        return False
+        await session.rollback()
+        for envelope in wanted:
+            RECORD_FAILURES.labels(envelope.type).inc()
+        log.exception("could not record %d engagement events", len(wanted))
+        return 0
     ctx.outbox.notify()
-    RECORDED.labels(payload.TYPE).inc()
-    return True
+    for envelope in wanted:
+        RECORDED.labels(envelope.type).inc()
+    return len(wanted)
