@@ -29,6 +29,7 @@ def spawn(
     log_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    stdin: bool = False,
 ) -> subprocess.Popen[bytes]:
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     try:
@@ -36,7 +37,7 @@ def spawn(
             list(argv),
             stdout=out,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             preexec_fn=_die_with_parent,

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from devstack import demo
+from devstack import demo, preload
 from devstack.infra import start_infrastructure
-from devstack.suite import Suite
+from devstack.suite import SERVICES, Suite
 
 DATA_DIR = Path(os.environ.get("ENCORE_DATA_DIR", ".data/dev")).resolve()
 
@@ -55,6 +55,8 @@ def main() -> int:
     suite = None
     try:
         print(f"Starting Encore (data in {DATA_DIR}) ...", flush=True)
+        # the services import while the infrastructure starts (see preload.py)
+        importing = {s: preload.spawn(s, DATA_DIR / "logs" / f"{s}.log") for s in SERVICES}
         infra = start_infrastructure(DATA_DIR, persistent=True)
         print(
             "Infrastructure: " + ", ".join(f"{k}={v}" for k, v in infra.sources.items()), flush=True
@@ -71,7 +73,11 @@ def main() -> int:
             media_signing_key=keys["media_signing_key"],
         )
         suite.prepare()
-        suite.start_all()
+        env = suite.env()
+        for service, proc in importing.items():
+            preload.release(proc, suite.ports[service], env)
+            suite.procs[service] = proc
+        suite.wait_ready(SERVICES, timeout=60)
         seeded = demo.seed(suite.gateway_url, suite.admin_api_key, DATA_DIR / "demo.json")
         print(f"API key: {seeded.api_key}")
         print(f"Organization: {seeded.organization_id}")
