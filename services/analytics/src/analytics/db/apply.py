@@ -28,7 +28,6 @@ from analytics.domain.batch import FACT_COLUMNS, effects_of, link_ids, play_keys
 from analytics.domain.events import Event
 
 FACTS_KEY = "engagement_facts_pkey"
-COUNTERS = ("views", "plays", "downloads", "reshares")
 
 ALREADY_APPLIED = """
     select event_id from analytics.engagement_facts where event_id = any($1::uuid[])"""
@@ -121,10 +120,7 @@ async def _apply(conn: Any, fresh: list[Event], window_seconds: float | None) ->
             "engagement_facts", schema_name="analytics", columns=FACT_COLUMNS, records=effects.facts
         )
     if effects.link_increments:
-        rows = [
-            (link, *(counts.get(c, 0) for c in COUNTERS))
-            for link, counts in sorted(effects.link_increments.items())
-        ]
+        rows = [(link, *counts) for link, counts in sorted(effects.link_increments.items())]
         await conn.execute(ADD_LINK_STATS, *_columns(rows, 5))
     if effects.visitors:
         rows = [(link, key, first) for (link, key), first in sorted(effects.visitors.items())]

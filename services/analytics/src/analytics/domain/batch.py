@@ -10,7 +10,6 @@ Rules that live here:
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +33,8 @@ COUNTER_OF: dict[type[Payload], str] = {
     ShareRecorded: "reshares",
 }
 COUNTER_OF_TYPE = {model.TYPE: counter for model, counter in COUNTER_OF.items()}
+COUNTERS = ("views", "plays", "downloads", "reshares")  # the order of a link's increments
+_SLOT = {kind: COUNTERS.index(counter) for kind, counter in COUNTER_OF_TYPE.items()}
 PLAYED = TrackPlayed.TYPE
 LIFECYCLE = ShareLinkLifecycle.TYPE
 MIN_WINDOW = 30.0
@@ -95,7 +96,7 @@ def is_owner_preview(payload: EventPayload, owners: dict[str, str]) -> bool:
 @dataclass
 class BatchEffects:
     facts: list[tuple[Any, ...]] = field(default_factory=list)  # FACT_COLUMNS order
-    link_increments: dict[str, Counter[str]] = field(default_factory=dict)
+    link_increments: dict[str, list[int]] = field(default_factory=dict)  # COUNTERS order
     visitors: dict[tuple[str, str], datetime] = field(default_factory=dict)
     play_windows: dict[tuple[str, str], datetime] = field(default_factory=dict)
     links: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # apply.UPSERT_LINKS order
@@ -135,6 +136,7 @@ def effects_of(
     last = dict(last_plays or {})
     effects = BatchEffects()
     facts, increments, visitors = effects.facts, effects.link_increments, effects.visitors
+    fixed_window = None if window_seconds is None else dedupe_window(None, window_seconds)
     for event in sorted(events, key=_when):
         payload = event.payload
         if event.type == LIFECYCLE:
@@ -148,8 +150,8 @@ def effects_of(
                 event.occurred_at if payload.action != "created" else None,
             )
             continue
-        counter = COUNTER_OF_TYPE.get(event.type)
-        if counter is None or is_owner_preview(payload, owners):
+        slot = _SLOT.get(event.type)
+        if slot is None or is_owner_preview(payload, owners):
             continue
         visitor = payload.visitor
         unique_key = visitor_key(visitor)
@@ -158,7 +160,7 @@ def effects_of(
         if listener is not None and payload.track_id is not None:
             pair = (payload.track_id, listener)
             previous = last.get(pair)
-            window = dedupe_window(payload.duration_seconds, window_seconds)
+            window = fixed_window or dedupe_window(payload.duration_seconds, None)
             if previous is not None and abs(event.occurred_at - previous) < window:
                 counted = False  # within the window on either side (events may arrive late)
             else:
@@ -188,7 +190,9 @@ def effects_of(
         link = payload.link_id
         if link:
             if counted:
-                increments.setdefault(link, Counter())[counter] += 1
+                if (counts := increments.get(link)) is None:
+                    counts = increments[link] = [0, 0, 0, 0]
+                counts[slot] += 1
             if unique_key:
                 first = visitors.get((link, unique_key))
                 if first is None or event.occurred_at < first:
