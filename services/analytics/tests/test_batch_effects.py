@@ -92,3 +92,19 @@ def test_lifecycle_events_fill_the_link_registry() -> None:
     link_id, kind, organization, owner, _, _, revoked_at = effects.links["l1"]
     assert (link_id, kind, organization, owner, revoked_at) == ("l1", "track", "o", "u", None)
     assert not effects.facts
+
+
+def test_a_configured_window_replaces_the_track_duration() -> None:
+    plays = [
+        wrap(
+            TrackPlayed(
+                link_id="l1", track_id="t1", duration_seconds=180, visitor=Visitor(visitor_id="a")
+            ),
+            producer="t",
+        )
+        for _ in range(3)
+    ]  # one listener, three plays within milliseconds
+    assert counts(applied(plays), "l1") == {"plays": 1}, "the track's 180 s window"
+    every = effects_of([from_envelope(e) for e in plays], window_seconds=0)
+    assert counts(every, "l1") == {"plays": 3}, "a zero window counts every play"
+    assert column(every, "counted") == [True, True, True]

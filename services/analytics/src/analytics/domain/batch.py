@@ -160,7 +160,11 @@ def effects_of(
         if listener is not None and payload.track_id is not None:
             pair = (payload.track_id, listener)
             previous = last.get(pair)
-            window = fixed_window or dedupe_window(payload.duration_seconds, None)
+            window = (
+                fixed_window
+                if fixed_window is not None
+                else dedupe_window(payload.duration_seconds, None)
+            )
             if previous is not None and abs(event.occurred_at - previous) < window:
                 counted = False  # within the window on either side (events may arrive late)
             else:

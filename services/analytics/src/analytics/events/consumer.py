@@ -114,25 +114,30 @@ class Ingest:
 
     async def run(self) -> None:
         while not self.stopping:
-            generation = self.generation
             try:
-                records = await self.consumer.getmany(
-                    timeout_ms=self.settings.consumer_batch_timeout_ms,
-                    max_records=self.settings.consumer_batch_size,
-                )
+                await self.step()
             except Exception:
-                log.exception("fetching failed; retrying")
+                log.exception("consuming failed; rewinding to the committed offsets")
+                await self.settle()
+                await self.rewind()
                 await asyncio.sleep(RETRY_SECONDS)
-                continue
-            if not records:
-                continue
-            events, origin = await self.decode(records)  # overlaps the batch in flight
-            await self.settle()
-            if generation != self.generation:
-                continue  # rewound or rebalanced meanwhile: these records come again
-            offsets = {tp: batch[-1].offset + 1 for tp, batch in records.items()}
-            self.in_flight = asyncio.create_task(self.apply(events, origin, offsets))
         await self.settle()
+
+    async def step(self) -> None:
+        """Fetch and decode the next batch (while the previous one commits), then start it."""
+        generation = self.generation
+        records = await self.consumer.getmany(
+            timeout_ms=self.settings.consumer_batch_timeout_ms,
+            max_records=self.settings.consumer_batch_size,
+        )
+        if not records:
+            return
+        events, origin = await self.decode(records)
+        await self.settle()
+        if generation != self.generation:
+            return  # rewound or rebalanced meanwhile: these records come again
+        offsets = {tp: batch[-1].offset + 1 for tp, batch in records.items()}
+        self.in_flight = asyncio.create_task(self.apply(events, origin, offsets))
 
     async def settle(self, patience: float | None = None) -> None:
         """Wait for the batch in flight to commit (it never raises), or `patience` seconds."""
