@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 from contracts.events import (
     EventEnvelope,
     PackViewed,
-    Payload,
     ShareClicked,
     ShareRecorded,
     TrackDownloaded,
@@ -111,7 +110,7 @@ def _decode_slow(raw: bytes) -> Event:
     return from_envelope(parse_event(raw))
 
 
-def from_envelope(envelope: EventEnvelope[Payload]) -> Event:
+def from_envelope(envelope: EventEnvelope[Any]) -> Event:
     """A validated contracts envelope as an `Event` (a time without zone is taken as UTC)."""
     event = msgspec.json.decode(envelope.model_dump_json(), type=Event)
     if event.occurred_at.tzinfo is None:
