@@ -9,7 +9,9 @@ from servicekit.settings import ServiceSettings
 
 class AnalyticsSettings(ServiceSettings):
     consumer_group: str = Field(default="analytics", description="Kafka consumer group id.")
-    consumer_batch_size: int = Field(default=2000, ge=1, le=10000)
+    consumer_batch_size: int = Field(
+        default=5000, ge=1, le=10000, description="Most records applied in one transaction."
+    )
     consumer_batch_timeout_ms: int = Field(default=50, ge=1)
     play_dedupe_window_seconds: float | None = Field(
         default=None,

@@ -1,47 +1,36 @@
 """Applies a batch of events in one transaction with a fixed number of statements.
 
-The event ids are claimed first; only events whose id was not yet processed have any
-effect, and the claim commits with the effect, so redelivery never double-counts. However
-large the batch, it costs at most eight statements, each set-based: arrays bound once and
-expanded with `unnest` (so the SQL text never changes and never needs recompiling), and
-the facts written with COPY.
+Exactly once in effect: every applied engagement becomes a fact, and the facts' primary
+key (the event id) is the claim. The batch is first applied as if every event were new;
+if one was applied before (a redelivery after a crash, or another consumer holding the
+partition during a rebalance), the COPY of the facts hits the key, the whole transaction
+rolls back, and the batch is applied again without the events already there. Events that
+make no fact need no claim: an owner preview has no effect, and a link lifecycle upsert
+gives the same row however often it runs. The claim commits with the effects, so
+redelivery never double-counts, and no separate table of processed ids (a second unique
+index to maintain per event) is needed.
+
+However large the batch, it costs at most eight statements, each set-based: arrays bound
+once and expanded with `unnest` (so the SQL text never changes and never needs
+recompiling), and the facts written with COPY. Rows go in key order, which keeps index
+inserts local and makes concurrent consumers lock shared rows in the same order.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics.domain.batch import effects_of, link_ids, play_keys
-from contracts.events import EventEnvelope, Payload
+from analytics.domain.batch import FACT_COLUMNS, effects_of, link_ids, play_keys
+from analytics.domain.events import Event
 
-COUNTERS = ("views", "plays", "downloads", "reshares")
-FACT_COLUMNS = (
-    "event_id",
-    "type",
-    "link_id",
-    "link_kind",
-    "track_id",
-    "pack_id",
-    "organization_id",
-    "user_id",
-    "user_handle",
-    "user_display_name",
-    "session_id",
-    "visitor_key",
-    "listener_key",
-    "counted",
-    "source",
-    "occurred_at",
-    "trace_id",
-)
+FACTS_KEY = "engagement_facts_pkey"
 
-CLAIM = """
-    insert into analytics.processed_events (event_id)
-    select unnest($1::uuid[]) on conflict do nothing returning event_id"""
+ALREADY_APPLIED = """
+    select event_id from analytics.engagement_facts where event_id = any($1::uuid[])"""
 OWNERS = "select link_id, owner_id from analytics.links where link_id = any($1::text[])"
 LAST_PLAYS = """
     select w.track_id, w.listener_key, w.last_counted_at
@@ -72,8 +61,8 @@ UPSERT_LINKS = """
     on conflict (link_id) do update set revoked_at = coalesce(links.revoked_at, excluded.revoked_at)"""
 
 
-async def _driver(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session's transaction (for arrays and COPY)."""
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session (for arrays and COPY)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
@@ -86,28 +75,29 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 
 async def apply_batch(
-    session: AsyncSession,
-    envelopes: list[EventEnvelope[Payload]],
-    *,
-    window_seconds: float | None = None,
+    session: AsyncSession, events: list[Event], *, window_seconds: float | None = None
 ) -> int:
-    """Apply the not-yet-seen events of a batch; returns how many were new.
+    """Apply the not-yet-applied events of a batch; returns how many were new.
 
     The statements go straight to asyncpg, which SQLAlchemy's lazily started transaction
-    would not cover, so the batch runs in an explicit asyncpg transaction (a savepoint if
-    one is already open): the claim of the ids and their effects commit together or not
-    at all."""
-    conn = await _driver(session)
+    would not cover, so each attempt runs in an explicit asyncpg transaction (a savepoint
+    if one is already open): the claims and the effects commit together or not at all."""
+    conn = await driver_connection(session)
+    unique = list({event.event_id: event for event in events}.values())  # a batch may repeat one
+    try:
+        async with conn.transaction():
+            return await _apply(conn, unique, window_seconds)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != FACTS_KEY:
+            raise
     async with conn.transaction():
-        return await _apply(conn, envelopes, window_seconds)
+        applied = {
+            row[0] for row in await conn.fetch(ALREADY_APPLIED, [e.event_id for e in unique])
+        }
+        return await _apply(conn, [e for e in unique if e.event_id not in applied], window_seconds)
 
 
-async def _apply(
-    conn: Any, envelopes: list[EventEnvelope[Payload]], window_seconds: float | None
-) -> int:
-    unique = {env.event_id: env for env in envelopes}  # a batch may carry the same id twice
-    claimed: set[uuid.UUID] = {row["event_id"] for row in await conn.fetch(CLAIM, list(unique))}
-    fresh = [env for event_id, env in unique.items() if event_id in claimed]
+async def _apply(conn: Any, fresh: list[Event], window_seconds: float | None) -> int:
     if not fresh:
         return 0
     wanted_links = sorted(link_ids(fresh))
@@ -119,44 +109,26 @@ async def _apply(
     pairs = sorted(play_keys(fresh))
     last: dict[tuple[str, str], datetime] = {}
     if pairs:
-        tracks, listeners = _columns(pairs, 2)
         last = {
             (r["track_id"], r["listener_key"]): r["last_counted_at"]
-            for r in await conn.fetch(LAST_PLAYS, tracks, listeners)
+            for r in await conn.fetch(LAST_PLAYS, *_columns(pairs, 2))
         }
     effects = effects_of(fresh, owners=owners, last_plays=last, window_seconds=window_seconds)
 
     if effects.facts:
         await conn.copy_records_to_table(
-            "engagement_facts",
-            schema_name="analytics",
-            columns=FACT_COLUMNS,
-            records=[tuple(fact[c] for c in FACT_COLUMNS) for fact in effects.facts],
+            "engagement_facts", schema_name="analytics", columns=FACT_COLUMNS, records=effects.facts
         )
     if effects.link_increments:
-        rows = [
-            (link, *(counts.get(c, 0) for c in COUNTERS))
-            for link, counts in effects.link_increments.items()
-        ]
+        rows = [(link, *counts) for link, counts in sorted(effects.link_increments.items())]
         await conn.execute(ADD_LINK_STATS, *_columns(rows, 5))
     if effects.visitors:
-        rows = [(link, key, first) for (link, key), first in effects.visitors.items()]
+        rows = [(link, key, first) for (link, key), first in sorted(effects.visitors.items())]
         await conn.execute(ADD_VISITORS, *_columns(rows, 3))
     if effects.play_windows:
-        rows = [(track, key, at) for (track, key), at in effects.play_windows.items()]
+        rows = [(track, key, at) for (track, key), at in sorted(effects.play_windows.items())]
         await conn.execute(SET_PLAY_WINDOWS, *_columns(rows, 3))
     if effects.links:
-        rows = [
-            (
-                v["link_id"],
-                v["kind"],
-                v["organization_id"],
-                v["owner_id"],
-                v["track_id"],
-                v["pack_id"],
-                v["revoked_at"],
-            )
-            for v in effects.links.values()
-        ]
+        rows = [effects.links[link] for link in sorted(effects.links)]
         await conn.execute(UPSERT_LINKS, *_columns(rows, 7))
     return len(fresh)

@@ -10,14 +10,12 @@ Rules that live here:
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from analytics.domain.events import Event, EventPayload, Visitor
 from contracts.events import (
-    EngagementPayload,
-    EventEnvelope,
     PackViewed,
     Payload,
     ShareClicked,
@@ -25,7 +23,6 @@ from contracts.events import (
     ShareRecorded,
     TrackDownloaded,
     TrackPlayed,
-    Visitor,
 )
 
 COUNTER_OF: dict[type[Payload], str] = {
@@ -35,8 +32,34 @@ COUNTER_OF: dict[type[Payload], str] = {
     TrackDownloaded: "downloads",
     ShareRecorded: "reshares",
 }
+COUNTER_OF_TYPE = {model.TYPE: counter for model, counter in COUNTER_OF.items()}
+COUNTERS = ("views", "plays", "downloads", "reshares")  # the order of a link's increments
+_SLOT = {kind: COUNTERS.index(counter) for kind, counter in COUNTER_OF_TYPE.items()}
+PLAYED = TrackPlayed.TYPE
+LIFECYCLE = ShareLinkLifecycle.TYPE
 MIN_WINDOW = 30.0
 MAX_WINDOW = 3600.0
+
+# the columns of a fact row, in the order `effects_of` builds them (and COPY sends them)
+FACT_COLUMNS = (
+    "event_id",
+    "type",
+    "link_id",
+    "link_kind",
+    "track_id",
+    "pack_id",
+    "organization_id",
+    "user_id",
+    "user_handle",
+    "user_display_name",
+    "session_id",
+    "visitor_key",
+    "listener_key",
+    "counted",
+    "source",
+    "occurred_at",
+    "trace_id",
+)
 
 
 def visitor_key(visitor: Visitor) -> str | None:
@@ -65,39 +88,44 @@ def dedupe_window(duration_seconds: float | None, configured: float | None) -> t
     return timedelta(seconds=min(max(duration_seconds or MIN_WINDOW, MIN_WINDOW), MAX_WINDOW))
 
 
-def is_owner_preview(payload: EngagementPayload, owners: dict[str, str]) -> bool:
+def is_owner_preview(payload: EventPayload, owners: dict[str, str]) -> bool:
     owner = payload.link_owner_id or (owners.get(payload.link_id) if payload.link_id else None)
     return bool(owner) and payload.visitor.user_id == owner
 
 
 @dataclass
 class BatchEffects:
-    facts: list[dict[str, Any]] = field(default_factory=list)
-    link_increments: dict[str, Counter[str]] = field(default_factory=dict)
+    facts: list[tuple[Any, ...]] = field(default_factory=list)  # FACT_COLUMNS order
+    link_increments: dict[str, list[int]] = field(default_factory=dict)  # COUNTERS order
     visitors: dict[tuple[str, str], datetime] = field(default_factory=dict)
     play_windows: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    links: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # apply.UPSERT_LINKS order
 
 
-def play_keys(envelopes: list[EventEnvelope[Payload]]) -> set[tuple[str, str]]:
+def play_keys(events: list[Event]) -> set[tuple[str, str]]:
     """(track, listener) pairs whose last counted play the batch needs to know."""
     keys = set()
-    for env in envelopes:
-        if isinstance(env.payload, TrackPlayed) and (key := listener_key(env.payload.visitor)):
-            keys.add((env.payload.track_id, key))
+    for event in events:
+        track = event.payload.track_id
+        if event.type == PLAYED and track and (key := listener_key(event.payload.visitor)):
+            keys.add((track, key))
     return keys
 
 
-def link_ids(envelopes: list[EventEnvelope[Payload]]) -> set[str]:
+def link_ids(events: list[Event]) -> set[str]:
     return {
-        env.payload.link_id
-        for env in envelopes
-        if isinstance(env.payload, EngagementPayload) and env.payload.link_id
+        event.payload.link_id
+        for event in events
+        if event.type in COUNTER_OF_TYPE and event.payload.link_id
     }
 
 
+def _when(event: Event) -> datetime:
+    return event.occurred_at
+
+
 def effects_of(
-    envelopes: list[EventEnvelope[Payload]],
+    events: list[Event],
     *,
     owners: dict[str, str] | None = None,
     last_plays: dict[tuple[str, str], datetime] | None = None,
@@ -107,60 +135,70 @@ def effects_of(
     owners = owners or {}
     last = dict(last_plays or {})
     effects = BatchEffects()
-    for env in sorted(envelopes, key=lambda e: e.occurred_at):
-        payload = env.payload
-        if isinstance(payload, ShareLinkLifecycle):
-            effects.links[payload.link_id] = {
-                "link_id": payload.link_id,
-                "kind": payload.link_kind,
-                "organization_id": payload.organization_id,
-                "owner_id": payload.owner_id,
-                "track_id": payload.track_id,
-                "pack_id": payload.pack_id,
-                "revoked_at": env.occurred_at if payload.action != "created" else None,
-            }
+    facts, increments, visitors = effects.facts, effects.link_increments, effects.visitors
+    fixed_window = None if window_seconds is None else dedupe_window(None, window_seconds)
+    for event in sorted(events, key=_when):
+        payload = event.payload
+        if event.type == LIFECYCLE:
+            effects.links[payload.link_id or ""] = (
+                payload.link_id,
+                payload.link_kind,
+                payload.organization_id,
+                payload.owner_id,
+                payload.track_id,
+                payload.pack_id,
+                event.occurred_at if payload.action != "created" else None,
+            )
             continue
-        if not isinstance(payload, EngagementPayload) or is_owner_preview(payload, owners):
+        slot = _SLOT.get(event.type)
+        if slot is None or is_owner_preview(payload, owners):
             continue
         visitor = payload.visitor
         unique_key = visitor_key(visitor)
-        listener = listener_key(visitor) if isinstance(payload, TrackPlayed) else None
+        listener = listener_key(visitor) if event.type == PLAYED else None
         counted = True
-        if isinstance(payload, TrackPlayed) and listener is not None:
+        if listener is not None and payload.track_id is not None:
             pair = (payload.track_id, listener)
             previous = last.get(pair)
-            window = dedupe_window(payload.duration_seconds, window_seconds)
-            if previous is not None and abs(env.occurred_at - previous) < window:
+            window = (
+                fixed_window
+                if fixed_window is not None
+                else dedupe_window(payload.duration_seconds, None)
+            )
+            if previous is not None and abs(event.occurred_at - previous) < window:
                 counted = False  # within the window on either side (events may arrive late)
             else:
-                latest = max(previous, env.occurred_at) if previous else env.occurred_at
+                latest = max(previous, event.occurred_at) if previous else event.occurred_at
                 last[pair] = effects.play_windows[pair] = latest
-        effects.facts.append(
-            {
-                "event_id": env.event_id,
-                "type": payload.TYPE,
-                "link_id": payload.link_id,
-                "link_kind": payload.link_kind,
-                "track_id": payload.track_id,
-                "pack_id": payload.pack_id,
-                "organization_id": payload.organization_id,
-                "user_id": visitor.user_id,
-                "user_handle": visitor.user_handle,
-                "user_display_name": visitor.user_display_name,
-                "session_id": visitor.session_id,
-                "visitor_key": unique_key,
-                "listener_key": listener,
-                "counted": counted,
-                "source": visitor.source,
-                "occurred_at": env.occurred_at,
-                "trace_id": env.trace_id,
-            }
+        facts.append(
+            (
+                event.event_id,
+                event.type,
+                payload.link_id,
+                payload.link_kind,
+                payload.track_id,
+                payload.pack_id,
+                payload.organization_id,
+                visitor.user_id,
+                visitor.user_handle,
+                visitor.user_display_name,
+                visitor.session_id,
+                unique_key,
+                listener,
+                counted,
+                visitor.source,
+                event.occurred_at,
+                event.trace_id,
+            )
         )
-        counter = COUNTER_OF.get(type(payload))
-        if payload.link_id and counter and counted:
-            effects.link_increments.setdefault(payload.link_id, Counter())[counter] += 1
-        if payload.link_id and unique_key:
-            first = effects.visitors.get((payload.link_id, unique_key))
-            if first is None or env.occurred_at < first:
-                effects.visitors[(payload.link_id, unique_key)] = env.occurred_at
+        link = payload.link_id
+        if link:
+            if counted:
+                if (counts := increments.get(link)) is None:
+                    counts = increments[link] = [0, 0, 0, 0]
+                counts[slot] += 1
+            if unique_key:
+                first = visitors.get((link, unique_key))
+                if first is None or event.occurred_at < first:
+                    visitors[(link, unique_key)] = event.occurred_at
     return effects
