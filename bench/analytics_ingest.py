@@ -325,7 +325,7 @@ class Result:
             ),
             Figure(
                 "analytics ingest: service vs raw read (c/a)",
-                f"c/a = {c_a:.2f} (a {self.raw:,.0f} events/s)",
+                f"c/a = {c_a:.3f} (a {self.raw:,.0f} events/s)",
                 ">= 0.1",
                 c_a >= 0.1,
             ),
