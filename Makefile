@@ -16,7 +16,7 @@ help:
 	@echo "make test     run every test (unit and end-to-end, on real local infrastructure)"
 	@echo "make lint     ruff + mypy --strict"
 	@echo "make migrate  apply every service's migrations to ENCORE_DATABASE_URL (or the dev database)"
-	@echo "make bench    benchmarks"
+	@echo "make bench    every benchmark, then one table of figures and targets"
 	@echo "make docs     AsyncAPI of every topic, generated from the contracts (docs/asyncapi.yaml)"
 	@echo "make clean    stop nothing, delete .data/ and caches"
 
@@ -48,8 +48,7 @@ migrate: install
 	$(UV) run --frozen python -m devstack.migrate
 
 bench: install
-	$(UV) run --frozen python bench/analytics_ingest.py
-	$(UV) run --frozen python bench/public_link.py
+	$(UV) run --frozen python bench/run_all.py
 
 docs: install
 	$(UV) run --frozen python -m devstack.asyncapi docs/asyncapi.yaml
