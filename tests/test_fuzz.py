@@ -8,6 +8,7 @@ many more under `make soak` (the `soak` test below).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from contracts.errors import ErrorBody, ErrorEnvelope
 from devstack.suite import Suite
-from tests.conftest import Artist, upload
+from tests.conftest import MEDIA, Artist, upload
 
 EXAMPLES = int(os.environ.get("ENCORE_FUZZ_EXAMPLES", "3"))  # per operation, `make test`
 SOAK_EXAMPLES = int(os.environ.get("ENCORE_FUZZ_SOAK_EXAMPLES", "200"))  # `make soak`
@@ -187,11 +188,35 @@ JSON = st.recursive(
 )
 
 
+FORM_FIELDS = [
+    "file",
+    "image",
+    "title",
+    "visibility",
+    "album_id",
+    "album",
+    "tags",
+    "features",
+    "description",
+    "support_gate",
+    "remove_image",
+]
+AUDIO = [(MEDIA / name).read_bytes() for name in ("tone-3s.mp3",)]
+FORM_VALUES = (
+    st.text(max_size=30) | st.binary(max_size=64) | st.sampled_from(AUDIO) | JSON.map(json.dumps)
+)
+
+
 def undocumented_body(case: Case[Any], data: st.DataObject, real_ids: list[str]) -> None:
     """Routes the gateway forwards document no body: send JSON shaped like the services' bodies."""
-    if not (not len(case.operation.body) and case.method in BODY_METHODS):
+    if len(case.operation.body) or case.method not in BODY_METHODS:
         return
     values = JSON | st.lists(st.sampled_from(real_ids), max_size=3) if real_ids else JSON
+    if data.draw(st.booleans(), label="multipart"):  # uploads and track edits are forms
+        form = st.dictionaries(st.sampled_from(FORM_FIELDS), FORM_VALUES, max_size=5)
+        case.body = cast(Any, data.draw(form))
+        case.media_type = "multipart/form-data"
+        return
     shaped = st.dictionaries(st.sampled_from(FIELDS), values, max_size=5)
     case.body = cast(Any, data.draw(shaped | JSON))
     case.media_type = "application/json"
