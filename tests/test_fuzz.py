@@ -27,12 +27,14 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
-from contracts.errors import ErrorBody, ErrorEnvelope
+from contracts.errors import ErrorBody, ErrorCode, ErrorEnvelope, default_status
 from devstack.suite import Suite
 from tests.conftest import MEDIA, Artist, upload
 
 EXAMPLES = int(os.environ.get("ENCORE_FUZZ_EXAMPLES", "3"))  # per operation, `make test`
 SOAK_EXAMPLES = int(os.environ.get("ENCORE_FUZZ_SOAK_EXAMPLES", "200"))  # `make soak`
+# One pytest item runs every operation, so the soak's time grows with its examples.
+SOAK_TIMEOUT = 120 + 15 * SOAK_EXAMPLES
 
 # Each call comes from its own address (the test stack trusts one proxy hop), so the
 # per-address limits on failed guesses never turn the rest of a run into 429s.
@@ -84,6 +86,9 @@ def envelope_errors(ctx: CheckContext, response: Response, case: Case[Any]) -> b
     assert envelope.error.status == response.status_code, body
     assert envelope.error.trace_id, body
     assert envelope.error.timestamp.endswith("Z"), body
+    assert default_status(envelope.error.code) == response.status_code, body
+    if envelope.error.code is ErrorCode.VALIDATION_ERROR:
+        assert envelope.error.details.get("fields"), f"a 422 names its fields: {body}"
     return True
 
 
@@ -108,17 +113,20 @@ def member(api: httpx.Client, suite: Suite) -> Member:
     ).json()
     link = api.post(f"{org}/tracks/{track['id']}/share", headers=artist.headers).json()
     pack_link = api.post(f"{org}/packs/{pack['id']}/share", headers=artist.headers, json={}).json()
+    ref = api.post(f"/v1/tracks/{track['id']}/shares", headers=artist.headers).json()
+    media = api.get(f"{org}/tracks/{track['id']}/playback-url", headers=artist.headers).json()
     return Member(
         artist,
         {
-            "org": artist.organization_id,
-            "track_id": track["id"],
-            "album_id": album["id"],
-            "pack_id": pack["id"],
-            "link_id": link["id"],
-            "token": link["token"],
-            "slug": pack_link["slug"],
-            "handle": artist.handle,
+            "org": [artist.organization_id],
+            "track_id": [track["id"]],
+            "album_id": [album["id"]],
+            "pack_id": [pack["id"]],
+            "link_id": [link["id"]],
+            "token": [link["token"], media["url"].rsplit("/", 1)[-1]],
+            "slug": [pack_link["slug"]],
+            "handle": [artist.handle],
+            "code": [ref["code"]],
         },
     )
 
@@ -126,7 +134,7 @@ def member(api: httpx.Client, suite: Suite) -> Member:
 @dataclass
 class Member:
     artist: Artist
-    ids: dict[str, str]  # path parameter -> a real value this member may use
+    ids: dict[str, list[str]]  # path parameter -> real values this member may use
 
 
 def send(case: Case[Any], headers: dict[str, str]) -> None:
@@ -222,12 +230,30 @@ def undocumented_body(case: Case[Any], data: st.DataObject, real_ids: list[str])
     case.media_type = "application/json"
 
 
+# What the public routes read but do not declare: engagement attribution in the query, and
+# byte ranges of media.
+UNDECLARED_QUERY = ["visitorId", "sessionId", "source", "accessCode"]
+RANGES = st.from_regex(r"bytes=[0-9]{0,12}-[0-9]{0,12}", fullmatch=True)
+
+
+def undeclared(case: Case[Any], data: st.DataObject) -> None:
+    extra = data.draw(
+        st.dictionaries(st.sampled_from(UNDECLARED_QUERY), st.text(max_size=200), max_size=4),
+        label="undeclared query",
+    )
+    if extra:
+        case.query = {**(case.query or {}), **extra}
+    if data.draw(st.booleans(), label="range"):
+        case.headers["Range"] = data.draw(RANGES, label="range")
+
+
 def as_member(case: Case[Any], data: st.DataObject, member: Member, admin_key: str) -> None:
     """A real member's key; its organization always, its real ids half the time."""
     for name in case.path_parameters or {}:
         if name == "org" or (name in member.ids and data.draw(st.booleans(), label=name)):
-            case.path_parameters[name] = member.ids[name]
-    undocumented_body(case, data, list(member.ids.values()))
+            case.path_parameters[name] = data.draw(st.sampled_from(member.ids[name]), label=name)
+    undocumented_body(case, data, [value for values in member.ids.values() for value in values])
+    undeclared(case, data)
     key = admin_key if case.path == "/v1/users" else member.artist.api_key
     send(case, {"X-API-Key": key})
 
@@ -235,6 +261,7 @@ def as_member(case: Case[Any], data: st.DataObject, member: Member, admin_key: s
 def anonymous(case: Case[Any], data: st.DataObject) -> None:
     """No key: what the public routes see, and the 401 of every other one."""
     undocumented_body(case, data, [])
+    undeclared(case, data)
     send(case, {})
 
 
@@ -264,6 +291,7 @@ def test_fuzz_anonymous(case: Case[Any], data: st.DataObject) -> None:
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(SOAK_TIMEOUT)
 @fuzzing(SOAK_EXAMPLES)
 @schema.given(data=st.data())
 @schema.parametrize()
@@ -274,6 +302,7 @@ def test_soak_fuzz_as_a_member(
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(SOAK_TIMEOUT)
 @fuzzing(SOAK_EXAMPLES)
 @schema.given(data=st.data())
 @schema.parametrize()
