@@ -9,11 +9,12 @@ export UV_LINK_MODE ?= copy
 # which was a large part of `make run`'s cold start.
 export UV_COMPILE_BYTECODE ?= 1
 
-.PHONY: help install run test test-fast lint format migrate bench docs clean
+.PHONY: help install run test test-fast soak lint format migrate bench docs clean
 
 help:
 	@echo "make run      start Postgres, Kafka, S3 and the four services; gateway on :8000"
 	@echo "make test     run every test (unit and end-to-end, on real local infrastructure)"
+	@echo "make soak     long runs on the real stack (fuzzing with many examples)"
 	@echo "make lint     ruff + mypy --strict"
 	@echo "make migrate  apply every service's migrations to ENCORE_DATABASE_URL (or the dev database)"
 	@echo "make bench    every benchmark, then one table of figures and targets"
@@ -34,6 +35,9 @@ test: install
 
 test-fast: install
 	$(UV) run --frozen pytest -m "not e2e"
+
+soak: install
+	$(UV) run --frozen pytest -m soak
 
 lint: install
 	$(UV) run --frozen ruff check .

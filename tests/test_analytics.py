@@ -289,3 +289,27 @@ def test_consumer_metrics_are_exported(suite: Suite) -> None:
         "encore_analytics_consumer_lag",
     ):
         assert name in text
+
+
+def test_reports_answer_at_the_ends_of_the_calendar(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """Found by fuzzing: `to=9999-12-31` overflowed computing the day after the range (500)."""
+    artist = new_artist()
+    track, link = shared_track(api, artist)
+    org = f"/v1/music/{artist.organization_id}"
+    api.get(f"/v1/public/track-links/{link['token']}/playback-url", params={"visitorId": "v"})
+    reports = (f"{org}/shares/{link['id']}/analytics", f"{org}/tracks/{track['id']}/analytics")
+    eventually(lambda: api.get(reports[0], headers=artist.headers).json()["totals"]["plays"])
+    for report in reports:
+        everything = api.get(
+            report, headers=artist.headers, params={"from": "0001-01-01", "to": "9999-12-31"}
+        )
+        assert everything.status_code == 200, everything.text
+        body = everything.json()
+        assert body["totals"]["plays"] == 1, "the whole calendar holds today's play"
+        assert body["daily"][-1]["date"] == "9999-12-31"
+        assert len(body["daily"]) == 367, "the daily series stays clamped to a year"
+        until_the_end = api.get(report, headers=artist.headers, params={"to": "9999-12-31"})
+        assert until_the_end.status_code == 200, until_the_end.text
+        assert until_the_end.json()["totals"]["plays"] == 1

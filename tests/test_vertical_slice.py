@@ -10,7 +10,7 @@ import httpx
 
 from contracts import topics
 from devstack.suite import Suite
-from tests.conftest import MEDIA, Artist, eventually, read_events, upload
+from tests.conftest import MEDIA, Artist, assert_error, eventually, read_events, upload
 
 PRIVATE_MARKERS = ("owner_id", "s3://", "encore-media", "tracks/mtrack_", "token_hash", "audio_key")
 
@@ -89,6 +89,10 @@ def test_signed_url_serves_byte_ranges(api: httpx.Client, new_artist: Callable[[
     assert part.status_code == 206
     assert part.content == (MEDIA / "tone-3s.wav").read_bytes()[:100]
     assert part.headers["content-range"].startswith("bytes 0-99/")
+    for unsatisfiable in ("bytes=999999999-", "bytes=-0", "bytes=50-10"):
+        refused = httpx.get(url, headers={"Range": unsatisfiable}, timeout=10)
+        error = assert_error(refused, 422, "VALIDATION_ERROR")
+        assert "Range" in error["details"]["fields"], "a 422 names the field it refuses"
 
 
 def test_tampered_media_url_is_refused(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:

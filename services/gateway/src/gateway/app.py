@@ -29,6 +29,7 @@ from gateway.auth import provide_caller, provide_membership, provide_optional_ca
 from gateway.cache import PublicCache
 from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
+from gateway.openapi import document_errors
 from gateway.ratelimit import FailureLimiter
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import track_link_opens
@@ -40,6 +41,12 @@ from servicekit.kafka import broker_check, make_broker
 from servicekit.logs import configure_logging
 from servicekit.middleware import trace_middleware
 from servicekit.upstream import InternalClient
+
+
+class OperatorMetrics(PrometheusController):
+    """`/metrics` is for operators, not part of the public API document."""
+
+    include_in_schema = False
 
 
 def build_context(settings: GatewaySettings) -> GatewayContext:
@@ -87,7 +94,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             await engine.dispose()
 
     prometheus = PrometheusConfig(app_name="encore_gateway", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             UsersController,
             MeController,
@@ -106,7 +113,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             PublicSplitSheetsController,
             RefSharesController,
             MediaController,
-            PrometheusController,
+            OperatorMetrics,
             *health_handlers({"database": database_check(engine), "kafka": broker_check(broker)}),
         ],
         dependencies={
@@ -123,3 +130,5 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
     )
+    document_errors(app.openapi_schema)
+    return app

@@ -69,7 +69,7 @@ class Scope:
         clauses = [facts.c[self.column] == self.value]
         if self.start is not None:
             clauses.append(facts.c.occurred_at >= datetime.combine(self.start, time.min, UTC))
-        if self.end is not None:
+        if self.end is not None and self.end < date.max:  # no day follows 9999-12-31
             clauses.append(
                 facts.c.occurred_at < datetime.combine(self.end + timedelta(days=1), time.min, UTC)
             )

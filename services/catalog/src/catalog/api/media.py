@@ -19,6 +19,15 @@ from servicekit.errors import ApiError
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
+def _unsatisfiable(size: int) -> ApiError:
+    """A 422 names the field it refuses, like every validation error."""
+    return ApiError(
+        ErrorCode.VALIDATION_ERROR,
+        "range not satisfiable",
+        details={"fields": {"Range": f"no bytes of 0-{size - 1} in it"}, "size": size},
+    )
+
+
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(first, last) inclusive, or None for the whole object."""
     match = _RANGE.match(header or "")
@@ -30,14 +39,12 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not first_s:
         length = min(int(last_s), size)
         if length == 0:
-            raise ApiError(
-                ErrorCode.VALIDATION_ERROR, "range not satisfiable", details={"size": size}
-            )
+            raise _unsatisfiable(size)
         return size - length, size - 1
     first = int(first_s)
     last = min(int(last_s), size - 1) if last_s else size - 1
     if first >= size or first > last:
-        raise ApiError(ErrorCode.VALIDATION_ERROR, "range not satisfiable", details={"size": size})
+        raise _unsatisfiable(size)
     return first, last
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 
+from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership
 from gateway.context import GatewayContext
 from gateway.forwarding import forward
@@ -127,8 +128,8 @@ class PacksController(Controller):
         request: Req,
         membership: Membership,
         ctx: GatewayContext,
-        limit: int = Parameter(default=20, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = LIMIT,
+        offset: int = OFFSET,
     ) -> Response[Any]:
         return await forward(ctx.catalog, request, membership)
 

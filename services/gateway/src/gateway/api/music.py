@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Parameter
 
+from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
 from gateway.forwarding import forward
@@ -30,8 +30,8 @@ class TracksController(Controller):
         request: Req,
         membership: Membership,
         ctx: GatewayContext,
-        limit: int = Parameter(default=20, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = LIMIT,
+        offset: int = OFFSET,
     ) -> Response[Any]:
         return await forward(ctx.catalog, request, membership)
 
@@ -84,8 +84,8 @@ class SharesController(Controller):
         self,
         membership: Membership,
         ctx: GatewayContext,
-        limit: int = Parameter(default=20, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0),
+        limit: int = LIMIT,
+        offset: int = OFFSET,
     ) -> dict[str, Any]:
         """One call to sharing for the page, one to analytics for all its stats."""
         page = await ctx.sharing.json(

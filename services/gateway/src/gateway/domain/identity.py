@@ -10,6 +10,8 @@ ROLES: tuple[Role, ...] = ("owner", "admin", "member")
 MANAGING_ROLES: frozenset[str] = frozenset({"owner", "admin"})
 
 _HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
+# What a caller may send as a handle (any case: it is lowered); the API documents it.
+HANDLE_INPUT = r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38}[A-Za-z0-9])?$"
 
 
 def normalize_handle(raw: str) -> str | None:
