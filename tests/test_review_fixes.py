@@ -104,6 +104,16 @@ def test_strange_path_parameters_are_404_not_500(api: httpx.Client) -> None:
         assert response.status_code == 404, (path, response.text)
 
 
+def test_a_non_ascii_id_travels_escaped_between_services(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """Sharing asks catalog about this track id: unescaped, catalog refused the request line
+    (400) and the caller got a 500 (found by the fuzzer)."""
+    artist = new_artist()
+    response = api.post("/v1/tracks/%C2%BD/shares", headers=artist.headers, json={})
+    assert_error(response, 404, "RESOURCE_NOT_FOUND")
+
+
 def test_album_field_does_not_reach_into_another_organization(
     api: httpx.Client, new_artist: Callable[[], Artist]
 ) -> None:

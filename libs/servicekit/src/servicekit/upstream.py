@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 import httpx
@@ -30,6 +31,8 @@ from servicekit.internal import (
     Actor,
 )
 from servicekit.tracing import TRACE_HEADER, current_trace_id
+
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"  # what a path may hold unescaped, and existing escapes
 
 
 class UpstreamError(ApiError):
@@ -118,8 +121,8 @@ class InternalClient:
     ) -> UpstreamResponse:
         """`content`: bytes, str or an async iterator of bytes (streamed through)."""
         try:
-            # paths arrive quoted segment by segment (`segment`): take them as they are
-            url = URL(self.base_url + path, encoded=True)
+            # quoted as given (no dot-segment folding), anything a URL cannot carry escaped
+            url = URL(self.base_url + quote(path, safe=PATH_SAFE), encoded=True)
         except ValueError as exc:  # a path parameter no URL can carry: nothing is there
             raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not found") from exc
         try:
@@ -168,13 +171,9 @@ def error_from_response(name: str, response: JsonBody) -> ApiError:
 
 def _header_safe(value: str) -> str:
     """Display names may hold any unicode; headers carry latin-1, so percent-encode."""
-    from urllib.parse import quote
-
     return quote(value, safe=" ")
 
 
 def segment(value: str) -> str:
     """A path parameter made safe to put between slashes of an internal URL."""
-    from urllib.parse import quote
-
     return quote(value, safe="")
