@@ -25,12 +25,14 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    any_,
+    bindparam,
     delete,
     func,
     insert,
     select,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.events import EventEnvelope
@@ -64,22 +66,32 @@ class Outbox:
     def __init__(self, table: Table) -> None:
         self.table = table
         self._wakeup = asyncio.Event()
+        columns = ("event_id", "topic", "key", "value", "trace_id")
+        self._insert = insert(table).from_select(
+            columns,
+            select(
+                func.unnest(bindparam("event_ids", type_=ARRAY(UUID(as_uuid=True)))),
+                func.unnest(bindparam("topics", type_=ARRAY(Text))),
+                func.unnest(bindparam("keys", type_=ARRAY(Text))),
+                func.unnest(bindparam("values", type_=ARRAY(Text))),
+                func.unnest(bindparam("trace_ids", type_=ARRAY(Text))),
+            ),
+        )
 
     async def add(self, session: AsyncSession, *envelopes: EventEnvelope[Any]) -> None:
         if not envelopes:
             return
+        # one statement whatever the count: arrays zipped by unnest, so the SQL text (and
+        # the statement Postgres has prepared for it) is the same for 1 event or 500
         await session.execute(
-            insert(self.table),
-            [
-                {
-                    "event_id": env.event_id,
-                    "topic": env.topic,
-                    "key": env.key,
-                    "value": env.model_dump_json(),
-                    "trace_id": env.trace_id,
-                }
-                for env in envelopes
-            ],
+            self._insert,
+            {
+                "event_ids": [env.event_id for env in envelopes],
+                "topics": [env.topic for env in envelopes],
+                "keys": [env.key for env in envelopes],
+                "values": [env.model_dump_json() for env in envelopes],
+                "trace_ids": [env.trace_id for env in envelopes],
+            },
         )
 
     def notify(self) -> None:
@@ -124,15 +136,15 @@ class OutboxRelay:
         table = self.outbox.table
         async with self.sessions() as session, session.begin():
             # one publisher per outbox at a time: with parallel relays, two replicas could
-            # publish one key's events out of order
-            if not await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
-                return 0
+            # publish one key's events out of order; without the lock no row comes back
+            locked = select(func.pg_try_advisory_xact_lock(self._lock_key).label("ok")).subquery()
             rows = (
                 await session.execute(
                     select(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.trace_id)
+                    .select_from(table.join(locked, locked.c.ok))
                     .order_by(table.c.id)
                     .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
+                    .with_for_update(of=table, skip_locked=True)
                 )
             ).all()
             if not rows:
@@ -152,7 +164,8 @@ class OutboxRelay:
                     )
                 )
             await asyncio.gather(*pending)
-            await session.execute(delete(table).where(table.c.id.in_([r.id for r in rows])))
+            ids = bindparam("ids", [r.id for r in rows], type_=ARRAY(BigInteger))
+            await session.execute(delete(table).where(table.c.id == any_(ids)))
         for row in rows:
             RELAYED.labels(row.topic).inc()
         return len(rows)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, Text, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.dto import ShareLinkSummary
@@ -39,7 +40,11 @@ async def track_links_with_replicas(
             track_replica.c.deleted_at.label("track_deleted_at"),
         )
         .outerjoin(track_replica, track_replica.c.track_id == share_links.c.track_id)
-        .where(share_links.c.token_hash.in_(list(token_hashes)), share_links.c.kind == "track")
+        .where(
+            # one array parameter: the same statement for any batch size
+            share_links.c.token_hash == any_(bindparam("hashes", list(token_hashes), ARRAY(Text))),
+            share_links.c.kind == "track",
+        )
     )
     return {row.token_hash: row for row in rows}
 
