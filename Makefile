@@ -5,11 +5,12 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV_LINK_MODE ?= copy
 
-.PHONY: help install run test test-fast lint format migrate bench docs clean
+.PHONY: help install run test test-fast soak lint format migrate bench docs clean
 
 help:
 	@echo "make run      start Postgres, Kafka, S3 and the four services; gateway on :8000"
 	@echo "make test     run every test (unit and end-to-end, on real local infrastructure)"
+	@echo "make soak     long reliability tests: 100,000 events through crashes, a 60 s broker outage"
 	@echo "make lint     ruff + mypy --strict"
 	@echo "make migrate  apply every service's migrations to ENCORE_DATABASE_URL (or the dev database)"
 	@echo "make bench    benchmarks"
@@ -30,6 +31,9 @@ test: install
 
 test-fast: install
 	$(UV) run --frozen pytest -m "not e2e"
+
+soak: install
+	$(UV) run --frozen pytest -m soak --timeout 1200 tests/test_reliability.py
 
 lint: install
 	$(UV) run --frozen ruff check .
