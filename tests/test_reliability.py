@@ -12,7 +12,8 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import pytest
 from devstack.infra import Infrastructure, start_infrastructure
 from devstack.processes import free_port
 from devstack.suite import SERVICES, Suite
-from tests.conftest import ROOT, Artist, eventually, link_stats, run_sql
+from tests.conftest import ROOT, Artist, eventually, link_stats, run_sql, upload
 from tests.event_stream import Stream, Workload
 
 UPSTREAM_TIMEOUT = 5.0  # the gateway's per-call bound on this stack
@@ -260,3 +261,30 @@ def _metric(text: str, name: str) -> float:
         for line in text.splitlines()
         if line.startswith(name) and not line.startswith("#")
     )
+
+
+def test_a_hundred_parallel_share_creations_make_a_hundred_distinct_links(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist)
+    url = f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share"
+
+    def share(_: int) -> httpx.Response:
+        with httpx.Client(base_url=suite.gateway_url, timeout=30) as client:
+            return client.post(url, headers=artist.headers, json={"visibility": "link_only"})
+
+    with ThreadPoolExecutor(100) as pool:
+        responses = list(pool.map(share, range(100)))
+    assert [r.status_code for r in responses] == [201] * 100, {r.text for r in responses}
+    links = [r.json() for r in responses]
+    assert len({link["id"] for link in links}) == 100
+    assert len({link["token"] for link in links}) == 100
+    listed = api.get(
+        f"/v1/music/{artist.organization_id}/shares", headers=artist.headers, params={"limit": 100}
+    ).json()
+    assert {item["id"] for item in listed["items"]} == {link["id"] for link in links}
+    # and every one of them opens its own link
+    for link in links[::10]:
+        opened = api.get(f"/v1/public/track-links/{link['token']}")
+        assert opened.status_code == 200, opened.text
