@@ -28,7 +28,8 @@ Record = tuple[str, bytes, bytes]  # topic, key, value
 @dataclass
 class Workload:
     """`count` events over `links` links: every third one a view, the others plays, each by
-    its own visitor so that every one of them counts."""
+    its own visitor so that every one of them counts. Every 50th event is sent a second time
+    a little later, as an at-least-once producer does: it must still count once."""
 
     records: list[Record]
     expected: dict[str, dict[str, int]]
@@ -49,9 +50,16 @@ class Workload:
                 play = TrackPlayed(link_id=link, track_id=f"mtrack_{link}", visitor=visitor)
                 records.append(_record(wrap(play, producer="test")))
                 expected[link]["plays"] += 1
+            if i % 50 == 49:
+                records.append(records[-40])
         return cls(
             records, {k: {"views": v["views"], "plays": v["plays"]} for k, v in expected.items()}
         )
+
+    @property
+    def sent(self) -> int:
+        """Distinct events (records minus the deliberate duplicates)."""
+        return sum(c["views"] + c["plays"] for c in self.expected.values())
 
     def counted(self, analytics_url: str, internal_token: str) -> dict[str, dict[str, int]]:
         """What analytics says, for the same links and counters as `expected`."""
