@@ -130,7 +130,7 @@ def test_kill_9_of_the_analytics_consumer_mid_stream_loses_and_doubles_nothing(
     suite.kill("analytics")
     suite.start("analytics")
     suite.wait_ready(("analytics",), 60)
-    stream.wait(120)
+    stream.wait(60 + size / 200)
     wait_exact(suite, workload, timeout=60 + size / 1000)
 
 
@@ -146,7 +146,8 @@ def test_two_analytics_consumers_racing_on_the_same_events_count_each_once(
     try:
         suite.wait_ready(("analytics-racer",), 60)
         workload = Workload.build(size)
-        Stream(faults.infra.kafka_bootstrap, workload.records, rate=size / 3).start().wait(120)
+        stream = Stream(faults.infra.kafka_bootstrap, workload.records, rate=size / 3)
+        stream.start().wait(60 + size / 200)
         wait_exact(suite, workload, timeout=60 + size / 200)
         eventually(lambda: consumed(suite, "analytics-racer") >= size, 60 + size / 200, 0.5)
     finally:
@@ -177,7 +178,7 @@ def test_kill_9_of_the_broker_mid_stream_loses_and_doubles_nothing(
     faults.infra.kill_broker()
     time.sleep(1)  # down long enough for producers and consumers to notice
     faults.infra.start_broker()
-    stream.wait(120)
+    stream.wait(60 + size / 200)
     wait_exact(faults.suite, workload, timeout=60 + size / 200)
     # every service is back on the broker (the readiness probe pings it)
     eventually(lambda: all(faults.kafka_check(s) == "ok" for s in SERVICES), 30)
