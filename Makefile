@@ -33,7 +33,7 @@ test-fast: install
 	$(UV) run --frozen pytest -m "not e2e"
 
 soak: install
-	$(UV) run --frozen pytest -m soak --timeout 1200 tests/test_reliability.py
+	$(UV) run --frozen pytest -m soak --timeout 2400 tests/test_reliability.py
 
 lint: install
 	$(UV) run --frozen ruff check .

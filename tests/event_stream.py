@@ -124,7 +124,7 @@ class Stream:
             acks="all",
             request_timeout_ms=3000,
             retry_backoff_ms=200,
-            linger_ms=5,
+            linger_ms=50,
         )
         await producer.start()
         started = time.monotonic()
