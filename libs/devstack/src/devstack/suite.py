@@ -32,6 +32,8 @@ class Suite:
     admin_api_key: str = field(default_factory=lambda: "sk_admin_" + secrets.token_urlsafe(24))
     media_signing_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     extra_env: dict[str, str] = field(default_factory=dict)
+    # per service, on top of `env()`: e.g. its own ENCORE_DATABASE_URL
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -59,16 +61,30 @@ class Suite:
             **self.extra_env,
         }
 
+    def database_url(self, service: str) -> str:
+        return self.service_env.get(service, {}).get("ENCORE_DATABASE_URL", self.infra.database_url)
+
     def prepare(self) -> None:
-        """Create topics and migrate every schema (idempotent)."""
+        """Create topics and migrate every schema (idempotent), each in its service's database."""
         from servicekit.kafka import ensure_topics
 
         asyncio.run(ensure_topics(self.infra.kafka_bootstrap, ALL_TOPICS_WITH_DLQ))
-        migrate_all(self.infra.database_url)
+        by_database: dict[str, list[str]] = {}
+        for service in SERVICES:
+            by_database.setdefault(self.database_url(service), []).append(service)
+        for url, services in by_database.items():
+            migrate_all(url, tuple(services))
 
-    def start(self, service: str) -> None:
+    def start(
+        self, service: str, *, name: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        """Start `service`; a `name` other than the service's starts one more replica of it
+        on its own port (stop, kill, url and wait_ready then take that name)."""
+        name = name or service
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = processes.child_env(self.env())
+        base = self.env()
+        self.ports.setdefault(name, processes.free_port())
+        env = processes.child_env({**base, **self.service_env.get(service, {}), **(env or {})})
         argv = [
             sys.executable,
             "-m",
@@ -78,14 +94,12 @@ class Suite:
             "--host",
             "127.0.0.1",
             "--port",
-            str(self.ports[service]),
+            str(self.ports[name]),
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "5",
         ]
-        self.procs[service] = processes.spawn(
-            argv, log_path=self.log_dir / f"{service}.log", env=env
-        )
+        self.procs[name] = processes.spawn(argv, log_path=self.log_dir / f"{name}.log", env=env)
 
     def start_all(self, timeout: float = 60.0) -> None:
         self.env()
@@ -127,18 +141,18 @@ class Suite:
             proc.wait()
 
     def stop_all(self) -> None:
-        for service in reversed(SERVICES):
-            self.stop(service)
+        for name in reversed(list(self.procs)):
+            self.stop(name)
 
 
-def migrate_all(database_url: str) -> None:
+def migrate_all(database_url: str, services: tuple[str, ...] = SERVICES) -> None:
     """Every service's Alembic migrations, in one child process (importing Alembic and
     SQLAlchemy once instead of four times), away from any running event loop."""
     subprocess.run(
         [
             sys.executable,
             "-c",
-            f"from devstack.suite import _migrate_here; _migrate_here({SERVICES!r})",
+            f"from devstack.suite import _migrate_here; _migrate_here({services!r})",
         ],
         env=processes.child_env({"ENCORE_DATABASE_URL": database_url}),
         check=True,

@@ -16,6 +16,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from contracts.errors import ErrorCode, ErrorEnvelope, build_error
 from servicekit.tracing import TRACE_HEADER, current_trace_id, ensure_trace_id
@@ -129,16 +130,12 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     """Input the database refuses is the caller's problem (422: e.g. a NUL in text); a
-    constraint lost to a concurrent request is a conflict (409); anything else is ours."""
-    if exc.connection_invalidated:
-        return envelope_response(
-            build_error(
-                ErrorCode.SERVICE_UNAVAILABLE,
-                "database connection lost",
-                trace_id=trace_of(request),
-            )
-        )
+    constraint lost to a concurrent request is a conflict (409); a database that is going
+    away or not back yet is a 503; anything else is ours."""
     sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    # class 08: connection exception; class 57: shutting down, starting up, cancelled
+    if exc.connection_invalidated or sqlstate[:2] in ("08", "57"):
+        return _unavailable(request, "database connection lost")
     if isinstance(exc, DataError) or sqlstate.startswith("22"):  # class 22: data exception
         code, message = ErrorCode.VALIDATION_ERROR, "input contains values that cannot be stored"
         details: dict[str, Any] = {"fields": {"body": "invalid characters or values"}}
@@ -151,6 +148,20 @@ def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]
     )
 
 
+def _unreachable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A dependency that cannot be reached (a refused or missing socket, a connect timeout,
+    an exhausted pool) is a 503 the client may retry, not a bug: the database being
+    restarted must not look like a 500."""
+    log.warning("dependency unreachable: %r", exc)
+    return _unavailable(request, f"dependency unreachable: {type(exc).__name__}")
+
+
+def _unavailable(request: Request[Any, Any, Any], message: str) -> Response[Any]:
+    return envelope_response(
+        build_error(ErrorCode.SERVICE_UNAVAILABLE, message, trace_id=trace_of(request))
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", exc_info=exc)
     envelope = build_error(ErrorCode.INTERNAL_ERROR, type(exc).__name__, trace_id=trace_of(request))
@@ -160,6 +171,9 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     DBAPIError: _database,
+    # asyncpg raises OS errors (not DBAPI ones) when it cannot connect at all
+    OSError: _unreachable,
+    PoolTimeout: _unreachable,
     ValidationException: _validation,
     NotFoundException: _http,
     NotAuthorizedException: _http,

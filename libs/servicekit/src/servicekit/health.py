@@ -1,9 +1,14 @@
-"""`/health/live` says the process runs; `/health/ready` says its dependencies answer."""
+"""`/health/live` says the process runs; `/health/ready` says its dependencies answer.
+
+Kafka is reported but does not make a process unready: every service serves its requests
+without it (events wait in the outbox, consumers catch up), so a broker outage must not take
+every pod out of its load balancer. The database does gate readiness.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 from litestar import Response, get
@@ -12,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 Check = Callable[[], Awaitable[None]]
+
+DEGRADED_ONLY = ("kafka",)  # checks whose failure reports "degraded" but stays ready
 
 
 def database_check(engine: AsyncEngine) -> Check:
@@ -22,7 +29,11 @@ def database_check(engine: AsyncEngine) -> Check:
     return check
 
 
-def health_handlers(checks: Mapping[str, Check], timeout: float = 2.0) -> list[HTTPRouteHandler]:
+def health_handlers(
+    checks: Mapping[str, Check],
+    timeout: float = 2.0,
+    degraded_only: Collection[str] = DEGRADED_ONLY,
+) -> list[HTTPRouteHandler]:
     @get("/health/live", include_in_schema=False, sync_to_thread=False)
     def live() -> dict[str, str]:
         return {"status": "ok"}
@@ -36,10 +47,9 @@ def health_handlers(checks: Mapping[str, Check], timeout: float = 2.0) -> list[H
                 results[name] = "ok"
             except Exception as exc:  # a readiness probe reports, it never raises
                 results[name] = f"failed: {type(exc).__name__}"
-        healthy = all(v == "ok" for v in results.values())
-        return Response(
-            {"status": "ok" if healthy else "unavailable", "checks": results},
-            status_code=200 if healthy else 503,
-        )
+        failed = {name for name, result in results.items() if result != "ok"}
+        ready = failed <= set(degraded_only)
+        status = "ok" if not failed else "degraded" if ready else "unavailable"
+        return Response({"status": status, "checks": results}, status_code=200 if ready else 503)
 
     return [live, ready]
