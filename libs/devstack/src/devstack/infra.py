@@ -17,6 +17,7 @@ import importlib.resources
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -140,6 +141,10 @@ def start_infrastructure(
 
     sources: dict[str, str] = {}
     try:
+        # moto imports for a while: let it do so while Postgres initialises
+        moto = None
+        if not os.environ.get("ENCORE_S3_ENDPOINT") and not docker():
+            moto = _spawn_moto(data_dir, closers)
         database_url = os.environ.get("ENCORE_DATABASE_URL")
         sources["postgres"] = "environment"
         if not database_url:
@@ -159,7 +164,8 @@ def start_infrastructure(
                 s3_endpoint, access, secret = _minio_container(closers)
                 sources["s3"] = "testcontainers"
             else:
-                s3_endpoint = _moto(data_dir, closers)
+                assert moto is not None
+                s3_endpoint = _moto_ready(*moto)
                 sources["s3"] = "moto"
                 if persistent:
                     mirror = S3Mirror(s3_endpoint, access, secret, data_dir / "s3")
@@ -229,7 +235,9 @@ def _tansu(
     return broker
 
 
-def _moto(data_dir: Path, closers: list[Callable[[], None]]) -> str:
+def _spawn_moto(
+    data_dir: Path, closers: list[Callable[[], None]]
+) -> tuple[subprocess.Popen[bytes], int]:
     port = processes.free_port()
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -238,6 +246,10 @@ def _moto(data_dir: Path, closers: list[Callable[[], None]]) -> str:
         log_path=logs / "moto.log",
     )
     closers.append(lambda: processes.stop(proc))
+    return proc, port
+
+
+def _moto_ready(proc: subprocess.Popen[bytes], port: int) -> str:
     processes.wait_for_port(port, 30, proc)
     return f"http://127.0.0.1:{port}"
 
