@@ -27,13 +27,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from figures import Figure
 from loadgen import LoadResult, run_load
+from stack import ROOT, running_stack
 
 from devstack import processes
-from devstack.infra import start_infrastructure
-from devstack.suite import Suite
-
-ROOT = Path(__file__).resolve().parents[1]
-MEDIA = ROOT / "tests" / "fixtures" / "media" / "tone-3s.mp3"
 
 
 def row(name: str, result: LoadResult, baseline: LoadResult | None, target: str) -> str:
@@ -69,48 +65,26 @@ def baseline(connections: int, seconds: float, log_dir: Path) -> LoadResult:
 
 
 def public_link(connections: int, seconds: float, data_dir: Path) -> tuple[LoadResult, bool, int]:
-    infra = start_infrastructure(data_dir, persistent=False)
-    suite = Suite(
-        infra, data_dir / "logs", processes.free_port(), extra_env={"ENCORE_LOG_LEVEL": "WARNING"}
-    )
-    try:
-        suite.prepare()
-        suite.start_all()
-        with httpx.Client(base_url=suite.gateway_url, timeout=30) as api:
-            user = api.post(
-                "/v1/users", json={"handle": "bench"}, headers={"X-API-Key": suite.admin_api_key}
-            ).json()
-            headers = {"X-API-Key": user["api_key"]}
-            org = user["organization_id"]
-            with MEDIA.open("rb") as audio:
-                track = api.post(
-                    f"/v1/music/{org}/tracks",
-                    headers=headers,
-                    files={"file": audio},
-                    data={"title": "t"},
-                ).json()
-            link = api.post(f"/v1/music/{org}/tracks/{track['id']}/share", headers=headers).json()
-            result = asyncio.run(
-                run_load(
-                    suite.gateway_port,
-                    f"/v1/public/track-links/{link['token']}",
-                    connections,
-                    seconds,
-                )
+    with running_stack(data_dir) as stack:
+        link = stack.share(stack.upload_track())
+        result = asyncio.run(
+            run_load(
+                stack.suite.gateway_port,
+                f"/v1/public/track-links/{link['token']}",
+                connections,
+                seconds,
             )
-            ok = result.statuses.get(200, 0)
-            deadline = time.monotonic() + 60
-            views = 0
-            while time.monotonic() < deadline:
-                page = api.get(f"/v1/music/{org}/shares", headers=headers).json()
-                views = page["items"][0]["stats"]["views"]
-                if views >= ok:
-                    break
-                time.sleep(0.5)
-        return result, views == ok, views
-    finally:
-        suite.stop_all()
-        infra.close()
+        )
+        ok = result.statuses.get(200, 0)
+        deadline = time.monotonic() + 60
+        views = 0
+        while time.monotonic() < deadline:
+            page = stack.api.get(f"/v1/music/{stack.org}/shares", headers=stack.headers).json()
+            views = page["items"][0]["stats"]["views"]
+            if views >= ok:
+                break
+            time.sleep(0.5)
+    return result, views == ok, views
 
 
 def cold_start(data_dir: Path) -> float:

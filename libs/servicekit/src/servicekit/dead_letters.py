@@ -46,6 +46,13 @@ async def send_to_dead_letters(
 ) -> None:
     record = message.raw_message
     assert isinstance(record, ConsumerRecord)
+    await dead_letter_record(broker, record, reason)
+
+
+async def dead_letter_record(
+    broker: KafkaBroker, record: ConsumerRecord[bytes, bytes], reason: Exception
+) -> None:
+    """Dead-letter a record as aiokafka delivered it, with where it came from."""
     await dead_letter(
         broker,
         record.topic,

@@ -37,7 +37,7 @@ from analytics.domain.events import Event, decode
 from analytics.settings import AnalyticsSettings
 from contracts import topics
 from contracts.events import UnknownEventType
-from servicekit.dead_letters import dead_letter
+from servicekit.dead_letters import dead_letter_record
 from servicekit.kafka import consumer_options
 
 log = logging.getLogger(__name__)
@@ -219,16 +219,7 @@ class Ingest:
             log.exception("rewinding failed; the next rebalance starts from committed offsets")
 
     async def dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: Exception) -> None:
-        await dead_letter(
-            self.broker,
-            record.topic,
-            record.value,
-            record.key,
-            list(record.headers or ()),
-            reason,
-            record.partition,
-            record.offset,
-        )
+        await dead_letter_record(self.broker, record, reason)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
