@@ -39,7 +39,7 @@ async def provide_optional_caller(
     raw = presented_key(request)
     if raw is None:
         return None
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         caller = await identity.authenticate(session, raw)
     if caller is None:
         raise _auth_required("Invalid or revoked API key")
@@ -79,7 +79,7 @@ async def provide_membership(
     raw = presented_key(request)
     if raw is None:
         raise _auth_required("Missing or invalid authorization header")
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         found = await identity.authenticate_member(session, raw, org)
     if found is None:
         raise _auth_required("Invalid or revoked API key")
