@@ -7,7 +7,7 @@ engagement topics with the contracts' models and those real link ids (60 % plays
 opens, 7 % downloads, 3 % re-shares, Zipf-skewed over the links, 100,000 visitors), and
 the analytics service ingests them as in production. Nothing is written to analytics'
 tables by the benchmark. Before measuring, it checks that the API's counters add up to
-exactly the events sent.
+exactly the events sent, and its unique visitors to exactly the (link, visitor) pairs sent.
 
 Then one keep-alive connection sends requests one after another (latency, not throughput),
 walking the pages from newest to oldest, with the default page size (20) and with
@@ -84,8 +84,9 @@ class PageRun:
 
 
 def events_for(
-    links: list[dict[str, str]], org: str, n: int, seed: int = 11
+    links: list[dict[str, str]], org: str, n: int, pairs: set[tuple[str, str]], seed: int = 11
 ) -> Iterator[EventEnvelope[Payload]]:
+    """The events, recording each (link, visitor) pair sent in `pairs`."""
     rng = random.Random(seed)
     order = links[:]
     rng.shuffle(order)  # which links are popular has nothing to do with their page
@@ -95,6 +96,7 @@ def events_for(
         link = rng.choices(order, weights)[0]
         kind = rng.choices(kinds, kind_w)[0]
         visitor = Visitor(visitor_id=f"v{rng.randrange(VISITORS)}", source="bench")
+        pairs.add((link["id"], visitor.visitor_id or ""))
         common: dict[str, Any] = {
             "link_id": link["id"],
             "link_kind": "track",
@@ -173,9 +175,10 @@ async def create_links(stack: Stack, n: int, tracks: list[str]) -> list[dict[str
         return list(await asyncio.gather(*(one(client, i) for i in range(n))))
 
 
-def counted_through_api(stack: Stack) -> tuple[int, int]:
-    """Links listed and the sum of their counters, read page by page from the public API."""
-    listed, total, offset = 0, 0, 0
+def counted_through_api(stack: Stack) -> tuple[int, int, int]:
+    """Links listed, the sum of their counters and of their unique visitors, read page by
+    page from the public API."""
+    listed, total, uniques, offset = 0, 0, 0, 0
     while True:
         page = stack.api.get(
             f"/v1/music/{stack.org}/shares",
@@ -185,10 +188,11 @@ def counted_through_api(stack: Stack) -> tuple[int, int]:
         for item in page["items"]:
             s = item["stats"]
             total += s["views"] + s["plays"] + s["downloads"] + s["reshares"]
+            uniques += s["unique_visitors"]
         listed += len(page["items"])
         offset += 100
         if offset >= page["total"]:
-            return listed, total
+            return listed, total, uniques
 
 
 async def measure_pages(stack: Stack, run: PageRun, links: int, requests: int) -> None:
@@ -234,8 +238,7 @@ async def explain(database_url: str, link_ids: list[str]) -> str:
         rows = await conn.fetch(
             "explain (analyze, buffers) select wanted.link_id,"
             " coalesce(s.views, 0), coalesce(s.plays, 0), coalesce(s.downloads, 0),"
-            " coalesce(s.reshares, 0),"
-            " (select count(*) from analytics.link_visitors v where v.link_id = wanted.link_id)"
+            " coalesce(s.reshares, 0), coalesce(s.unique_visitors, 0)"
             " from unnest($1::text[]) as wanted(link_id)"
             " left outer join analytics.link_stats s on s.link_id = wanted.link_id",
             link_ids,
@@ -254,7 +257,17 @@ class Result:
     produced_rate: float
     listed: int
     counted: int
+    visitors_sent: int
+    visitors_counted: int
     plans: list[str]
+
+    @property
+    def exact(self) -> bool:
+        return (
+            self.listed == self.links
+            and self.counted == self.events
+            and self.visitors_counted == self.visitors_sent
+        )
 
     def figures(self) -> list[Figure]:
         return [r.figure(self.links, self.events) for r in self.runs]
@@ -270,15 +283,18 @@ def measure(links: int = 1000, events: int = 1_000_000, requests: int = 300) -> 
             print(f"list_shares: creating {links:,} links ...", flush=True)
             made = asyncio.run(create_links(stack, links, tracks))
             print(f"list_shares: producing {events:,} events onto Kafka ...", flush=True)
+            pairs: set[tuple[str, str]] = set()
             rate = asyncio.run(
-                produce(stack.infra.kafka_bootstrap, events_for(made, stack.org, events), events)
+                produce(
+                    stack.infra.kafka_bootstrap, events_for(made, stack.org, events, pairs), events
+                )
             )
             asyncio.run(wait_ingested(stack.infra.database_url, events, max(300, events / 1000)))
             load_seconds = time.perf_counter() - start
-            listed, counted = counted_through_api(stack)
+            listed, counted, visitors = counted_through_api(stack)
             print(
                 f"list_shares: loaded in {load_seconds:.0f} s; the API lists {listed:,} links"
-                f" holding {counted:,} events",
+                f" holding {counted:,} events and {visitors:,} unique visitors",
                 flush=True,
             )
             runs = [PageRun(None), PageRun(100)]
@@ -290,7 +306,9 @@ def measure(links: int = 1000, events: int = 1_000_000, requests: int = 300) -> 
                 plans.append(asyncio.run(explain(stack.infra.database_url, page)))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    return Result(links, events, runs, load_seconds, rate, listed, counted, plans)
+    return Result(
+        links, events, runs, load_seconds, rate, listed, counted, len(pairs), visitors, plans
+    )
 
 
 def report(result: Result) -> None:
@@ -310,10 +328,10 @@ def report(result: Result) -> None:
             f"| {median(r.sharing) * 1000:.1f} "
             f"| {median(r.analytics) * 1000:.1f} / {percentile(r.analytics, 0.99) * 1000:.1f} |"
         )
-    ok = result.listed == result.links and result.counted == result.events
     print(
-        f"the API's counters add up to the events sent: {'yes' if ok else 'NO'}"
-        f" ({result.counted:,} of {result.events:,}, {result.listed:,} links)"
+        f"the API's counters add up to the events sent: {'yes' if result.exact else 'NO'}"
+        f" ({result.counted:,} of {result.events:,}, {result.listed:,} links;"
+        f" unique visitors {result.visitors_counted:,} of {result.visitors_sent:,})"
     )
     for plan in result.plans:
         print("\np99 missed; EXPLAIN ANALYZE of analytics' stats query for 100 links:")
@@ -328,7 +346,7 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.links, args.events, args.requests)
     report(result)
-    sys.exit(0 if result.counted == result.events and result.listed == result.links else 1)
+    sys.exit(0 if result.exact else 1)
 
 
 if __name__ == "__main__":

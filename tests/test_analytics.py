@@ -69,6 +69,7 @@ def test_link_report_has_listeners_sources_and_days(
     )
     assert report["totals"] == {"views": 2, "plays": 2, "downloads": 0, "reshares": 1}
     assert report["unique_visitors"] == 3
+    assert link_stats(api, artist, link["id"])["unique_visitors"] == 3, "the list's counter"
     assert report["listeners"]["signed_in"] == [
         {"handle": fan.handle, "display_name": f"Artist {fan.handle}", "plays": 1}
     ]

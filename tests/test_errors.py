@@ -18,6 +18,11 @@ def test_missing_or_wrong_key_is_401(api: httpx.Client, new_artist: Callable[[],
     assert_error(
         api.get(f"/v1/music/{artist.organization_id}/tracks"), 401, "AUTHENTICATION_REQUIRED"
     )
+    assert_error(  # org-scoped routes check key and membership in one query: still 401 first
+        api.get(f"/v1/music/{artist.organization_id}/shares", headers={"X-API-Key": "sk_wrong"}),
+        401,
+        "AUTHENTICATION_REQUIRED",
+    )
     assert (
         api.get("/v1/me", headers={"Authorization": f"Bearer {artist.api_key}"}).status_code == 200
     )
@@ -27,9 +32,12 @@ def test_revoked_key_stops_working(api: httpx.Client, new_artist: Callable[[], A
     artist = new_artist()
     created = api.post("/v1/me/api-keys", headers=artist.headers, json={"name": "ci"}).json()
     second = {"X-API-Key": created["api_key"]}
+    shares = f"/v1/music/{artist.organization_id}/shares"
     assert api.get("/v1/me", headers=second).status_code == 200
+    assert api.get(shares, headers=second).status_code == 200
     assert api.delete(f"/v1/me/api-keys/{created['id']}", headers=artist.headers).status_code == 204
     assert_error(api.get("/v1/me", headers=second), 401, "AUTHENTICATION_REQUIRED")
+    assert_error(api.get(shares, headers=second), 401, "AUTHENTICATION_REQUIRED")
     listed = api.get("/v1/me/api-keys", headers=artist.headers).json()
     assert all("hash" not in key and created["api_key"] not in str(key) for key in listed)
 

@@ -1,9 +1,11 @@
-"""Operator commands for dead letters: `encore-analytics dlq list` and `dlq replay`.
+"""Operator commands: dead letters (`encore-analytics dlq list`, `dlq replay`) and
+`encore-analytics recount-unique-visitors`.
 
 `list` shows what is in `<topic>.dlq` (reason, original position, first bytes). `replay`
 publishes every dead letter not replayed before back to its original topic, after a fix
 made it processable; a consumer group remembers how far replays got, so running it twice
-replays nothing twice.
+replays nothing twice. `recount-unique-visitors` repairs the unique-visitor counters after a
+rolling update from a release that did not keep them (see `analytics.db.recount`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from analytics.db.recount import recount_unique_visitors
 from analytics.events.consumer import CONSUMED_TOPICS
 from analytics.settings import AnalyticsSettings
 from contracts.topics import dead_letter_topic
+from servicekit.db import make_engine, make_sessionmaker
 
 REPLAY_GROUP = "analytics-dlq-replay"
 IDLE_SECONDS = 2.0
@@ -116,6 +120,15 @@ async def replay_dead_letters(settings: AnalyticsSettings, topics: list[str]) ->
     return replayed
 
 
+async def _recount(settings: AnalyticsSettings) -> int:
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await recount_unique_visitors(session)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="encore-analytics", description=__doc__.splitlines()[0] if __doc__ else None
@@ -130,8 +143,12 @@ def main(argv: list[str] | None = None) -> None:
             choices=list(CONSUMED_TOPICS),
             help="default: every consumed topic",
         )
+    groups.add_parser("recount-unique-visitors", help="after a rolling update; see README")
     args = parser.parse_args(argv)
     settings = AnalyticsSettings()
+    if args.group == "recount-unique-visitors":
+        print(json.dumps({"links_corrected": asyncio.run(_recount(settings))}))
+        return
     topics = args.topic or list(CONSUMED_TOPICS)
     if args.action == "list":
         letters = asyncio.run(list_dead_letters(settings, topics))

@@ -58,6 +58,7 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
+        reads=make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
         catalog=InternalClient("catalog", settings.catalog_url, token, timeout),
         sharing=sharing,
         analytics=InternalClient("analytics", settings.analytics_url, token, timeout),

@@ -39,7 +39,7 @@ async def provide_optional_caller(
     raw = presented_key(request)
     if raw is None:
         return None
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         caller = await identity.authenticate(session, raw)
     if caller is None:
         raise _auth_required("Invalid or revoked API key")
@@ -70,10 +70,20 @@ class Membership:
     caller: Caller
 
 
-async def provide_membership(org: str, caller: Caller, ctx: GatewayContext) -> Membership:
-    """404, not 403, for an org the caller is not in: nothing reveals that it exists."""
-    async with ctx.sessions() as session:
-        role = await identity.role_in(session, org, caller.user_id)
+async def provide_membership(
+    org: str, request: Request[Any, Any, Any], ctx: GatewayContext
+) -> Membership:
+    """The caller and their role in `org`, read in one statement. 401 as for `caller` when
+    the key is missing or not valid; 404, not 403, for an org the caller is not in: nothing
+    reveals that it exists."""
+    raw = presented_key(request)
+    if raw is None:
+        raise _auth_required("Missing or invalid authorization header")
+    async with ctx.reads() as session:
+        found = await identity.authenticate_member(session, raw, org)
+    if found is None:
+        raise _auth_required("Invalid or revoked API key")
+    caller, role = found
     if role is None:
         raise not_found("organization", organization_id=org)
     return Membership(org, role, caller)

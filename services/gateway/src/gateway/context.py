@@ -16,6 +16,9 @@ class GatewayContext:
     settings: GatewaySettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # single-statement reads (who is calling): autocommit, so no BEGIN and ROLLBACK round
+    # trips around the one statement; a lone statement is its own snapshot either way
+    reads: async_sessionmaker[AsyncSession]
     catalog: InternalClient
     sharing: InternalClient
     analytics: InternalClient

@@ -10,7 +10,7 @@ gives the same row however often it runs. The claim commits with the effects, so
 redelivery never double-counts, and no separate table of processed ids (a second unique
 index to maintain per event) is needed.
 
-However large the batch, it costs at most eight statements, each set-based: arrays bound
+However large the batch, it costs at most seven statements, each set-based: arrays bound
 once and expanded with `unnest` (so the SQL text never changes and never needs
 recompiling), and the facts written with COPY. Rows go in key order, which keeps index
 inserts local and makes concurrent consumers lock shared rows in the same order.
@@ -37,19 +37,37 @@ LAST_PLAYS = """
     from analytics.play_windows w
     join unnest($1::text[], $2::text[]) as k(track_id, listener_key)
       on w.track_id = k.track_id and w.listener_key = k.listener_key"""
-ADD_LINK_STATS = """
-    insert into analytics.link_stats (link_id, views, plays, downloads, reshares)
-    select * from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+# One statement for a batch's link counters and its unique visitors: the visitors the
+# insert actually adds (`returning` skips those already there, including ones a concurrent
+# transaction added first) are counted per link and added to `link_stats.unique_visitors`
+# with the other increments, so the count stays exact under redelivery and racing
+# consumers, and each touched link row is updated once.
+ADD_LINK_STATS_AND_VISITORS = """
+    with new_visitors as (
+      insert into analytics.link_visitors (link_id, visitor_key, first_seen)
+      select * from unnest($6::text[], $7::text[], $8::timestamptz[])
+      on conflict do nothing
+      returning link_id
+    ), new_uniques as (
+      select link_id, count(*) as n from new_visitors group by link_id
+    ), increments as (
+      select link_id collate "C" as link_id, views, plays, downloads, reshares
+      from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+        as i(link_id, views, plays, downloads, reshares)
+    )
+    insert into analytics.link_stats
+      (link_id, views, plays, downloads, reshares, unique_visitors)
+    select coalesce(i.link_id, u.link_id), coalesce(i.views, 0), coalesce(i.plays, 0),
+      coalesce(i.downloads, 0), coalesce(i.reshares, 0), coalesce(u.n, 0)
+    from increments i full join new_uniques u on u.link_id = i.link_id
+    order by 1
     on conflict (link_id) do update set
       views = link_stats.views + excluded.views,
       plays = link_stats.plays + excluded.plays,
       downloads = link_stats.downloads + excluded.downloads,
       reshares = link_stats.reshares + excluded.reshares,
+      unique_visitors = link_stats.unique_visitors + excluded.unique_visitors,
       updated_at = now()"""
-ADD_VISITORS = """
-    insert into analytics.link_visitors (link_id, visitor_key, first_seen)
-    select * from unnest($1::text[], $2::text[], $3::timestamptz[])
-    on conflict do nothing"""
 SET_PLAY_WINDOWS = """
     insert into analytics.play_windows (track_id, listener_key, last_counted_at)
     select * from unnest($1::text[], $2::text[], $3::timestamptz[])
@@ -119,12 +137,12 @@ async def _apply(conn: Any, fresh: list[Event], window_seconds: float | None) ->
         await conn.copy_records_to_table(
             "engagement_facts", schema_name="analytics", columns=FACT_COLUMNS, records=effects.facts
         )
-    if effects.link_increments:
-        rows = [(link, *counts) for link, counts in sorted(effects.link_increments.items())]
-        await conn.execute(ADD_LINK_STATS, *_columns(rows, 5))
-    if effects.visitors:
-        rows = [(link, key, first) for (link, key), first in sorted(effects.visitors.items())]
-        await conn.execute(ADD_VISITORS, *_columns(rows, 3))
+    if effects.link_increments or effects.visitors:
+        counts = [(link, *n) for link, n in sorted(effects.link_increments.items())]
+        visitors = [(link, key, first) for (link, key), first in sorted(effects.visitors.items())]
+        await conn.execute(
+            ADD_LINK_STATS_AND_VISITORS, *_columns(counts, 5), *_columns(visitors, 3)
+        )
     if effects.play_windows:
         rows = [(track, key, at) for (track, key), at in sorted(effects.play_windows.items())]
         await conn.execute(SET_PLAY_WINDOWS, *_columns(rows, 3))

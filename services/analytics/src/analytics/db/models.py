@@ -84,6 +84,9 @@ link_stats = Table(
     Column("plays", BigInteger, nullable=False, server_default="0"),
     Column("downloads", BigInteger, nullable=False, server_default="0"),
     Column("reshares", BigInteger, nullable=False, server_default="0"),
+    # distinct visitors of the link, i.e. its rows in `link_visitors`, kept by ingest in the
+    # same transaction so that the shares list reads one row per link instead of counting
+    Column("unique_visitors", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

@@ -1,4 +1,5 @@
-"""Stats queries. The shares list costs one statement however many links it shows; the
+"""Stats queries. The shares list costs one statement however many links it shows, and one
+primary-key row per link (ingest keeps every counter, unique visitors included); the
 analytics pages read raw facts, filtered by date range, in a handful of statements."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.db.models import engagement_facts as facts
-from analytics.db.models import link_stats, link_visitors
+from analytics.db.models import link_stats
 from analytics.domain.batch import COUNTER_OF
 from contracts.dto import LinkStats
 
@@ -29,19 +30,13 @@ async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[st
         .table_valued("link_id")
         .render_derived(name="wanted")
     )
-    uniques = (
-        select(func.count())
-        .select_from(link_visitors)
-        .where(link_visitors.c.link_id == wanted.c.link_id)
-        .scalar_subquery()
-    )
     stmt = select(
         wanted.c.link_id,
         func.coalesce(link_stats.c.views, 0).label("views"),
         func.coalesce(link_stats.c.plays, 0).label("plays"),
         func.coalesce(link_stats.c.downloads, 0).label("downloads"),
         func.coalesce(link_stats.c.reshares, 0).label("reshares"),
-        uniques.label("unique_visitors"),
+        func.coalesce(link_stats.c.unique_visitors, 0).label("unique_visitors"),
     ).select_from(wanted.outerjoin(link_stats, link_stats.c.link_id == wanted.c.link_id))
     rows = (await session.execute(stmt)).all()
     return {

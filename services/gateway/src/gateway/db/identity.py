@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,7 +102,8 @@ async def revoke_api_key(session: AsyncSession, user_id: str, key_id: str) -> bo
     return result.first() is not None
 
 
-async def authenticate(session: AsyncSession, raw_key: str) -> Caller | None:
+def _caller_by_key(raw_key: str) -> Select[Any]:
+    """The live (not revoked) key's user, key id and personal organization."""
     personal = (
         select(memberships.c.organization_id)
         .join(organizations, organizations.c.id == memberships.c.organization_id)
@@ -110,7 +111,7 @@ async def authenticate(session: AsyncSession, raw_key: str) -> Caller | None:
         .limit(1)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         select(
             users.c.id,
             users.c.handle,
@@ -121,10 +122,33 @@ async def authenticate(session: AsyncSession, raw_key: str) -> Caller | None:
         .join(api_keys, api_keys.c.user_id == users.c.id)
         .where(api_keys.c.key_hash == hash_secret(raw_key), api_keys.c.revoked_at.is_(None))
     )
-    row = (await session.execute(stmt)).first()
-    if row is None:
-        return None
+
+
+def _caller(row: Any) -> Caller:
     return Caller(row.id, row.handle, row.display_name, row.key_id, row.personal_org)
+
+
+async def authenticate(session: AsyncSession, raw_key: str) -> Caller | None:
+    row = (await session.execute(_caller_by_key(raw_key))).first()
+    return None if row is None else _caller(row)
+
+
+async def authenticate_member(
+    session: AsyncSession, raw_key: str, organization_id: str
+) -> tuple[Caller, str | None] | None:
+    """`authenticate` and the caller's role in the organization (None: not a member) in one
+    statement: org-scoped routes are most of the API, and this was two round trips. Read at
+    every request, never cached, so a revoked key or a removed member stops at once."""
+    role = (
+        select(memberships.c.role)
+        .where(
+            memberships.c.organization_id == organization_id,
+            memberships.c.user_id == users.c.id,
+        )
+        .scalar_subquery()
+    )
+    row = (await session.execute(_caller_by_key(raw_key).add_columns(role.label("role")))).first()
+    return None if row is None else (_caller(row), row.role)
 
 
 async def user_by_handle(session: AsyncSession, handle: str) -> Any:
