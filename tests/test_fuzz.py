@@ -148,6 +148,10 @@ def send(case: Case[Any], headers: dict[str, str]) -> None:
         # The gateway forwards these bodies to the service that owns them and does not
         # describe them, so "valid by the schema" (no body) is not valid by the API.
         excluded.append(positive_data_acceptance)
+    if "Range" in (case.headers or {}):
+        # a drawn byte range may lie outside the file: a 422 naming `Range` (right), and the
+        # header is not in the schema, so "valid input" cannot know (it failed now and then)
+        excluded.append(positive_data_acceptance)
     if {"from", "to"} <= set(case.query or {}):
         # `from` after `to` is a 422 (right): a rule across two parameters, which JSON
         # Schema cannot state.
