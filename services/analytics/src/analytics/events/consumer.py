@@ -135,7 +135,10 @@ class Ingest:
         events, origin = await self.decode(records)
         await self.settle()
         if generation != self.generation:
-            return  # rewound or rebalanced meanwhile: these records come again
+            # rewound or rebalanced meanwhile: drop these, and seek back again, since this
+            # fetch may have been served after the rewind and moved the position past them
+            await self.rewind()
+            return
         offsets = {tp: batch[-1].offset + 1 for tp, batch in records.items()}
         self.in_flight = asyncio.create_task(self.apply(events, origin, offsets))
 
