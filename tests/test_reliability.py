@@ -180,7 +180,8 @@ def test_kill_9_of_the_broker_mid_stream_loses_and_doubles_nothing(
     eventually(lambda: counting_started(faults.suite, workload), 30, 0.05)
     assert stream.running, "the crash must land while events are still arriving"
     faults.infra.kill_broker()
-    time.sleep(1)  # down long enough for producers and consumers to notice
+    # down until the services have noticed (their readiness pings the broker)
+    eventually(lambda: any(faults.kafka_check(s) != "ok" for s in SERVICES), 30)
     faults.infra.start_broker()
     stream.wait(60 + size / 100)
     wait_exact(faults.suite, workload, timeout=60 + size / 100)

@@ -73,10 +73,8 @@ def main() -> int:
             media_signing_key=keys["media_signing_key"],
         )
         suite.prepare()
-        env = suite.env()
         for service, proc in importing.items():
-            preload.release(proc, suite.ports[service], env)
-            suite.procs[service] = proc
+            suite.start(service, importing=proc)
         suite.wait_ready(SERVICES, timeout=60)
         seeded = demo.seed(suite.gateway_url, suite.admin_api_key, DATA_DIR / "demo.json")
         print(f"API key: {seeded.api_key}")

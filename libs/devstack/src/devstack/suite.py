@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from contracts.topics import ALL_TOPICS_WITH_DLQ
-from devstack import processes
+from devstack import preload, processes
 from devstack.infra import Infrastructure
 
 SERVICES = ("catalog", "sharing", "analytics", "gateway")
@@ -76,30 +76,25 @@ class Suite:
             migrate_all(url, tuple(services))
 
     def start(
-        self, service: str, *, name: str | None = None, env: dict[str, str] | None = None
+        self,
+        service: str,
+        *,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+        importing: subprocess.Popen[bytes] | None = None,
     ) -> None:
         """Start `service`; a `name` other than the service's starts one more replica of it
-        on its own port (stop, kill, url and wait_ready then take that name)."""
+        on its own port (stop, kill, url and wait_ready then take that name). `importing`:
+        a process `preload.spawn` started earlier, which then only needs its environment."""
         name = name or service
         self.log_dir.mkdir(parents=True, exist_ok=True)
         base = self.env()
         self.ports.setdefault(name, processes.free_port())
-        env = processes.child_env({**base, **self.service_env.get(service, {}), **(env or {})})
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"{service}.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.ports[name]),
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "5",
-        ]
-        self.procs[name] = processes.spawn(argv, log_path=self.log_dir / f"{name}.log", env=env)
+        proc = importing or preload.spawn(service, self.log_dir / f"{name}.log")
+        preload.release(
+            proc, self.ports[name], {**base, **self.service_env.get(service, {}), **(env or {})}
+        )
+        self.procs[name] = proc
 
     def start_all(self, timeout: float = 60.0) -> None:
         self.env()

@@ -45,15 +45,8 @@ def about(link: Any) -> dict[str, Any]:
 
 async def record(ctx: SharingContext, payload: EngagementPayload) -> bool:
     """Store one engagement event unless the visitor owns the link. Returns True if stored."""
-    return await record_many(ctx, [(payload, current_trace_id())]) == 1
-
-
-async def record_many(
-    ctx: SharingContext, events: Sequence[tuple[EngagementPayload, str | None]]
-) -> int:
-    """Store many engagement events (each with its request's trace id) in one transaction."""
     async with ctx.sessions() as session:
-        return await record_in(session, ctx, events)
+        return await record_in(session, ctx, [(payload, current_trace_id())]) == 1
 
 
 async def record_in(
