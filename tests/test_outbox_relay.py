@@ -1,12 +1,13 @@
 """The outbox relay on real Postgres and Kafka: one publisher per outbox at a time (a
-second relay holding the lock publishes nothing), rows deleted only once published, and
-one key's events in the order they were written."""
+second relay holding the lock publishes nothing), rows deleted only once published, one
+key's events in the order they were written, with the headers consumers read."""
 
 from __future__ import annotations
 
 import json
 import uuid
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from sqlalchemy import MetaData, func, insert, select, text
@@ -31,17 +32,26 @@ async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) ->
             await session.execute(
                 insert(table),
                 [
-                    {"event_id": uuid.uuid4(), "topic": topic, "key": "k", "value": json.dumps(n)}
+                    {
+                        "event_id": uuid.uuid4(),
+                        "topic": topic,
+                        "key": "k",
+                        "value": json.dumps(n),
+                        "trace_id": f"trace-{n}" if n % 2 else None,
+                    }
                     for n in range(20)
                 ],
             )
-        await broker.connect()
         relay = OutboxRelay(Outbox(table), sessions, broker)
 
         async def rows_left() -> int:
             async with sessions() as session:
                 return int(await session.scalar(select(func.count()).select_from(table)) or 0)
 
+        with pytest.raises(RuntimeError, match="not started"):  # the run loop backs off
+            await relay.publish_batch()
+        assert await rows_left() == 20
+        await broker.connect()
         async with engine.connect() as other_relay:  # holds the lock in its open transaction
             await other_relay.execute(select(func.pg_advisory_xact_lock(relay._lock_key)))
             assert await relay.publish_batch() == 0
@@ -54,14 +64,19 @@ async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) ->
         )
         await consumer.start()
         try:
-            received: list[int] = []
+            received: list[tuple[int, dict[str, bytes]]] = []
             while len(received) < 20:
                 batches = await consumer.getmany(timeout_ms=10_000)
                 assert batches, f"only {len(received)} of 20 events arrived"
-                received += [json.loads(m.value) for ms in batches.values() for m in ms]
+                received += [
+                    (json.loads(m.value), dict(m.headers)) for ms in batches.values() for m in ms
+                ]
         finally:
             await consumer.stop()
-        assert received == list(range(20))
+        assert [n for n, _ in received] == list(range(20))
+        for n, headers in received:
+            assert headers["content-type"] == b"application/json"
+            assert headers.get("trace_id") == (f"trace-{n}".encode() if n % 2 else None)
     finally:
         await broker.stop()
         async with engine.begin() as conn:
