@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -95,9 +96,16 @@ def test_the_ladder_takes_urls_from_the_environment_first(
         found.close()
 
 
-def test_metrics_are_exported(suite: Suite) -> None:
-    text = httpx.get(suite.gateway_url + "/metrics").text
-    assert "encore_gateway_requests_total" in text or "encore_gateway" in text
+def test_every_service_exports_its_http_metrics_by_route(suite: Suite) -> None:
+    for service in SERVICES:
+        assert httpx.get(suite.url(service) + "/health/live").status_code == 200
+        text = httpx.get(suite.url(service) + "/metrics").text
+        labels = f'service="{service}",method="GET",path="/health/live"'
+        count = re.search(
+            rf'^encore_http_requests_total{{{labels},status_code="200"}} (\S+)$', text, re.M
+        )
+        assert count is not None and float(count.group(1)) >= 1, service
+        assert f"encore_http_request_duration_seconds_count{{{labels}}}" in text, service
 
 
 def test_one_trace_id_follows_a_request_to_the_analytics_consumer(

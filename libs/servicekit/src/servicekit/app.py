@@ -8,13 +8,13 @@ from typing import Any
 
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
 from servicekit.errors import EXCEPTION_HANDLERS
 from servicekit.health import Check, health_handlers
 from servicekit.internal import internal_token_guard
 from servicekit.logs import configure_logging
-from servicekit.middleware import trace_middleware
+from servicekit.middleware import request_middleware
 from servicekit.settings import ServiceSettings
 
 
@@ -35,11 +35,10 @@ def build_service_app(
         dependencies={key: provide_value(value) for key, value in dependencies.items()},
         guards=[internal_token_guard(settings.internal_token.get_secret_value())],
     )
-    prometheus = PrometheusConfig(app_name=f"encore_{name}", group_path=True)
     return Litestar(
         route_handlers=[internal, PrometheusController, *health_handlers(checks)],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[trace_middleware, prometheus.middleware],
+        middleware=[request_middleware(name)],
         lifespan=[lifespan],
         openapi_config=None,
         **litestar_options,
