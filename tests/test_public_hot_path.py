@@ -1,16 +1,22 @@
-"""Track-link opens are coalesced into batches (gateway/batching.py, sharing's
-track_link_opens.py): every caller still gets the answer for its own token, and every view
-is counted exactly once, whatever else shares its batch."""
+"""Opening a track link: answered from the gateway's resolved-link cache when it can be
+(gateway/link_cache.py), resolved by sharing in coalesced batches when it cannot, its view
+handed to sharing in batches afterwards (gateway/visits.py). Every caller gets the answer
+for its own token, every view counts exactly once, and a revoked or hidden link stops
+opening: at once through the gateway that revoked it, within an event's trip otherwise."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 
+from contracts.ids import new_event_id
 from devstack.suite import Suite
+from servicekit.internal import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
 from tests.conftest import Artist, assert_error, eventually, link_stats, upload
 
 
@@ -23,15 +29,24 @@ def share(api: httpx.Client, artist: Artist) -> dict[str, str]:
     return dict(response.json())
 
 
-def batched_opens(gateway_url: str) -> tuple[float, float]:
-    """(batches, items) sent so far from the gateway's coalescer metric."""
+def metric(gateway_url: str, name: str, labels: str = "") -> float:
     text = httpx.get(f"{gateway_url}/metrics").text
+    pattern = rf"^{name}{{{re.escape(labels)}}} (\S+)$" if labels else rf"^{name} (\S+)$"
+    match = re.search(pattern, text, re.M)
+    return float(match.group(1)) if match else 0.0
 
-    def value(name: str) -> float:
-        match = re.search(rf'^{name}{{upstream="sharing.track_link_opens"}} (\S+)$', text, re.M)
-        return float(match.group(1)) if match else 0.0
 
-    return value("encore_gateway_batch_size_count"), value("encore_gateway_batch_size_sum")
+def batched(gateway_url: str, upstream: str) -> tuple[float, float]:
+    """(batches, items) sent so far to this upstream, from the gateway's batch metric."""
+    labels = f'upstream="{upstream}"'
+    return (
+        metric(gateway_url, "encore_gateway_batch_size_count", labels),
+        metric(gateway_url, "encore_gateway_batch_size_sum", labels),
+    )
+
+
+def open_link(api: httpx.Client, token: str, visitor: str) -> httpx.Response:
+    return api.get(f"/v1/public/track-links/{token}", params={"visitorId": visitor})
 
 
 def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once(
@@ -47,7 +62,8 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
         == 204
     )
     opens_per_link = 30
-    batches_before, items_before = batched_opens(suite.gateway_url)
+    resolves_before = batched(suite.gateway_url, "sharing.track_link_resolve")
+    _, visits_before = batched(suite.gateway_url, "sharing.track_link_visits")
 
     async def open_all() -> list[tuple[str, httpx.Response]]:
         plan = [(link["token"], f"v{n}") for link in links for n in range(opens_per_link)]
@@ -77,9 +93,14 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
             assert response.json()["link"]["id"] == link_of_token[token]
         else:
             assert_error(response, 404, "TRACK_LINK_UNAVAILABLE")
-    batches, items = batched_opens(suite.gateway_url)
-    assert items - items_before == len(results)
-    assert batches - batches_before < items - items_before, "no two opens shared a batch"
+    served = sum(1 for _, response in results if response.status_code == 200)
+    batches, items = batched(suite.gateway_url, "sharing.track_link_resolve")
+    assert 0 < items - resolves_before[1] <= len(results), "opens not served from the cache"
+    assert batches - resolves_before[0] < items - resolves_before[1], "no two opens shared a batch"
+    # every served open, the owner's preview included, is handed to sharing once
+    eventually(
+        lambda: batched(suite.gateway_url, "sharing.track_link_visits")[1] - visits_before == served
+    )
 
     for link, artist in zip(links, [owner, owner, other], strict=True):
 
@@ -90,3 +111,100 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
         stats = eventually(counted)
         assert stats["views"] == opens_per_link, "the owner's preview is not a view"
         assert stats["unique_visitors"] == opens_per_link
+
+
+def test_a_cached_link_is_served_without_sharing_and_still_counted(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    link = share(api, artist)
+    first = open_link(api, link["token"], "a")
+    assert first.status_code == 200, first.text
+    resolves = batched(suite.gateway_url, "sharing.track_link_resolve")[1]
+    hits = metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
+    for n in range(20):
+        again = open_link(api, link["token"], f"b{n}")
+        assert again.status_code == 200 and again.content == first.content
+    assert batched(suite.gateway_url, "sharing.track_link_resolve")[1] == resolves
+    assert metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") - hits == 20
+    eventually(lambda: link_stats(api, artist, link["id"])["views"] == 21)
+
+
+def test_revoking_through_the_gateway_stops_a_cached_link_at_once(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    link = share(api, artist)
+    assert open_link(api, link["token"], "a").status_code == 200
+    assert open_link(api, link["token"], "a").status_code == 200  # cached by now
+    revoke = api.delete(
+        f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
+    )
+    assert revoke.status_code == 204
+    assert_error(open_link(api, link["token"], "a"), 404, "TRACK_LINK_UNAVAILABLE")
+
+
+def test_a_revocation_the_gateway_did_not_see_arrives_by_share_lifecycle(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    """As when another gateway replica revoked it: only the event reaches this one."""
+    artist = new_artist()
+    link = share(api, artist)
+    assert open_link(api, link["token"], "a").status_code == 200
+    assert open_link(api, link["token"], "a").status_code == 200
+    revoke = httpx.delete(
+        f"{suite.url('sharing')}/internal/orgs/{artist.organization_id}/shares/{link['id']}",
+        headers={INTERNAL_TOKEN_HEADER: suite.internal_token, USER_ID_HEADER: artist.user_id},
+    )
+    assert revoke.status_code == 204, revoke.text
+    eventually(lambda: open_link(api, link["token"], "a").status_code == 404, timeout=10)
+
+
+def test_a_track_made_private_stops_its_cached_links(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist)
+    link = api.post(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
+    ).json()
+    assert open_link(api, link["token"], "a").status_code == 200
+    assert open_link(api, link["token"], "a").status_code == 200
+    hidden = api.patch(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}",
+        data={"visibility": "private"},
+        headers=artist.headers,
+    )
+    assert hidden.status_code == 200, hidden.text
+    eventually(lambda: open_link(api, link["token"], "a").status_code == 404, timeout=10)
+
+
+def test_a_visit_batch_sent_twice_counts_once(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    """What the gateway does when sharing committed a batch but the answer was lost."""
+    artist = new_artist()
+    link = share(api, artist)
+    batch = {
+        "visits": [
+            {
+                "event_id": str(new_event_id()),
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "link_id": link["id"],
+                "params": {"visitorId": f"twice-{uuid.uuid4().hex[:6]}-{n}"},
+            }
+            for n in range(3)
+        ]
+    }
+    for _ in range(2):
+        response = httpx.post(
+            f"{suite.url('sharing')}/internal/track-link-opens/visits",
+            json=batch,
+            headers={INTERNAL_TOKEN_HEADER: suite.internal_token},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {"recorded": 3}
+    eventually(lambda: link_stats(api, artist, link["id"])["views"] == 3)
+    # a later event of the link shows the duplicates were applied by now, and not counted
+    assert open_link(api, link["token"], "later").status_code == 200
+    eventually(lambda: link_stats(api, artist, link["id"])["views"] == 4)

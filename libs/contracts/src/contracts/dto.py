@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Visibility = Literal["public", "private"]
 LinkVisibility = Literal["link_only", "public"]
@@ -150,13 +151,39 @@ class SplitSheetView(BaseModel):
     updated_at: datetime
 
 
-class TrackLinkOpen(BaseModel):
-    """One visitor opening a track link, as the gateway hands it to sharing.
+class TrackLinkResolveRequest(BaseModel):
+    """Raw tokens of track links the gateway has not cached yet, coalesced into one call."""
 
-    The gateway coalesces concurrent opens into one call (see gateway/batching.py), so each
-    open carries what would otherwise travel in its own request's headers."""
+    tokens: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        min_length=1, max_length=1000
+    )
 
-    token: str = Field(max_length=200)
+
+class ResolvedTrackLink(BaseModel):
+    """A live track link as the gateway caches it: the public payload to serve, plus what
+    it needs to expire the entry and to drop it on `share.lifecycle`/`catalog.lifecycle`."""
+
+    link_id: str
+    track_id: str
+    expires_at: datetime | None
+    view: dict[str, object]
+
+
+class TrackLinkResolveResults(BaseModel):
+    """One entry per token, in order; None where the link is unavailable."""
+
+    links: list[ResolvedTrackLink | None]
+
+
+class TrackLinkVisit(BaseModel):
+    """One served open of a track link, for sharing to record as `share.clicked`.
+
+    The gateway picks the event id when it serves the open and keeps it across retries, so
+    a batch sent twice (a timeout after sharing committed) is still counted once."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    link_id: str = Field(max_length=200)
     params: dict[str, str] = Field(default_factory=dict)
     user_id: str | None = None
     user_handle: str | None = None
@@ -164,11 +191,11 @@ class TrackLinkOpen(BaseModel):
     trace_id: str | None = None
 
 
-class TrackLinkOpenBatch(BaseModel):
-    opens: list[TrackLinkOpen] = Field(min_length=1, max_length=1000)
+class TrackLinkVisitBatch(BaseModel):
+    visits: list[TrackLinkVisit] = Field(min_length=1, max_length=1000)
 
 
-class TrackLinkOpenResults(BaseModel):
-    """One entry per open, in order: the public payload, or None for an unavailable link."""
+class TrackLinkVisitsRecorded(BaseModel):
+    """How many visits became events (an owner's own visit, or an unknown link, does not)."""
 
-    views: list[dict[str, object] | None]
+    recorded: int

@@ -320,17 +320,25 @@ class EventEnvelope(BaseModel, Generic[P]):
         return self.payload.key()
 
 
-def wrap(payload: P, *, producer: str, trace_id: str | None = None) -> EventEnvelope[P]:
-    """Put a payload in a fresh envelope with a new event id and the current UTC time."""
+def wrap(
+    payload: P,
+    *,
+    producer: str,
+    trace_id: str | None = None,
+    event_id: uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
+) -> EventEnvelope[P]:
+    """Put a payload in an envelope: a new event id and the current UTC time unless the
+    caller already fixed them (an event retried from elsewhere must keep its id)."""
     # parametrized by the concrete payload class, so serialization keeps all its fields
     concrete: Any = _ENVELOPES.get(payload.TYPE) or EventEnvelope[type(payload)]  # type: ignore[misc]
     return cast(
         "EventEnvelope[P]",
         concrete(
-            event_id=new_event_id(),
+            event_id=event_id or new_event_id(),
             type=payload.TYPE,
             version=payload.VERSION,
-            occurred_at=datetime.now(UTC),
+            occurred_at=occurred_at or datetime.now(UTC),
             producer=producer,
             trace_id=trace_id,
             payload=payload,

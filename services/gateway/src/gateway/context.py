@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway.cache import PublicCache
+from gateway.ratelimit import Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
 from servicekit.upstream import InternalClient
@@ -23,3 +25,5 @@ class GatewayContext:
     sharing: InternalClient
     analytics: InternalClient
     track_link_opens: TrackLinkOpens
+    public_cache: PublicCache
+    limiters: Limiters  # failed guesses per client address (see ratelimit.py)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -59,6 +60,12 @@ class FailureLimiter:
     def fail(self, client: str) -> None:
         now = time.monotonic()
         self._recent(client, now).append(now)
+
+
+@dataclass(frozen=True, slots=True)
+class Limiters:
+    lookups: FailureLimiter
+    access_codes: FailureLimiter
 
 
 def client_address(request: Request[Any, Any, Any], trusted_proxy_hops: int) -> str:

@@ -21,6 +21,18 @@ class GatewaySettings(ServiceSettings):
     public_cache_ttl_seconds: float = Field(
         default=30.0, ge=0, description="Upper bound on staleness of cached public catalog reads."
     )
+    track_link_cache_ttl_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Upper bound on how long a revoked track link can still open when "
+        "invalidation events stop arriving (0 turns the resolved-link cache off).",
+    )
+    visit_drain_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        description="How long a stopping gateway keeps trying to hand its queued track-link "
+        "views to sharing.",
+    )
     trusted_proxy_hops: int = Field(
         default=0,
         ge=0,

@@ -1,32 +1,92 @@
-"""Opening a track link, the busiest public call: coalesced into batches for sharing.
+"""Opening a track link, the busiest public call.
 
-Sharing resolves every open of a batch and records all their views in one transaction
-(sharing/api/track_link_opens.py); the gateway answers each request only once its view
-is stored, so a 200 always means a counted view.
+A cached link (link_cache.py) is answered at once, from the gateway's memory. A link not
+cached yet is resolved by sharing, coalesced with the other misses of the moment into one
+call (batching.py). Either way the view is queued for sharing to record as `share.clicked`
+(visits.py): the answer does not wait for that transaction, as the SPEC allows engagement
+recording to be best-effort, and the queue retries until sharing has it.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import msgspec
 
-from contracts.dto import TrackLinkOpen, TrackLinkOpenBatch
+from contracts.dto import ResolvedTrackLink, TrackLinkResolveRequest
+from contracts.hashing import hash_secret
+from contracts.ids import new_event_id
 from gateway.batching import Coalescer
+from gateway.db.identity import Caller
+from gateway.link_cache import TrackLinkCache
+from gateway.visits import Visit, VisitRecorder
 from servicekit.upstream import InternalClient
 
 MAX_TOKEN_CHARS = 200  # far longer than any token we issue; longer ones are never sent on
+JSON = {"content-type": "application/json"}
 
-TrackLinkOpens = Coalescer[TrackLinkOpen, bytes | None]
 
-
-def track_link_opens(sharing: InternalClient) -> TrackLinkOpens:
-    async def send(opens: list[TrackLinkOpen]) -> list[bytes | None]:
-        response = await sharing.request(
-            "POST",
-            "/internal/track-link-opens",
-            content=TrackLinkOpenBatch(opens=opens).model_dump_json(),
-            headers={"content-type": "application/json"},
+class TrackLinkOpens:
+    def __init__(self, sharing: InternalClient, cache: TrackLinkCache) -> None:
+        self.sharing = sharing
+        self.cache = cache
+        self.resolver: Coalescer[str, ResolvedTrackLink | None] = Coalescer(
+            "sharing.track_link_resolve", self._resolve
         )
-        views = msgspec.json.decode(response.content)["views"]
-        return [None if view is None else msgspec.json.encode(view) for view in views]
+        self.visits = VisitRecorder(self._record)
 
-    return Coalescer("sharing.track_link_opens", send)
+    async def open(
+        self, token: str, params: dict[str, str], caller: Caller | None, trace_id: str | None
+    ) -> bytes | None:
+        """The link's public payload with its view queued, or None if it is unavailable."""
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
+        token_hash = hash_secret(token)
+        cached = self.cache.get(token_hash)
+        if cached is not None:
+            link_id, body = cached.link_id, cached.body
+        else:
+            generation = self.cache.generation
+            resolved = await self.resolver.submit(token)
+            if resolved is None:
+                return None
+            link_id, body = resolved.link_id, msgspec.json.encode(resolved.view)
+            self.cache.put(
+                token_hash,
+                link_id=link_id,
+                track_id=resolved.track_id,
+                expires_at=resolved.expires_at,
+                body=body,
+                generation=generation,
+            )
+        self.visits.add(
+            {
+                "event_id": new_event_id(),
+                "occurred_at": datetime.now(UTC),
+                "link_id": link_id,
+                "params": params,
+                "user_id": caller.user_id if caller else None,
+                "user_handle": caller.handle if caller else None,
+                "user_display_name": caller.display_name if caller else None,
+                "trace_id": trace_id,
+            }
+        )
+        return body
+
+    async def _resolve(self, tokens: list[str]) -> list[ResolvedTrackLink | None]:
+        response = await self.sharing.request(
+            "POST",
+            "/internal/track-link-opens/resolve",
+            content=TrackLinkResolveRequest(tokens=tokens).model_dump_json(),
+            headers=JSON,
+        )
+        links = msgspec.json.decode(response.content)["links"]
+        return [None if link is None else ResolvedTrackLink.model_validate(link) for link in links]
+
+    async def _record(self, visits: list[Visit]) -> None:
+        await self.sharing.request(
+            "POST",
+            "/internal/track-link-opens/visits",
+            content=msgspec.json.encode({"visits": visits}),
+            headers=JSON,
+        )

@@ -111,3 +111,5 @@ class SharesController(Controller):
         self, request: Req, link_id: str, membership: Membership, ctx: GatewayContext
     ) -> None:
         await forward(ctx.sharing, request, membership)
+        # at once here; other gateway replicas drop it on the `share.lifecycle` event
+        ctx.track_link_opens.cache.drop_link(link_id)

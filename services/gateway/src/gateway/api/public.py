@@ -8,20 +8,17 @@ against the client's address (see ratelimit.py).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream
 
-from contracts.dto import TrackLinkOpen
 from contracts.errors import ErrorCode
 from gateway.auth import actor
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
-from gateway.ratelimit import FailureLimiter, client_address
-from gateway.track_link_opens import MAX_TOKEN_CHARS
+from gateway.ratelimit import client_address
 from servicekit.errors import ApiError
 from servicekit.internal import ORG_ID_HEADER
 from servicekit.tracing import current_trace_id
@@ -41,20 +38,14 @@ PUBLIC_BODY_LIMIT = 16 * 1024  # share events and play reports are tiny
 LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
 
 
-@dataclass(frozen=True, slots=True)
-class Limiters:
-    lookups: FailureLimiter
-    access_codes: FailureLimiter
-
-
 async def to_sharing(
-    request: Req, path: str, caller: Caller | None, ctx: GatewayContext, limiters: Limiters
+    request: Req, path: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[Any]:
     """Forward a public call to sharing, counting failed guesses against the client."""
     client = client_address(request, ctx.settings.trusted_proxy_hops)
-    limiters.lookups.check(client)
+    ctx.limiters.lookups.check(client)
     if "accessCode" in request.query_params:
-        limiters.access_codes.check(client)
+        ctx.limiters.access_codes.check(client)
     body = await request.body() if request.method == "POST" else None
     try:
         upstream = await ctx.sharing.request(
@@ -67,9 +58,9 @@ async def to_sharing(
         )
     except ApiError as exc:
         if exc.code in LOOKUP_FAILURES:
-            limiters.lookups.fail(client)
+            ctx.limiters.lookups.fail(client)
         elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
-            limiters.access_codes.fail(client)
+            ctx.limiters.access_codes.fail(client)
         raise
     return Response(
         upstream.content, status_code=upstream.status_code, media_type="application/json"
@@ -77,27 +68,19 @@ async def to_sharing(
 
 
 async def open_track_link(
-    request: Req, token: str, caller: Caller | None, ctx: GatewayContext, limiters: Limiters
+    request: Req, token: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[Any]:
-    """The track share payload, once its `share.clicked` is stored (see track_link_opens.py)."""
+    """The track share payload, its `share.clicked` queued (see track_link_opens.py)."""
     client = client_address(request, ctx.settings.trusted_proxy_hops)
-    limiters.lookups.check(client)
-    view = None
-    if len(token) <= MAX_TOKEN_CHARS:
-        view = await ctx.track_link_opens.submit(
-            TrackLinkOpen(
-                token=token,
-                params={
-                    k: v[:1000] for k, v in request.query_params.items() if k in FORWARDED_PARAMS
-                },
-                user_id=caller.user_id if caller else None,
-                user_handle=caller.handle if caller else None,
-                user_display_name=caller.display_name if caller else None,
-                trace_id=current_trace_id(),
-            )
-        )
+    ctx.limiters.lookups.check(client)
+    view = await ctx.track_link_opens.open(
+        token,
+        {k: v[:1000] for k, v in request.query_params.items() if k in FORWARDED_PARAMS},
+        caller,
+        current_trace_id(),
+    )
     if view is None:
-        limiters.lookups.fail(client)
+        ctx.limiters.lookups.fail(client)
         raise ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
     return Response(view, media_type="application/json")
 
@@ -113,10 +96,9 @@ class PublicTrackLinksController(Controller):
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         """The track share payload; records `share.clicked`."""
-        return await open_track_link(request, token, caller_or_none, ctx, limiters)
+        return await open_track_link(request, token, caller_or_none, ctx)
 
     @get("/playback-url")
     async def playback_url(
@@ -125,7 +107,6 @@ class PublicTrackLinksController(Controller):
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         """A signed stream URL; records `track.played`."""
         return await to_sharing(
@@ -133,7 +114,6 @@ class PublicTrackLinksController(Controller):
             f"/internal/track-links/{segment(token)}/playback-url",
             caller_or_none,
             ctx,
-            limiters,
         )
 
     @post("/share-events", status_code=200)
@@ -143,7 +123,6 @@ class PublicTrackLinksController(Controller):
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         """`{channel}` -> `{ok: true}`; records `share.recorded`."""
         return await to_sharing(
@@ -151,7 +130,6 @@ class PublicTrackLinksController(Controller):
             f"/internal/track-links/{segment(token)}/share-events",
             caller_or_none,
             ctx,
-            limiters,
         )
 
 
@@ -167,9 +145,8 @@ class SharedController(Controller):
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
-        return await open_track_link(request, token, caller_or_none, ctx, limiters)
+        return await open_track_link(request, token, caller_or_none, ctx)
 
 
 class _PackLinks(Controller):
@@ -188,10 +165,9 @@ class _PackLinks(Controller):
         slug: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         """Pack presentation (`?accessCode=` for gated links); records `pack.viewed`."""
-        return await to_sharing(request, self._path(slug), caller_or_none, ctx, limiters)
+        return await to_sharing(request, self._path(slug), caller_or_none, ctx)
 
     @get("/presentation")
     async def presentation_alias(
@@ -200,9 +176,8 @@ class _PackLinks(Controller):
         slug: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
-        return await to_sharing(request, self._path(slug), caller_or_none, ctx, limiters)
+        return await to_sharing(request, self._path(slug), caller_or_none, ctx)
 
     @post("/share-events", status_code=200)
     async def share_event(
@@ -211,11 +186,8 @@ class _PackLinks(Controller):
         slug: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
-        return await to_sharing(
-            request, self._path(slug, "/share-events"), caller_or_none, ctx, limiters
-        )
+        return await to_sharing(request, self._path(slug, "/share-events"), caller_or_none, ctx)
 
     @get("/tracks/{track_id:str}/playback-url")
     async def playback_url(
@@ -225,14 +197,12 @@ class _PackLinks(Controller):
         track_id: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         return await to_sharing(
             request,
             self._path(slug, f"/tracks/{segment(track_id)}/playback-url"),
             caller_or_none,
             ctx,
-            limiters,
         )
 
     @get("/tracks/{track_id:str}/download-url")
@@ -243,7 +213,6 @@ class _PackLinks(Controller):
         track_id: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         """403 DOWNLOADS_DISABLED when the link forbids downloads; records `track.downloaded`."""
         return await to_sharing(
@@ -251,7 +220,6 @@ class _PackLinks(Controller):
             self._path(slug, f"/tracks/{segment(track_id)}/download-url"),
             caller_or_none,
             ctx,
-            limiters,
         )
 
 
@@ -270,13 +238,9 @@ class PublicSplitSheetsController(Controller):
     path = "/v1/public/split-sheets/{token:str}"
 
     @get("/")
-    async def open(
-        self, request: Req, token: str, ctx: GatewayContext, limiters: Limiters
-    ) -> Response[Any]:
+    async def open(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
         """`{link, splitSheet}`."""
-        return await to_sharing(
-            request, f"/internal/split-sheets/{segment(token)}", None, ctx, limiters
-        )
+        return await to_sharing(request, f"/internal/split-sheets/{segment(token)}", None, ctx)
 
 
 class RefSharesController(Controller):
@@ -308,7 +272,6 @@ class RefSharesController(Controller):
         code: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         """Always `{ok: true}`; skipped for the link's creator."""
         return await to_sharing(
@@ -316,7 +279,6 @@ class RefSharesController(Controller):
             f"/internal/tracks/{segment(track_id)}/shares/{segment(code)}/click",
             caller_or_none,
             ctx,
-            limiters,
         )
 
     @post("/plays", status_code=200)
@@ -326,11 +288,10 @@ class RefSharesController(Controller):
         track_id: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-        limiters: Limiters,
     ) -> Response[Any]:
         """`{ref?, visitorId?, sessionId?, source?}`: a listener heard the track."""
         return await to_sharing(
-            request, f"/internal/tracks/{segment(track_id)}/plays", caller_or_none, ctx, limiters
+            request, f"/internal/tracks/{segment(track_id)}/plays", caller_or_none, ctx
         )
 
 

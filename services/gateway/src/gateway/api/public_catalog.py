@@ -7,15 +7,14 @@ from typing import Any
 from litestar import Controller, Response, get
 
 from gateway.auth import actor
-from gateway.cache import ALBUMS_TAG, PublicCache, track_tag
+from gateway.cache import ALBUMS_TAG, track_tag
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from servicekit.upstream import segment
 
 
-async def _cached(
-    ctx: GatewayContext, cache: PublicCache, key: str, path: str, tags: set[str]
-) -> Response[Any]:
+async def _cached(ctx: GatewayContext, key: str, path: str, tags: set[str]) -> Response[Any]:
+    cache = ctx.public_cache
     entry = cache.get(key)
     if entry is None:
         upstream = await ctx.catalog.request("GET", path)  # errors raise (and are not cached)
@@ -30,30 +29,24 @@ class PublicCatalogController(Controller):
     path = "/v1"
 
     @get("/albums")
-    async def albums(self, ctx: GatewayContext, cache: PublicCache) -> Response[Any]:
+    async def albums(self, ctx: GatewayContext) -> Response[Any]:
         """Albums with at least one public track."""
-        return await _cached(ctx, cache, "albums", "/internal/public/albums", {ALBUMS_TAG})
+        return await _cached(ctx, "albums", "/internal/public/albums", {ALBUMS_TAG})
 
     @get("/artists/{handle:str}/albums")
-    async def artist_albums(
-        self, handle: str, ctx: GatewayContext, cache: PublicCache
-    ) -> Response[Any]:
+    async def artist_albums(self, handle: str, ctx: GatewayContext) -> Response[Any]:
         return await _cached(
             ctx,
-            cache,
             f"artist:{handle}",
             f"/internal/public/artists/{segment(handle)}/albums",
             {ALBUMS_TAG},
         )
 
     @get("/albums/{handle:str}/{slug:str}")
-    async def album(
-        self, handle: str, slug: str, ctx: GatewayContext, cache: PublicCache
-    ) -> Response[Any]:
+    async def album(self, handle: str, slug: str, ctx: GatewayContext) -> Response[Any]:
         """Tracks in album order."""
         return await _cached(
             ctx,
-            cache,
             f"album:{handle}:{slug}",
             f"/internal/public/albums/{segment(handle)}/{segment(slug)}",
             {ALBUMS_TAG},
@@ -61,7 +54,7 @@ class PublicCatalogController(Controller):
 
     @get("/tracks/{track_id:str}")
     async def track(
-        self, track_id: str, ctx: GatewayContext, cache: PublicCache, caller_or_none: Caller | None
+        self, track_id: str, ctx: GatewayContext, caller_or_none: Caller | None
     ) -> Response[Any]:
         """A public track's page; private tracks only for their owner (never cached)."""
         if caller_or_none is not None:
@@ -73,7 +66,6 @@ class PublicCatalogController(Controller):
             )
         return await _cached(
             ctx,
-            cache,
             f"track:{track_id}",
             f"/internal/tracks/{segment(track_id)}/public",
             {track_tag(track_id)},

@@ -1,9 +1,12 @@
-"""Track-link opens in batches: the public hot path.
+"""Track-link opens, the public hot path, in two batched calls from the gateway.
 
-The gateway coalesces the opens that arrive while its previous call is in flight into one
-call here. A batch costs one link lookup, one replica read and one outbox insert, whatever
-its size, so the database work per view shrinks as load grows, and revocation still takes
-effect on the very next open: nothing about a link's liveness is cached anywhere.
+- **resolve**: tokens the gateway has not cached yet, coalesced. One join against the track
+  replica for the whole batch; each live link comes back with its public payload and what
+  the gateway needs to cache it (see gateway/link_cache.py).
+- **visits**: the opens the gateway has served, in batches, as `share.clicked` events. Each
+  carries the event id the gateway gave it, so a batch retried after a lost answer is
+  counted once: the outbox skips an id it holds, analytics skips an id it has applied.
+  Unlike other engagement recording this one raises on failure, so the gateway retries.
 """
 
 from __future__ import annotations
@@ -14,54 +17,47 @@ from typing import Any
 
 from litestar import Controller, post
 
-from contracts.dto import TrackLinkOpen, TrackLinkOpenBatch, TrackLinkOpenResults
-from contracts.events import EngagementPayload, ShareClicked, TrackSnapshot
+from contracts.dto import (
+    ResolvedTrackLink,
+    TrackLinkResolveRequest,
+    TrackLinkResolveResults,
+    TrackLinkVisit,
+    TrackLinkVisitBatch,
+    TrackLinkVisitsRecorded,
+)
+from contracts.events import ShareClicked, TrackSnapshot, wrap
 from contracts.hashing import hash_secret
 from servicekit.internal import Actor
 from sharing.api.track_links import link_view
 from sharing.api.visitors import visitor_from
-from sharing.context import SharingContext
+from sharing.context import PRODUCER, SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_live, track_is_shareable
-from sharing.events.recording import about, record_in
+from sharing.events.recording import about, by_owner, store
 from sharing.tracks import find_tracks
 
 
-def _actor(open_: TrackLinkOpen) -> Actor:
-    return Actor(
-        user_id=open_.user_id, handle=open_.user_handle, display_name=open_.user_display_name
-    )
-
-
-async def open_track_links(
-    ctx: SharingContext, opens: list[TrackLinkOpen]
-) -> list[dict[str, Any] | None]:
-    """Each open's public payload (None where the link is unavailable); views recorded."""
-    hashes = [hash_secret(open_.token) for open_ in opens]
+async def resolve_track_links(
+    ctx: SharingContext, tokens: list[str]
+) -> list[ResolvedTrackLink | None]:
+    """Each token's live link with its public payload; None where it is unavailable."""
+    hashes = [hash_secret(token) for token in tokens]
     now = datetime.now(UTC)
     async with ctx.sessions() as session:
         rows = await repo.track_links_with_replicas(session, set(hashes))
-        live = {h: row for h, row in rows.items() if is_live(row.revoked_at, row.expires_at, now)}
-        tracks = await _tracks(ctx, live.values())
-        views: dict[str, dict[str, Any]] = {}
-        for token_hash, link in live.items():
-            track, deleted = tracks[link.track_id]
-            if track is not None and track_is_shareable(track, deleted):
-                views[token_hash] = link_view(link, track).model_dump(mode="json")
-        clicks: list[tuple[EngagementPayload, str | None]] = [
-            (
-                ShareClicked(
-                    **about(live[token_hash]),
-                    track_id=live[token_hash].track_id,
-                    visitor=visitor_from(_actor(open_), open_.params),
-                ),
-                open_.trace_id,
+    live = {h: row for h, row in rows.items() if is_live(row.revoked_at, row.expires_at, now)}
+    tracks = await _tracks(ctx, live.values())
+    resolved: dict[str, ResolvedTrackLink] = {}
+    for token_hash, link in live.items():
+        track, deleted = tracks[link.track_id]
+        if track is not None and track_is_shareable(track, deleted):
+            resolved[token_hash] = ResolvedTrackLink(
+                link_id=link.id,
+                track_id=link.track_id,
+                expires_at=link.expires_at,
+                view=link_view(link, track).model_dump(mode="json"),
             )
-            for open_, token_hash in zip(opens, hashes, strict=True)
-            if token_hash in views
-        ]
-        await record_in(session, ctx, clicks)
-    return [views.get(token_hash) for token_hash in hashes]
+    return [resolved.get(token_hash) for token_hash in hashes]
 
 
 async def _tracks(
@@ -81,11 +77,50 @@ async def _tracks(
     return tracks
 
 
+async def record_visits(ctx: SharingContext, visits: list[TrackLinkVisit]) -> int:
+    """Store one `share.clicked` per visit in one transaction; raises if it cannot."""
+    async with ctx.sessions() as session:
+        links = await repo.track_links_by_id(session, {visit.link_id for visit in visits})
+        envelopes = []
+        for visit in visits:
+            link = links.get(visit.link_id)
+            if link is None:
+                continue
+            click = ShareClicked(
+                **about(link),
+                track_id=link.track_id,
+                visitor=visitor_from(_actor(visit), visit.params),
+            )
+            if not by_owner(click):
+                envelopes.append(
+                    wrap(
+                        click,
+                        producer=PRODUCER,
+                        trace_id=visit.trace_id,
+                        event_id=visit.event_id,
+                        occurred_at=visit.occurred_at,
+                    )
+                )
+        return await store(session, ctx, envelopes)
+
+
+def _actor(visit: TrackLinkVisit) -> Actor:
+    return Actor(
+        user_id=visit.user_id, handle=visit.user_handle, display_name=visit.user_display_name
+    )
+
+
 class TrackLinkOpensController(Controller):
     path = "/internal/track-link-opens"
 
-    @post("/", status_code=200)
-    async def open_many(
-        self, data: TrackLinkOpenBatch, ctx: SharingContext
-    ) -> TrackLinkOpenResults:
-        return TrackLinkOpenResults(views=await open_track_links(ctx, data.opens))
+    @post("/resolve", status_code=200)
+    async def resolve(
+        self, data: TrackLinkResolveRequest, ctx: SharingContext
+    ) -> TrackLinkResolveResults:
+        return TrackLinkResolveResults(links=await resolve_track_links(ctx, data.tokens))
+
+    @post("/visits", status_code=200)
+    async def visits(
+        self, data: TrackLinkVisitBatch, ctx: SharingContext
+    ) -> TrackLinkVisitsRecorded:
+        return TrackLinkVisitsRecorded(recorded=await record_visits(ctx, data.visits))

@@ -49,6 +49,20 @@ async def track_links_with_replicas(
     return {row.token_hash: row for row in rows}
 
 
+async def track_links_by_id(session: AsyncSession, link_ids: Collection[str]) -> dict[str, Any]:
+    """{link_id: row} for these track links, in whatever state (a visit already served
+    through a link is recorded even if the link was revoked a moment later)."""
+    if not link_ids:
+        return {}
+    rows = await session.execute(
+        select(share_links).where(
+            share_links.c.id == any_(bindparam("ids", list(link_ids), ARRAY(Text))),
+            share_links.c.kind == "track",
+        )
+    )
+    return {row.id: row for row in rows}
+
+
 async def list_for_org(
     session: AsyncSession, organization_id: str, limit: int, offset: int
 ) -> tuple[list[Row[Any]], int]:

@@ -13,7 +13,7 @@ from typing import Any
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events import EngagementPayload, wrap
+from contracts.events import EngagementPayload, EventEnvelope, wrap
 from servicekit.tracing import current_trace_id
 from sharing.context import PRODUCER, SharingContext
 
@@ -56,24 +56,38 @@ async def record_in(
 ) -> int:
     """Add the events to the outbox and commit the session's transaction, leaving out
     owners' own visits. Returns how many were stored: all of them, or none (rolled back)."""
-    wanted = []
-    for payload, trace_id in events:
-        if payload.link_owner_id and payload.visitor.user_id == payload.link_owner_id:
-            SKIPPED_OWNER.labels(payload.TYPE).inc()
-        else:
-            wanted.append(wrap(payload, producer=PRODUCER, trace_id=trace_id))
-    if not wanted:
-        return 0
+    wanted = [
+        wrap(payload, producer=PRODUCER, trace_id=trace_id)
+        for payload, trace_id in events
+        if not by_owner(payload)
+    ]
     try:
-        await ctx.outbox.add(session, *wanted)
-        await session.commit()
+        return await store(session, ctx, wanted)
     except Exception:
         await session.rollback()
         for envelope in wanted:
             RECORD_FAILURES.labels(envelope.type).inc()
         log.exception("could not record %d engagement events", len(wanted))
         return 0
+
+
+def by_owner(payload: EngagementPayload) -> bool:
+    """An owner's own visit is never an engagement event (counted as skipped)."""
+    if payload.link_owner_id and payload.visitor.user_id == payload.link_owner_id:
+        SKIPPED_OWNER.labels(payload.TYPE).inc()
+        return True
+    return False
+
+
+async def store(
+    session: AsyncSession, ctx: SharingContext, envelopes: Sequence[EventEnvelope[Any]]
+) -> int:
+    """Add the envelopes to the outbox and commit; raises if that fails."""
+    if not envelopes:
+        return 0
+    await ctx.outbox.add(session, *envelopes)
+    await session.commit()
     ctx.outbox.notify()
-    for envelope in wanted:
+    for envelope in envelopes:
         RECORDED.labels(envelope.type).inc()
-    return len(wanted)
+    return len(envelopes)

@@ -1,0 +1,116 @@
+"""Views of track links, handed to sharing in batches after the page is served.
+
+The SPEC makes engagement recording best-effort: the page answers even when the event
+cannot be stored. So an open does not wait for sharing's transaction. Its visit is queued
+here and sent with the others that arrived meanwhile (one call in flight at a time; as
+nobody waits on it, a batch lingers a few milliseconds to grow). A failed batch is
+retried, with backoff, until sharing takes it; each visit keeps the event id it got when
+served, so a batch sent twice counts once. What can still be lost, and is counted: visits queued beyond `max_pending` while
+sharing is unreachable, and the queue of a gateway killed without a chance to drain it
+(a normal stop drains it, see `drain`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+
+from gateway.batching import BATCH_SIZES
+
+log = logging.getLogger(__name__)
+
+Visit = dict[str, Any]  # a contracts.dto.TrackLinkVisit, as the JSON it is sent as
+
+PENDING = Gauge("encore_gateway_visits_pending", "Track-link visits not yet stored by sharing")
+LOST = Counter(
+    "encore_gateway_visits_lost_total", "Track-link visits dropped: queue full, or not drained"
+)
+SEND_FAILURES = Counter(
+    "encore_gateway_visit_batch_failures_total", "Visit batches sharing did not take (retried)"
+)
+
+
+class VisitRecorder:
+    def __init__(
+        self,
+        send: Callable[[list[Visit]], Awaitable[None]],
+        *,
+        max_batch: int = 1000,
+        max_pending: int = 200_000,
+        max_backoff: float = 5.0,
+        linger_seconds: float = 0.01,
+    ) -> None:
+        self.send = send
+        self.max_batch = max_batch
+        self.max_pending = max_pending
+        self.max_backoff = max_backoff
+        self.linger = linger_seconds
+        self._queue: deque[Visit] = deque()
+        self._batch: list[Visit] = []  # taken from the queue, not yet stored
+        self._wakeup = asyncio.Event()
+        self._sizes = BATCH_SIZES.labels("sharing.track_link_visits")
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue) + len(self._batch)
+
+    def add(self, visit: Visit) -> None:
+        if len(self._queue) >= self.max_pending:
+            LOST.inc()
+            return
+        self._queue.append(visit)
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Send batches for as long as the gateway runs."""
+        while True:
+            await self._wakeup.wait()
+            # let the visits of the next few milliseconds join: sharing's cost is mostly
+            # per call (a round trip, a transaction, a relay round), and nobody waits on it
+            await asyncio.sleep(self.linger)
+            self._wakeup.clear()
+            await self._send_all()
+
+    async def drain(self, seconds: float) -> None:
+        """Send what is queued, trying for at most `seconds`; count the rest lost."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._send_all(), seconds)
+        if self.pending:
+            log.error("stopping with %d track-link visits not stored", self.pending)
+            LOST.inc(self.pending)
+            self._queue.clear()
+            self._batch = []
+        PENDING.set(0)
+
+    async def _send_all(self) -> None:
+        backoff = 0.1
+        while self._batch or self._queue:
+            if not self._batch:
+                take = min(self.max_batch, len(self._queue))
+                self._batch = [self._queue.popleft() for _ in range(take)]
+            PENDING.set(self.pending)
+            try:
+                await self.send(self._batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                SEND_FAILURES.inc()
+                log.warning(
+                    "%d track-link visits not stored yet, retrying in %.1fs: %r",
+                    len(self._batch),
+                    backoff,
+                    exc,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            self._sizes.observe(len(self._batch))
+            self._batch = []
+            backoff = 0.1
+        PENDING.set(0)
