@@ -52,6 +52,10 @@ migrate: install
 	$(UV) run --frozen python -m devstack.migrate
 
 bench: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && { \
+		apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }; \
+		} >/dev/null 2>&1; } \
+		|| echo "wrk is not installed: the public link figures use the slower asyncio client"
 	$(UV) run --frozen python bench/run_all.py
 
 docs: install

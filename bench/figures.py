@@ -19,7 +19,7 @@ class Figure:
 
 
 def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (the same rule as `LoadResult.percentile`)."""
+    """Nearest-rank percentile (the same rule as the asyncio client in loadgen.py)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
 

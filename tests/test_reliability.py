@@ -9,6 +9,7 @@ alone). Each scenario has a short version (`make test`) and a long one marked `s
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import uuid
@@ -80,6 +81,8 @@ def faults() -> Iterator[FaultStack]:
                 "ENCORE_UPSTREAM_TIMEOUT_SECONDS": str(UPSTREAM_TIMEOUT),
                 # fewer, larger batches: each fetch and offset commit is S3 requests here
                 "ENCORE_CONSUMER_BATCH_TIMEOUT_MS": "500",
+                # cached links go stale within an outage: their pages come from stale entries
+                "ENCORE_TRACK_LINK_CACHE_TTL_SECONDS": "1",
             },
             service_env={"analytics": {"ENCORE_DATABASE_URL": analytics_db.url}},
         )
@@ -232,6 +235,62 @@ def test_broker_down_public_links_answer_and_the_outbox_delivers_every_view_afte
     # and the path works for new opens after the outage (producers and consumers reconnected)
     assert faults.api.get(page, params={"visitorId": "after"}).status_code == 200
     eventually(lambda: link_stats(faults.api, artist, link["id"])["views"] == 2 + opened, 30)
+
+
+@short_and_long(5, 60)
+def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
+    faults: FaultStack, size: int
+) -> None:
+    """The gateway serves links it has resolved before from its cache, past the cache's
+    TTL too (1 s on this stack), and holds their views until sharing takes them again."""
+    artist = faults.new_artist()
+    track = _upload(faults, artist)
+    link = faults.api.post(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
+    ).json()
+    page = f"/v1/public/track-links/{link['token']}"
+    before = 0
+
+    def cached() -> bool:
+        """Open once more; True once the gateway's cache answered."""
+        nonlocal before
+        hits = gateway_metric(faults, "encore_gateway_link_cache_hits_total")
+        assert faults.api.get(page, params={"visitorId": f"before-{before}"}).status_code == 200
+        before += 1
+        return gateway_metric(faults, "encore_gateway_link_cache_hits_total") > hits
+
+    eventually(cached)
+    stale_before = gateway_metric(faults, "encore_gateway_link_cache_stale_served_total")
+    faults.suite.kill("sharing")
+    opened = 0
+    try:
+        outage_ends = time.monotonic() + size
+        while time.monotonic() < outage_ends:
+            response = faults.api.get(page, params={"visitorId": f"down-{opened}"})
+            assert response.status_code == 200, response.text
+            assert response.json()["link"]["id"] == link["id"]
+            opened += 1
+            time.sleep(0.05)
+        # a link never resolved before cannot be answered for: sharing's 503, in the envelope
+        unknown = faults.api.get("/v1/public/track-links/shr_" + "1" * 32)
+        assert unknown.status_code == 503, unknown.text
+        assert unknown.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert gateway_metric(faults, "encore_gateway_visits_pending") >= opened
+        # the cache's 1 s TTL ran out during the outage: the page came from the stale entry
+        assert gateway_metric(faults, "encore_gateway_link_cache_stale_served_total") > stale_before
+    finally:
+        faults.suite.start("sharing")
+    faults.suite.wait_ready(("sharing",), 60)
+    assert opened > 0
+    eventually(
+        lambda: link_stats(faults.api, artist, link["id"])["views"] == before + opened, 90, 0.5
+    )
+
+
+def gateway_metric(stack: FaultStack, name: str) -> float:
+    text = httpx.get(stack.suite.gateway_url + "/metrics").text
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 def _upload(stack: FaultStack, artist: Artist) -> dict[str, Any]:

@@ -165,6 +165,7 @@ class ResolvedTrackLink(BaseModel):
 
     link_id: str
     track_id: str
+    track_updated_at: datetime  # the version of the track the view was built from
     expires_at: datetime | None
     view: dict[str, object]
 

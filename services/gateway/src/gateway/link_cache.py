@@ -6,15 +6,21 @@ token is never kept). It goes away when:
   track changed or was deleted (events/invalidation.py), within milliseconds;
 - the link's own `expires_at` passes (checked on every open);
 - its TTL runs out: the bound on staleness if invalidation events stop arriving (a broker
-  outage holds revocations in sharing's outbox).
+  outage holds revocations in sharing's outbox). Past its TTL an entry is asked for again,
+  but kept: while sharing cannot answer, the page is served from it (`stale`), since a
+  link cannot be revoked while sharing is down either.
 
-The cache is off until the invalidation consumer has its partitions: entries stored before
-that could miss a revocation. A resolve that overlaps any invalidation is not stored
-(`generation`), so a fill can never bring back what an event just dropped.
+A resolve can race an event: sharing may answer from before a revocation, or from a track
+replica that has not applied the catalog event the gateway just saw. So the cache remembers
+what events said (revoked link ids, each track's newest `updated_at`, deleted tracks) and
+refuses an answer older than that. It is off until the invalidation consumer holds its
+partitions, and a resolve that began before it was last turned on or cleared is not stored
+(`generation`): events may have passed unseen in between.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,9 +33,15 @@ MISSES = Counter("encore_gateway_link_cache_misses_total", "Track-link opens res
 DROPPED = Counter(
     "encore_gateway_link_cache_invalidations_total", "Cached track links dropped by events"
 )
+REFUSED = Counter(
+    "encore_gateway_link_cache_refused_total",
+    "Resolved track links not stored: older than an event already seen",
+)
 ENABLED = Gauge(
     "encore_gateway_link_cache_enabled", "1 while invalidation events are being received"
 )
+
+DELETED = math.inf  # a deleted track's "newest version": no resolve is ever newer
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +62,26 @@ class TrackLinkCache:
         self._entries: OrderedDict[str, CachedLink] = OrderedDict()
         self._by_link: dict[str, str] = {}
         self._by_track: dict[str, set[str]] = {}
+        # what events said, kept (bounded) to refuse resolves that began before them
+        self._revoked: OrderedDict[str, float] = OrderedDict()  # link id: when seen
+        self._track_versions: OrderedDict[str, float] = OrderedDict()
 
     def get(self, token_hash: str) -> CachedLink | None:
-        entry = self._entries.get(token_hash)
-        if entry is None:
-            MISSES.inc()
-            return None
-        if entry.stale_at < time.monotonic() or (
-            entry.expires_at is not None and entry.expires_at <= time.time()
-        ):
-            self._remove(token_hash)
+        """The entry while it is fresh: within its TTL, and its link not expired."""
+        entry = self.stale(token_hash)
+        if entry is None or entry.stale_at < time.monotonic():
             MISSES.inc()
             return None
         HITS.inc()
+        return entry
+
+    def stale(self, token_hash: str) -> CachedLink | None:
+        """The entry even past its TTL, for when sharing cannot be asked: no event has
+        dropped it, and its link has not expired (an expired link is never served)."""
+        entry = self._entries.get(token_hash)
+        if entry is not None and entry.expires_at is not None and entry.expires_at <= time.time():
+            self._remove(token_hash)
+            return None
         return entry
 
     def put(
@@ -71,12 +90,18 @@ class TrackLinkCache:
         *,
         link_id: str,
         track_id: str,
+        track_updated_at: datetime,
         expires_at: datetime | None,
         body: bytes,
         generation: int,
     ) -> None:
-        """Store a resolved link, unless an invalidation came since `generation` was read."""
+        """Store a resolved link, unless an event seen meanwhile makes it out of date."""
         if not self.enabled or self.ttl <= 0 or generation != self.generation:
+            return
+        if link_id in self._revoked or track_updated_at.timestamp() < self._track_versions.get(
+            track_id, -math.inf
+        ):
+            REFUSED.inc()
             return
         self._remove(token_hash)
         self._entries[token_hash] = CachedLink(
@@ -91,15 +116,18 @@ class TrackLinkCache:
         while len(self._entries) > self.max_entries:
             self._remove(next(iter(self._entries)))
 
-    def drop_link(self, link_id: str) -> None:
-        self.generation += 1
+    def link_revoked(self, link_id: str) -> None:
+        self._remember(self._revoked, link_id, time.time())
         token_hash = self._by_link.get(link_id)
         if token_hash is not None:
             self._remove(token_hash)
             DROPPED.inc()
 
-    def drop_track(self, track_id: str) -> None:
-        self.generation += 1
+    def track_changed(self, track_id: str, updated_at: datetime | None) -> None:
+        """`updated_at` of the track's new version; None when it was deleted."""
+        version = DELETED if updated_at is None else updated_at.timestamp()
+        if version > self._track_versions.get(track_id, -math.inf):
+            self._remember(self._track_versions, track_id, version)
         for token_hash in list(self._by_track.get(track_id, ())):
             self._remove(token_hash)
             DROPPED.inc()
@@ -109,8 +137,7 @@ class TrackLinkCache:
         missed from here on."""
         self.enabled = enabled
         ENABLED.set(1 if enabled else 0)
-        if not enabled:
-            self.clear()
+        self.clear()
 
     def clear(self) -> None:
         self.generation += 1
@@ -120,6 +147,12 @@ class TrackLinkCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def _remember(self, seen: OrderedDict[str, float], key: str, value: float) -> None:
+        seen[key] = value
+        seen.move_to_end(key)
+        while len(seen) > self.max_entries:
+            seen.popitem(last=False)
 
     def _remove(self, token_hash: str) -> None:
         entry = self._entries.pop(token_hash, None)

@@ -2,25 +2,37 @@
 
 A cached link (link_cache.py) is answered at once, from the gateway's memory. A link not
 cached yet is resolved by sharing, coalesced with the other misses of the moment into one
-call (batching.py). Either way the view is queued for sharing to record as `share.clicked`
+call (batching.py); if sharing cannot be reached, a link cached before (past its TTL) is
+still served. Either way the view is queued for sharing to record as `share.clicked`
 (visits.py): the answer does not wait for that transaction, as the SPEC allows engagement
 recording to be best-effort, and the queue retries until sharing has it.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import msgspec
+from prometheus_client import Counter
 
 from contracts.dto import ResolvedTrackLink, TrackLinkResolveRequest
+from contracts.errors import ErrorCode
 from contracts.hashing import hash_secret
 from contracts.ids import new_event_id
 from gateway.batching import Coalescer
 from gateway.db.identity import Caller
 from gateway.link_cache import TrackLinkCache
-from gateway.visits import Visit, VisitRecorder
-from servicekit.upstream import InternalClient
+from gateway.visits import LOST, Visit, VisitRecorder
+from servicekit.errors import ApiError
+from servicekit.upstream import InternalClient, UpstreamError
+
+log = logging.getLogger(__name__)
+
+SERVED_STALE = Counter(
+    "encore_gateway_link_cache_stale_served_total",
+    "Track-link opens served past the cache TTL because sharing was unreachable",
+)
 
 MAX_TOKEN_CHARS = 200  # far longer than any token we issue; longer ones are never sent on
 JSON = {"content-type": "application/json"}
@@ -39,26 +51,10 @@ class TrackLinkOpens:
         self, token: str, params: dict[str, str], caller: Caller | None, trace_id: str | None
     ) -> bytes | None:
         """The link's public payload with its view queued, or None if it is unavailable."""
-        if len(token) > MAX_TOKEN_CHARS:
+        found = await self._find(token)
+        if found is None:
             return None
-        token_hash = hash_secret(token)
-        cached = self.cache.get(token_hash)
-        if cached is not None:
-            link_id, body = cached.link_id, cached.body
-        else:
-            generation = self.cache.generation
-            resolved = await self.resolver.submit(token)
-            if resolved is None:
-                return None
-            link_id, body = resolved.link_id, msgspec.json.encode(resolved.view)
-            self.cache.put(
-                token_hash,
-                link_id=link_id,
-                track_id=resolved.track_id,
-                expires_at=resolved.expires_at,
-                body=body,
-                generation=generation,
-            )
+        link_id, body = found
         self.visits.add(
             {
                 "event_id": new_event_id(),
@@ -73,6 +69,37 @@ class TrackLinkOpens:
         )
         return body
 
+    async def _find(self, token: str) -> tuple[str, bytes] | None:
+        """(link id, public payload) from the cache, else from sharing."""
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
+        token_hash = hash_secret(token)
+        cached = self.cache.get(token_hash)
+        if cached is not None:
+            return cached.link_id, cached.body
+        generation = self.cache.generation
+        try:
+            resolved = await self.resolver.submit(token)
+        except ApiError as exc:
+            stale = self.cache.stale(token_hash)
+            if exc.code is not ErrorCode.SERVICE_UNAVAILABLE or stale is None:
+                raise
+            SERVED_STALE.inc()
+            return stale.link_id, stale.body
+        if resolved is None:
+            return None
+        body = msgspec.json.encode(resolved.view)
+        self.cache.put(
+            token_hash,
+            link_id=resolved.link_id,
+            track_id=resolved.track_id,
+            track_updated_at=resolved.track_updated_at,
+            expires_at=resolved.expires_at,
+            body=body,
+            generation=generation,
+        )
+        return resolved.link_id, body
+
     async def _resolve(self, tokens: list[str]) -> list[ResolvedTrackLink | None]:
         response = await self.sharing.request(
             "POST",
@@ -84,9 +111,16 @@ class TrackLinkOpens:
         return [None if link is None else ResolvedTrackLink.model_validate(link) for link in links]
 
     async def _record(self, visits: list[Visit]) -> None:
-        await self.sharing.request(
-            "POST",
-            "/internal/track-link-opens/visits",
-            content=msgspec.json.encode({"visits": visits}),
-            headers=JSON,
-        )
+        try:
+            await self.sharing.request(
+                "POST",
+                "/internal/track-link-opens/visits",
+                content=msgspec.json.encode({"visits": visits}),
+                headers=JSON,
+            )
+        except UpstreamError as exc:
+            if exc.status >= 500:
+                raise  # sharing or its database is in trouble: the batch is sent again
+            # refused as malformed: sending it again would be refused again, forever
+            log.error("sharing refused %d track-link visits: %s", len(visits), exc)
+            LOST.inc(len(visits))

@@ -55,6 +55,7 @@ class VisitRecorder:
         self._batch: list[Visit] = []  # taken from the queue, not yet stored
         self._wakeup = asyncio.Event()
         self._sizes = BATCH_SIZES.labels("sharing.track_link_visits")
+        PENDING.set_function(lambda: self.pending)  # read when scraped: nothing per visit
 
     @property
     def pending(self) -> int:
@@ -86,7 +87,6 @@ class VisitRecorder:
             LOST.inc(self.pending)
             self._queue.clear()
             self._batch = []
-        PENDING.set(0)
 
     async def _send_all(self) -> None:
         backoff = 0.1
@@ -94,7 +94,6 @@ class VisitRecorder:
             if not self._batch:
                 take = min(self.max_batch, len(self._queue))
                 self._batch = [self._queue.popleft() for _ in range(take)]
-            PENDING.set(self.pending)
             try:
                 await self.send(self._batch)
             except asyncio.CancelledError:
@@ -113,4 +112,3 @@ class VisitRecorder:
             self._sizes.observe(len(self._batch))
             self._batch = []
             backoff = 0.1
-        PENDING.set(0)

@@ -112,4 +112,4 @@ class SharesController(Controller):
     ) -> None:
         await forward(ctx.sharing, request, membership)
         # at once here; other gateway replicas drop it on the `share.lifecycle` event
-        ctx.track_link_opens.cache.drop_link(link_id)
+        ctx.track_link_opens.cache.link_revoked(link_id)

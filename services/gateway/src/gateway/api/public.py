@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream
 
 from contracts.errors import ErrorCode
-from gateway.auth import actor
+from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.ratelimit import client_address
@@ -90,15 +90,12 @@ class PublicTrackLinksController(Controller):
     request_max_body_size = PUBLIC_BODY_LIMIT
 
     @get("/")
-    async def open(
-        self,
-        request: Req,
-        token: str,
-        caller_or_none: Caller | None,
-        ctx: GatewayContext,
-    ) -> Response[Any]:
+    async def open(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
         """The track share payload; records `share.clicked`."""
-        return await open_track_link(request, token, caller_or_none, ctx)
+        # the caller is looked up here, not injected: this is the busiest public route, and
+        # each injected dependency costs every request (most send no key at all)
+        caller = await provide_optional_caller(request, ctx)
+        return await open_track_link(request, token, caller, ctx)
 
     @get("/playback-url")
     async def playback_url(

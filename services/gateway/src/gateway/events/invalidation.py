@@ -66,12 +66,12 @@ def register_invalidation(
             return
         if isinstance(payload, ShareLinkLifecycle):
             if payload.action != "created":
-                links.drop_link(payload.link_id)
+                links.link_revoked(payload.link_id)
         elif isinstance(payload, TrackChanged):
             cache.invalidate(track_tag(payload.track.track_id), ALBUMS_TAG)
-            links.drop_track(payload.track.track_id)
+            links.track_changed(payload.track.track_id, payload.track.updated_at)
         elif isinstance(payload, TrackDeleted):
             cache.invalidate(track_tag(payload.track_id), ALBUMS_TAG)
-            links.drop_track(payload.track_id)
+            links.track_changed(payload.track_id, None)
         elif isinstance(payload, AlbumChanged | AlbumReleased):
             cache.invalidate(ALBUMS_TAG)

@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, post
+from pydantic import ValidationError
 
 from contracts.dto import (
     ResolvedTrackLink,
@@ -36,6 +38,8 @@ from sharing.domain.links import is_live, track_is_shareable
 from sharing.events.recording import about, by_owner, store
 from sharing.tracks import find_tracks
 
+log = logging.getLogger(__name__)
+
 
 async def resolve_track_links(
     ctx: SharingContext, tokens: list[str]
@@ -54,6 +58,7 @@ async def resolve_track_links(
             resolved[token_hash] = ResolvedTrackLink(
                 link_id=link.id,
                 track_id=link.track_id,
+                track_updated_at=track.updated_at,
                 expires_at=link.expires_at,
                 view=link_view(link, track).model_dump(mode="json"),
             )
@@ -86,11 +91,15 @@ async def record_visits(ctx: SharingContext, visits: list[TrackLinkVisit]) -> in
             link = links.get(visit.link_id)
             if link is None:
                 continue
-            click = ShareClicked(
-                **about(link),
-                track_id=link.track_id,
-                visitor=visitor_from(_actor(visit), visit.params),
-            )
+            try:
+                click = ShareClicked(
+                    **about(link),
+                    track_id=link.track_id,
+                    visitor=visitor_from(_actor(visit), visit.params),
+                )
+            except ValidationError:  # one odd visit must not hold back its whole batch
+                log.exception("track-link visit %s is not a valid event, skipped", visit.event_id)
+                continue
             if not by_owner(click):
                 envelopes.append(
                     wrap(

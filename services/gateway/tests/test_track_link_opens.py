@@ -1,0 +1,121 @@
+"""The gateway's side of a track-link open, with sharing's two calls stood in for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import pytest
+from prometheus_client import REGISTRY
+
+from contracts.dto import ResolvedTrackLink, TrackLinkVisitBatch
+from contracts.errors import ErrorCode
+from gateway.db.identity import Caller
+from gateway.link_cache import TrackLinkCache
+from gateway.track_link_opens import TrackLinkOpens
+from servicekit.errors import ApiError
+from servicekit.upstream import InternalClient, UpstreamError
+
+VIEW = {"link": {"id": "mslink_1"}, "track": {"id": "mtrack_1"}}
+
+
+class Sharing:
+    def __init__(self) -> None:
+        self.down = False
+        self.resolved: list[list[str]] = []
+
+    async def resolve(self, tokens: list[str]) -> list[ResolvedTrackLink | None]:
+        self.resolved.append(tokens)
+        if self.down:
+            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, "sharing unreachable")
+        return [
+            ResolvedTrackLink(
+                link_id="mslink_1",
+                track_id="mtrack_1",
+                track_updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+                expires_at=None,
+                view=VIEW,
+            )
+            if token == "shr_live"
+            else None
+            for token in tokens
+        ]
+
+
+@pytest.fixture
+def sharing() -> Sharing:
+    return Sharing()
+
+
+@pytest.fixture
+def opens(sharing: Sharing) -> TrackLinkOpens:
+    cache = TrackLinkCache(ttl_seconds=60)
+    cache.set_enabled(True)
+    opens = TrackLinkOpens(InternalClient("sharing", "http://127.0.0.1:9", "t"), cache)
+    opens.resolver.send = sharing.resolve
+    return opens
+
+
+async def test_the_first_open_resolves_and_the_next_are_served_from_the_cache(
+    opens: TrackLinkOpens, sharing: Sharing
+) -> None:
+    for _ in range(3):
+        assert msgspec.json.decode(await opens.open("shr_live", {}, None, None) or b"") == VIEW
+    assert sharing.resolved == [["shr_live"]]
+    assert await opens.open("shr_unknown", {}, None, None) is None
+    assert await opens.open("shr_" + "x" * 300, {}, None, None) is None  # never sent on
+    assert sharing.resolved == [["shr_live"], ["shr_unknown"]]
+
+
+async def test_every_served_open_queues_a_visit_sharing_accepts(opens: TrackLinkOpens) -> None:
+    caller = Caller(user_id="usr_1", handle="ada", display_name="Ada")
+    await opens.open("shr_live", {"visitorId": "v1", "source": "x"}, caller, "req_1")
+    await opens.open("shr_live", {}, None, None)
+    await opens.open("shr_unknown", {}, None, None)
+    queued = list(opens.visits._queue)
+    batch = TrackLinkVisitBatch.model_validate_json(msgspec.json.encode({"visits": queued}))
+    first, second = batch.visits
+    assert (first.link_id, first.user_handle, first.params, first.trace_id) == (
+        "mslink_1",
+        "ada",
+        {"visitorId": "v1", "source": "x"},
+        "req_1",
+    )
+    assert first.event_id != second.event_id
+    assert first.occurred_at.tzinfo is not None
+    assert abs((datetime.now(UTC) - first.occurred_at).total_seconds()) < 5
+
+
+async def test_while_sharing_is_down_a_link_cached_before_is_still_served(
+    opens: TrackLinkOpens, sharing: Sharing
+) -> None:
+    opens.cache.ttl = 1e-9  # every entry is past its TTL at once
+    assert await opens.open("shr_live", {}, None, None) is not None
+    sharing.down = True
+    assert msgspec.json.decode(await opens.open("shr_live", {}, None, None) or b"") == VIEW
+    with pytest.raises(ApiError) as raised:  # nothing to fall back on: sharing's 503
+        await opens.open("shr_never_seen", {}, None, None)
+    assert raised.value.code is ErrorCode.SERVICE_UNAVAILABLE
+    opens.cache.link_revoked("mslink_1")  # revoked: never served stale
+    with pytest.raises(ApiError):
+        await opens.open("shr_live", {}, None, None)
+
+
+async def test_a_batch_sharing_refuses_as_malformed_is_dropped_not_retried(
+    opens: TrackLinkOpens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refuse(*_: Any, **__: Any) -> None:
+        raise UpstreamError(ErrorCode.VALIDATION_ERROR, "bad batch", 422, {})
+
+    monkeypatch.setattr(opens.sharing, "request", refuse)
+    lost = REGISTRY.get_sample_value("encore_gateway_visits_lost_total") or 0.0
+    await opens._record([{"event_id": "x"}])  # logged and counted lost, no exception
+    assert REGISTRY.get_sample_value("encore_gateway_visits_lost_total") == lost + 1
+
+    async def unavailable(*_: Any, **__: Any) -> None:
+        raise UpstreamError(ErrorCode.SERVICE_UNAVAILABLE, "db down", 503, {})
+
+    monkeypatch.setattr(opens.sharing, "request", unavailable)
+    with pytest.raises(UpstreamError):  # the recorder sends it again
+        await opens._record([{"event_id": "x"}])
