@@ -1,6 +1,7 @@
 """The outbox relay on real Postgres and Kafka: one publisher per outbox at a time (a
 second relay holding the lock publishes nothing), rows deleted only once published, one
-key's events in the order they were written, with the headers consumers read."""
+key's events in the order they were written, on the partition a keyed `send` picks, with
+the headers consumers read."""
 
 from __future__ import annotations
 
@@ -8,19 +9,38 @@ import json
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from sqlalchemy import MetaData, func, insert, select, text
 
 from devstack.suite import Suite
 from servicekit.db import make_engine, make_sessionmaker
+from servicekit.kafka import ensure_topics
 from servicekit.outbox import Outbox, OutboxRelay, outbox_table
+
+KEYS = [f"key-{k}" for k in range(6)]
+EVENTS = 60
+
+
+async def keyed_send_partitions(bootstrap: str, topic: str) -> dict[str, int]:
+    """Where aiokafka's own keyed `send` puts each key."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        return {
+            key: (await producer.send_and_wait(topic, b"probe", key=key.encode())).partition
+            for key in KEYS
+        }
+    finally:
+        await producer.stop()
 
 
 async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) -> None:
     schema = f"relay_{uuid.uuid4().hex[:8]}"
     table = outbox_table(MetaData(schema=schema))
     topic = f"relay-test-{uuid.uuid4().hex[:8]}"
+    probe_topic = f"{topic}-probe"
+    await ensure_topics(suite.infra.kafka_bootstrap, (topic, probe_topic), partitions=4)
     engine = make_engine(suite.infra.database_url, pool_size=3)
     broker = KafkaBroker(suite.infra.kafka_bootstrap)
     try:
@@ -35,11 +55,12 @@ async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) ->
                     {
                         "event_id": uuid.uuid4(),
                         "topic": topic,
-                        "key": "k",
-                        "value": json.dumps(n),
+                        "key": KEYS[n % len(KEYS)],
+                        # big enough that one partition's rows span several record batches
+                        "value": json.dumps({"n": n, "pad": "x" * 3000}),
                         "trace_id": f"trace-{n}" if n % 2 else None,
                     }
-                    for n in range(20)
+                    for n in range(EVENTS)
                 ],
             )
         relay = OutboxRelay(Outbox(table), sessions, broker)
@@ -50,13 +71,13 @@ async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) ->
 
         with pytest.raises(RuntimeError, match="not started"):  # the run loop backs off
             await relay.publish_batch()
-        assert await rows_left() == 20
+        assert await rows_left() == EVENTS
         await broker.connect()
         async with engine.connect() as other_relay:  # holds the lock in its open transaction
             await other_relay.execute(select(func.pg_advisory_xact_lock(relay._lock_key)))
             assert await relay.publish_batch() == 0
-            assert await rows_left() == 20
-        assert await relay.publish_batch() == 20
+            assert await rows_left() == EVENTS
+        assert await relay.publish_batch() == EVENTS
         assert await rows_left() == 0
 
         consumer = AIOKafkaConsumer(
@@ -64,17 +85,25 @@ async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) ->
         )
         await consumer.start()
         try:
-            received: list[tuple[int, dict[str, bytes]]] = []
-            while len(received) < 20:
+            received: list[tuple[int, str, int, dict[str, bytes]]] = []
+            while len(received) < EVENTS:
                 batches = await consumer.getmany(timeout_ms=10_000)
-                assert batches, f"only {len(received)} of 20 events arrived"
+                assert batches, f"only {len(received)} of {EVENTS} events arrived"
                 received += [
-                    (json.loads(m.value), dict(m.headers)) for ms in batches.values() for m in ms
+                    (json.loads(m.value)["n"], m.key.decode(), m.partition, dict(m.headers))
+                    for ms in batches.values()
+                    for m in ms
                 ]
         finally:
             await consumer.stop()
-        assert [n for n, _ in received] == list(range(20))
-        for n, headers in received:
+        assert sorted(n for n, *_ in received) == list(range(EVENTS))
+        expected = await keyed_send_partitions(suite.infra.kafka_bootstrap, probe_topic)
+        assert len(set(expected.values())) > 1, "the keys should spread over partitions"
+        for key in KEYS:
+            mine = [(n, partition) for n, k, partition, _ in received if k == key]
+            assert [n for n, _ in mine] == [n for n in range(EVENTS) if KEYS[n % len(KEYS)] == key]
+            assert {partition for _, partition in mine} == {expected[key]}
+        for n, _, _, headers in received:
             assert headers["content-type"] == b"application/json"
             assert headers.get("trace_id") == (f"trace-{n}".encode() if n % 2 else None)
     finally:

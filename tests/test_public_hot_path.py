@@ -7,17 +7,28 @@ opening: at once through the gateway that revoked it, within an event's trip oth
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
+from contracts import topics
 from contracts.ids import new_event_id
 from devstack.suite import Suite
 from servicekit.internal import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
-from tests.conftest import Artist, assert_error, eventually, link_stats, upload
+from tests.conftest import (
+    Artist,
+    assert_error,
+    eventually,
+    gateway_metric,
+    link_stats,
+    read_events,
+    upload,
+    warm,
+)
 
 
 def share(api: httpx.Client, artist: Artist) -> dict[str, str]:
@@ -29,19 +40,12 @@ def share(api: httpx.Client, artist: Artist) -> dict[str, str]:
     return dict(response.json())
 
 
-def metric(gateway_url: str, name: str, labels: str = "") -> float:
-    text = httpx.get(f"{gateway_url}/metrics").text
-    pattern = rf"^{name}{{{re.escape(labels)}}} (\S+)$" if labels else rf"^{name} (\S+)$"
-    match = re.search(pattern, text, re.M)
-    return float(match.group(1)) if match else 0.0
-
-
 def batched(gateway_url: str, upstream: str) -> tuple[float, float]:
     """(batches, items) sent so far to this upstream, from the gateway's batch metric."""
     labels = f'upstream="{upstream}"'
     return (
-        metric(gateway_url, "encore_gateway_batch_size_count", labels),
-        metric(gateway_url, "encore_gateway_batch_size_sum", labels),
+        gateway_metric(gateway_url, "encore_gateway_batch_size_count", labels),
+        gateway_metric(gateway_url, "encore_gateway_batch_size_sum", labels),
     )
 
 
@@ -118,26 +122,15 @@ def test_a_cached_link_is_served_without_sharing_and_still_counted(
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    opened = 0
-
-    def served_from_cache() -> bool:
-        """Open once; True if the cache answered (a resolve that came back older than an
-        event the gateway had seen is not stored, so a first open may go to sharing again)."""
-        nonlocal opened
-        hits = metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
-        assert open_link(api, link["token"], f"a{opened}").status_code == 200
-        opened += 1
-        return metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") > hits
-
-    eventually(served_from_cache)
+    opened = warm(api, suite.gateway_url, link["token"])
     first = open_link(api, link["token"], "b")
     resolves = batched(suite.gateway_url, "sharing.track_link_resolve")[1]
-    hits = metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
+    hits = gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
     for n in range(20):
         again = open_link(api, link["token"], f"b{n}")
         assert again.status_code == 200 and again.content == first.content
     assert batched(suite.gateway_url, "sharing.track_link_resolve")[1] == resolves
-    assert metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") - hits == 20
+    assert gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") - hits == 20
     eventually(lambda: link_stats(api, artist, link["id"])["views"] == opened + 21)
 
 
@@ -219,3 +212,77 @@ def test_a_visit_batch_sent_twice_counts_once(
     # a later event of the link shows the duplicates were applied by now, and not counted
     assert open_link(api, link["token"], "later").status_code == 200
     eventually(lambda: link_stats(api, artist, link["id"])["views"] == 4)
+
+
+def test_the_front_layer_and_the_litestar_route_answer_alike(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    """Anonymous opens of a cached link are answered in front of Litestar (cached_opens.py);
+    a signed-in open of the same link goes through the Litestar route."""
+    artist, visitor = new_artist(), new_artist()
+    link = share(api, artist)
+    route = {"service": "gateway", "method": "GET", "path": "/v1/public/track-links/{token}"}
+    warmed = warm(api, suite.gateway_url, link["token"])
+    served_before = http_requests(suite, route)
+    hits = gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
+    anonymous = api.get(
+        f"/v1/public/track-links/{link['token']}",
+        params={"visitorId": "anon", "source": "front"},
+        headers={"X-Request-ID": "req_front_layer_1"},
+    )
+    signed_in = api.get(
+        f"/v1/public/track-links/{link['token']}",
+        params={"visitorId": "known"},
+        headers=visitor.headers,
+    )
+    assert gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") - hits == 2
+    for response in (anonymous, signed_in):
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert int(response.headers["content-length"]) == len(response.content)
+        assert response.headers["x-encore-db-statements"].isdigit()
+        assert response.headers["x-request-id"].startswith("req_")
+    assert anonymous.content == signed_in.content
+    assert anonymous.headers["x-request-id"] == "req_front_layer_1"  # the caller's id kept
+    assert signed_in.headers["x-encore-db-statements"] == "1"  # its key, looked up
+    assert http_requests(suite, route) - served_before == 2  # both counted under the route
+
+    # both views recorded, with what each visitor said
+    def ours(events: list[Any]) -> list[Any]:
+        return [
+            e
+            for e in events
+            if e.payload.link_id == link["id"] and e.payload.visitor.visitor_id in ("anon", "known")
+        ]
+
+    events = ours(
+        read_events(suite.infra.kafka_bootstrap, topics.SHARE_CLICKED, lambda e: len(ours(e)) == 2)
+    )
+    eventually(lambda: link_stats(api, artist, link["id"])["views"] == warmed + 2)
+    by_visitor = {e.payload.visitor.visitor_id: e for e in events}
+    assert by_visitor["anon"].payload.visitor.source == "front"
+    assert by_visitor["anon"].trace_id == "req_front_layer_1"
+
+
+def test_a_rate_limited_client_is_refused_even_for_a_cached_link(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    link = share(api, artist)
+    warm(api, suite.gateway_url, link["token"])
+    for n in range(30):  # the failed-lookup limit of the gateway under test
+        assert open_link(api, f"shr_{n:032x}", "guess").status_code == 404
+    response = open_link(api, link["token"], "v")
+    assert_error(response, 429, "RATE_LIMITED")
+    assert response.headers["retry-after"].isdigit()
+
+
+def http_requests(suite: Suite, labels: dict[str, str]) -> float:
+    found = [
+        sample.value
+        for family in text_string_to_metric_families(httpx.get(f"{suite.gateway_url}/metrics").text)
+        for sample in family.samples
+        if sample.name == "encore_http_requests_total"
+        and sample.labels == {**labels, "status_code": "200"}
+    ]
+    return found[0] if found else 0.0

@@ -9,7 +9,6 @@ alone). Each scenario has a short version (`make test`) and a long one marked `s
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 import uuid
@@ -24,7 +23,16 @@ import pytest
 from devstack.infra import Infrastructure, start_infrastructure
 from devstack.processes import free_port
 from devstack.suite import SERVICES, Suite
-from tests.conftest import ROOT, Artist, eventually, link_stats, run_sql, upload
+from tests.conftest import (
+    ROOT,
+    Artist,
+    eventually,
+    gateway_metric,
+    link_stats,
+    run_sql,
+    upload,
+    warm,
+)
 from tests.event_stream import Stream, Workload
 
 UPSTREAM_TIMEOUT = 5.0  # the gateway's per-call bound on this stack
@@ -249,18 +257,10 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
     ).json()
     page = f"/v1/public/track-links/{link['token']}"
-    before = 0
-
-    def cached() -> bool:
-        """Open once more; True once the gateway's cache answered."""
-        nonlocal before
-        hits = gateway_metric(faults, "encore_gateway_link_cache_hits_total")
-        assert faults.api.get(page, params={"visitorId": f"before-{before}"}).status_code == 200
-        before += 1
-        return gateway_metric(faults, "encore_gateway_link_cache_hits_total") > hits
-
-    eventually(cached)
-    stale_before = gateway_metric(faults, "encore_gateway_link_cache_stale_served_total")
+    before = warm(faults.api, faults.suite.gateway_url, link["token"])
+    stale_before = gateway_metric(
+        faults.suite.gateway_url, "encore_gateway_link_cache_stale_served_total"
+    )
     faults.suite.kill("sharing")
     opened = 0
     try:
@@ -275,9 +275,12 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
         unknown = faults.api.get("/v1/public/track-links/shr_" + "1" * 32)
         assert unknown.status_code == 503, unknown.text
         assert unknown.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
-        assert gateway_metric(faults, "encore_gateway_visits_pending") >= opened
+        assert gateway_metric(faults.suite.gateway_url, "encore_gateway_visits_pending") >= opened
         # the cache's 1 s TTL ran out during the outage: the page came from the stale entry
-        assert gateway_metric(faults, "encore_gateway_link_cache_stale_served_total") > stale_before
+        assert (
+            gateway_metric(faults.suite.gateway_url, "encore_gateway_link_cache_stale_served_total")
+            > stale_before
+        )
     finally:
         faults.suite.start("sharing")
     faults.suite.wait_ready(("sharing",), 60)
@@ -285,12 +288,6 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
     eventually(
         lambda: link_stats(faults.api, artist, link["id"])["views"] == before + opened, 90, 0.5
     )
-
-
-def gateway_metric(stack: FaultStack, name: str) -> float:
-    text = httpx.get(stack.suite.gateway_url + "/metrics").text
-    found = re.search(rf"^{name} (\S+)$", text, re.M)
-    return float(found.group(1)) if found else 0.0
 
 
 def _upload(stack: FaultStack, artist: Artist) -> dict[str, Any]:

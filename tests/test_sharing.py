@@ -18,6 +18,7 @@ from tests.conftest import (
     Artist,
     assert_error,
     eventually,
+    gateway_metric,
     link_stats,
     read_events,
     run_sql,
@@ -561,7 +562,7 @@ class TestPublicSurfaceRules:
             )
 
         before = failures()
-        retried = gateway_metric(suite, "encore_gateway_visit_batch_failures_total")
+        retried = gateway_metric(suite.gateway_url, "encore_gateway_visit_batch_failures_total")
         run_sql(suite.infra.database_url, "alter table sharing.outbox rename to outbox_broken")
         try:
             assert api.get(f"/v1/public/track-links/{link['token']}").status_code == 200
@@ -570,7 +571,10 @@ class TestPublicSurfaceRules:
             )
             # the open's view is being retried meanwhile: some attempts have failed
             eventually(
-                lambda: gateway_metric(suite, "encore_gateway_visit_batch_failures_total") > retried
+                lambda: (
+                    gateway_metric(suite.gateway_url, "encore_gateway_visit_batch_failures_total")
+                    > retried
+                )
             )
         finally:
             run_sql(suite.infra.database_url, "alter table sharing.outbox_broken rename to outbox")
@@ -660,9 +664,3 @@ class TestPublicSurfaceRules:
 )
 def test_public_routes_refuse_other_methods(api: httpx.Client, path: str) -> None:
     assert_error(api.delete(path), 405, "METHOD_NOT_ALLOWED")
-
-
-def gateway_metric(suite: Suite, name: str) -> float:
-    text = httpx.get(suite.gateway_url + "/metrics").text
-    found = re.search(rf"^{name} (\S+)$", text, re.M)
-    return float(found.group(1)) if found else 0.0

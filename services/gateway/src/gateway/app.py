@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
+from litestar.types import ASGIApp
 
 from gateway.api.analytics import AnalyticsController
 from gateway.api.catalog import AlbumsController, PacksController, SplitSheetController
@@ -27,6 +28,7 @@ from gateway.api.public import (
 from gateway.api.public_catalog import PublicCatalogController
 from gateway.auth import provide_caller, provide_membership, provide_optional_caller
 from gateway.cache import PublicCache
+from gateway.cached_opens import serve_cached_opens
 from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
 from gateway.link_cache import TrackLinkCache
@@ -79,7 +81,9 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
     )
 
 
-def create_app(settings: GatewaySettings | None = None) -> Litestar:
+def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
+    """The Litestar app, behind the layer that answers anonymous opens of cached track
+    links on its own (cached_opens.py)."""
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
     ctx = build_context(settings)
@@ -139,4 +143,4 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
     )
     document_errors(app.openapi_schema)
-    return app
+    return serve_cached_opens(app, ctx)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+from litestar.types import Scope
 from prometheus_client import Counter
 
 from contracts.errors import ErrorCode
@@ -43,6 +44,9 @@ class FailureLimiter:
             stamps.popleft()
         return stamps
 
+    def limited(self, client: str) -> bool:
+        return len(self._recent(client, time.monotonic())) >= self.max_failures
+
     def check(self, client: str) -> None:
         """Raise 429 if this client has used up its failures for the window."""
         now = time.monotonic()
@@ -69,12 +73,16 @@ class Limiters:
 
 
 def client_address(request: Request[Any, Any, Any], trusted_proxy_hops: int) -> str:
+    return client_address_of(request.scope, trusted_proxy_hops)
+
+
+def client_address_of(scope: Scope, trusted_proxy_hops: int) -> str:
     """The caller's address; behind N trusted proxies, the Nth address from the right of
     X-Forwarded-For (anything further left is whatever the client claimed)."""
     if trusted_proxy_hops > 0:
-        forwarded = [
-            p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()
-        ]
+        joined = b",".join(v for k, v in scope["headers"] if k == b"x-forwarded-for")
+        forwarded = [p.strip() for p in joined.decode("latin-1").split(",") if p.strip()]
         if len(forwarded) >= trusted_proxy_hops:
             return forwarded[-trusted_proxy_hops]
-    return request.client.host if request.client else "unknown"
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"

@@ -22,7 +22,7 @@ from contracts.hashing import hash_secret
 from contracts.ids import new_event_id
 from gateway.batching import Coalescer
 from gateway.db.identity import Caller
-from gateway.link_cache import TrackLinkCache
+from gateway.link_cache import CachedLink, TrackLinkCache
 from gateway.visits import LOST, Visit, VisitRecorder
 from servicekit.errors import ApiError
 from servicekit.upstream import InternalClient, UpstreamError
@@ -55,6 +55,19 @@ class TrackLinkOpens:
         if found is None:
             return None
         link_id, body = found
+        self.record(link_id, params, caller, trace_id)
+        return body
+
+    def cached(self, token: str) -> CachedLink | None:
+        """The fresh cache entry for this token, if there is one (no call to sharing)."""
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
+        return self.cache.get(hash_secret(token))
+
+    def record(
+        self, link_id: str, params: dict[str, str], caller: Caller | None, trace_id: str | None
+    ) -> None:
+        """Queue the view of a served page for sharing (see visits.py)."""
         self.visits.add(
             {
                 "event_id": new_event_id(),
@@ -67,7 +80,6 @@ class TrackLinkOpens:
                 "trace_id": trace_id,
             }
         )
-        return body
 
     async def _find(self, token: str) -> tuple[str, bytes] | None:
         """(link id, public payload) from the cache, else from sharing."""

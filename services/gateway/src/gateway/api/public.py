@@ -7,7 +7,7 @@ against the client's address (see ratelimit.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
@@ -38,6 +38,11 @@ PUBLIC_BODY_LIMIT = 16 * 1024  # share events and play reports are tiny
 LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
 
 
+def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The query parameters sharing reads (the last of repeated ones), cut to a sane size."""
+    return {k: v[:1000] for k, v in query if k in FORWARDED_PARAMS}
+
+
 async def to_sharing(
     request: Req, path: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[Any]:
@@ -51,7 +56,7 @@ async def to_sharing(
         upstream = await ctx.sharing.request(
             request.method,
             path,
-            params={k: v[:1000] for k, v in request.query_params.items() if k in FORWARDED_PARAMS},
+            params=forwarded(request.query_params.items()),
             actor=actor(caller),
             content=body,
             headers={"content-type": "application/json"} if body else None,
@@ -75,7 +80,7 @@ async def open_track_link(
     ctx.limiters.lookups.check(client)
     view = await ctx.track_link_opens.open(
         token,
-        {k: v[:1000] for k, v in request.query_params.items() if k in FORWARDED_PARAMS},
+        forwarded(request.query_params.items()),
         caller,
         current_trace_id(),
     )
