@@ -14,8 +14,10 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from aiokafka.partitioner import murmur2
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher.producer import AioKafkaFastProducerImpl
 from prometheus_client import Counter, Gauge
@@ -35,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.events import EventEnvelope
@@ -47,6 +50,9 @@ RELAY_FAILURES = Counter("encore_outbox_relay_failures_total", "Failed outbox re
 BACKLOG = Gauge("encore_outbox_backlog", "Outbox rows waiting to be published")
 
 JSON_CONTENT_TYPE = ("content-type", b"application/json")
+KEY_HASH_CACHE_SIZE = 100_000
+
+OutboxRow = Row[int, str, str, str, str | None]  # id, topic, key, value, trace_id
 
 
 def kafka_producer(broker: KafkaBroker) -> Any:
@@ -149,6 +155,8 @@ class OutboxRelay:
             "big",
             signed=True,
         )
+        # key -> positive murmur2 of its bytes; the partition count is applied per round
+        self._key_hashes: dict[str, int] = {}
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; returns how many rows went out."""
@@ -168,26 +176,49 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            # straight to aiokafka: FastStream's publish path (message building, middlewares)
-            # cost several times the send itself per row. send() in row order keeps each
-            # key's order; the rows go only once the broker acknowledged every one.
-            producer = kafka_producer(self.broker)
-            acks = []
-            for row in rows:
-                headers = [JSON_CONTENT_TYPE]
-                if row.trace_id:
-                    headers.append((KAFKA_TRACE_HEADER, row.trace_id.encode()))
-                acks.append(
-                    await producer.send(
-                        row.topic, row.value.encode(), key=row.key.encode(), headers=headers
-                    )
-                )
-            await asyncio.gather(*acks)
+            # the rows go only once the broker acknowledged every one
+            await asyncio.gather(*await self._send(rows))
             ids = bindparam("ids", [r.id for r in rows], type_=ARRAY(BigInteger))
             await session.execute(delete(table).where(table.c.id == any_(ids)))
         for topic, count in collections.Counter(row.topic for row in rows).items():
             RELAYED.labels(topic).inc(count)
         return len(rows)
+
+    async def _send(self, rows: Sequence[OutboxRow]) -> list[asyncio.Future[Any]]:
+        """Hand `rows` to aiokafka as record batches we build; returns one ack per batch.
+
+        Straight to aiokafka, as FastStream's publish path cost several times the send
+        itself; and batches rather than `producer.send` per row, whose partitioner (pure
+        Python murmur2), accumulator and future per message were most of the relay's CPU.
+        Each row goes to the partition a keyed `send` picks (murmur2 of the key, as
+        aiokafka's DefaultPartitioner), batches of one partition go in row order: one key's
+        events land where they always did, in the order they were written.
+        """
+        producer = kafka_producer(self.broker)
+        counts = {t: len(await producer.partitions_for(t)) for t in {row.topic for row in rows}}
+        groups: dict[tuple[str, int], list[OutboxRow]] = collections.defaultdict(list)
+        for row in rows:
+            if (key_hash := self._key_hashes.get(row.key)) is None:
+                if len(self._key_hashes) >= KEY_HASH_CACHE_SIZE:
+                    self._key_hashes.clear()
+                key_hash = self._key_hashes[row.key] = murmur2(row.key.encode()) & 0x7FFFFFFF
+            # partitions are numbered 0..count-1, so this is DefaultPartitioner's pick
+            partition = key_hash % counts[row.topic]
+            groups[row.topic, partition].append(row)
+        acks = []
+        for (topic, partition), group in groups.items():
+            batch = producer.create_batch()
+            for row in group:
+                headers = [JSON_CONTENT_TYPE]
+                if row.trace_id:
+                    headers.append((KAFKA_TRACE_HEADER, row.trace_id.encode()))
+                key, value = row.key.encode(), row.value.encode()
+                # None: the batch is full; a fresh one always takes its first record
+                while batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    acks.append(await producer.send_batch(batch, topic, partition=partition))
+                    batch = producer.create_batch()
+            acks.append(await producer.send_batch(batch, topic, partition=partition))
+        return acks
 
     async def backlog(self) -> int:
         async with self.sessions() as session:
