@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
+from faststream.kafka import KafkaBroker
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -45,11 +47,26 @@ from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
 from servicekit.upstream import InternalClient
 
+log = logging.getLogger(__name__)
+
 
 class OperatorMetrics(PrometheusController):
     """`/metrics` is for operators, not part of the public API document."""
 
     include_in_schema = False
+
+
+async def start_in_background(broker: KafkaBroker, max_backoff: float = 10.0) -> None:
+    """Connect and subscribe, retrying until the broker answers."""
+    backoff = 0.5
+    while True:
+        try:
+            await broker.start()
+            return
+        except Exception as exc:
+            log.warning("Kafka not reachable yet, retrying in %.1fs: %r", backoff, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
 
 
 def build_context(settings: GatewaySettings) -> GatewayContext:
@@ -94,14 +111,17 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await broker.start()
+        # the gateway serves without Kafka (it only listens for invalidations, and the link
+        # cache stays off until it hears them), so it does not wait ~3 s for its group join
+        listening = asyncio.create_task(start_in_background(broker), name="kafka-start")
         recording = asyncio.create_task(visits.run(), name="track-link-visits")
         try:
             yield
         finally:
-            recording.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recording
+            for task in (recording, listening):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await visits.drain(settings.visit_drain_seconds)
             await broker.stop()
             for client in (ctx.catalog, ctx.sharing, ctx.analytics):
