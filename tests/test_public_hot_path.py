@@ -135,12 +135,11 @@ def test_a_cached_link_is_served_without_sharing_and_still_counted(
 
 
 def test_revoking_through_the_gateway_stops_a_cached_link_at_once(
-    api: httpx.Client, new_artist: Callable[[], Artist]
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    assert open_link(api, link["token"], "a").status_code == 200
-    assert open_link(api, link["token"], "a").status_code == 200  # cached by now
+    warm(api, suite.gateway_url, link["token"])
     revoke = api.delete(
         f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
     )
@@ -154,8 +153,7 @@ def test_a_revocation_the_gateway_did_not_see_arrives_by_share_lifecycle(
     """As when another gateway replica revoked it: only the event reaches this one."""
     artist = new_artist()
     link = share(api, artist)
-    assert open_link(api, link["token"], "a").status_code == 200
-    assert open_link(api, link["token"], "a").status_code == 200
+    warm(api, suite.gateway_url, link["token"])
     revoke = httpx.delete(
         f"{suite.url('sharing')}/internal/orgs/{artist.organization_id}/shares/{link['id']}",
         headers={INTERNAL_TOKEN_HEADER: suite.internal_token, USER_ID_HEADER: artist.user_id},
@@ -165,15 +163,14 @@ def test_a_revocation_the_gateway_did_not_see_arrives_by_share_lifecycle(
 
 
 def test_a_track_made_private_stops_its_cached_links(
-    api: httpx.Client, new_artist: Callable[[], Artist]
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
 ) -> None:
     artist = new_artist()
     track = upload(api, artist)
     link = api.post(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
     ).json()
-    assert open_link(api, link["token"], "a").status_code == 200
-    assert open_link(api, link["token"], "a").status_code == 200
+    warm(api, suite.gateway_url, link["token"])
     hidden = api.patch(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}",
         data={"visibility": "private"},
@@ -225,6 +222,7 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
     warmed = warm(api, suite.gateway_url, link["token"])
     served_before = http_requests(suite, route)
     hits = gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
+    in_front = gateway_metric(suite.gateway_url, "encore_gateway_front_answers_total")
     anonymous = api.get(
         f"/v1/public/track-links/{link['token']}",
         params={"visitorId": "anon", "source": "front"},
@@ -236,6 +234,8 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
         headers=visitor.headers,
     )
     assert gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") - hits == 2
+    # the anonymous one was answered in front, the signed-in one by the Litestar route
+    assert gateway_metric(suite.gateway_url, "encore_gateway_front_answers_total") == in_front + 1
     for response in (anonymous, signed_in):
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"

@@ -13,7 +13,7 @@ from contracts.dto import ResolvedTrackLink, TrackLinkVisitBatch
 from contracts.errors import ErrorCode
 from gateway.db.identity import Caller
 from gateway.link_cache import TrackLinkCache
-from gateway.track_link_opens import TrackLinkOpens
+from gateway.track_link_opens import TrackLinkOpens, visit_params
 from servicekit.errors import ApiError
 from servicekit.upstream import InternalClient, UpstreamError
 
@@ -23,6 +23,7 @@ VIEW = {"link": {"id": "mslink_1"}, "track": {"id": "mtrack_1"}}
 class Sharing:
     def __init__(self) -> None:
         self.down = False
+        self.revoked = False
         self.resolved: list[list[str]] = []
 
     async def resolve(self, tokens: list[str]) -> list[ResolvedTrackLink | None]:
@@ -37,7 +38,7 @@ class Sharing:
                 expires_at=None,
                 view=VIEW,
             )
-            if token == "shr_live"
+            if token == "shr_live" and not self.revoked
             else None
             for token in tokens
         ]
@@ -119,3 +120,40 @@ async def test_a_batch_sharing_refuses_as_malformed_is_dropped_not_retried(
     monkeypatch.setattr(opens.sharing, "request", unavailable)
     with pytest.raises(UpstreamError):  # the recorder sends it again
         await opens._record([{"event_id": "x"}])
+
+
+async def test_a_link_sharing_said_is_gone_is_never_served_stale(
+    opens: TrackLinkOpens, sharing: Sharing
+) -> None:
+    """Revoked while the event could not reach this gateway: past the TTL sharing says so,
+    and a later outage of sharing must not bring the page back."""
+    opens.cache.ttl = 1e-9
+    assert await opens.open("shr_live", {}, None, None) is not None
+    sharing.revoked = True
+    assert await opens.open("shr_live", {}, None, None) is None
+    sharing.down = True
+    with pytest.raises(ApiError):
+        await opens.open("shr_live", {}, None, None)
+
+
+async def test_stale_answers_end_after_the_stale_bound(
+    opens: TrackLinkOpens, sharing: Sharing
+) -> None:
+    opens.cache.ttl = 1e-9
+    opens.cache.stale_for = 1e-9  # an entry resolved now may not be served stale at all
+    assert await opens.open("shr_live", {}, None, None) is not None
+    sharing.down = True
+    with pytest.raises(ApiError):
+        await opens.open("shr_live", {}, None, None)
+
+
+def test_a_visit_keeps_what_the_visitor_said_cleaned_and_small() -> None:
+    query = [
+        ("visitorId", "first"),
+        ("visitorId", "  v\x00\x01" + "x" * 5000),  # the last one counts
+        ("sessionId", "   "),
+        ("source", "newsletter"),
+        ("accessCode", "not-for-a-track-link"),
+        ("other", "ignored"),
+    ]
+    assert visit_params(query) == {"visitorId": "v" + "x" * 119, "source": "newsletter"}

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from sharing.domain.links import is_live, link_expiry, trim
+from contracts.text import trim
+from sharing.domain.links import is_live, link_expiry
 
 NOW = datetime(2026, 6, 28, 10, 30, tzinfo=UTC)
 

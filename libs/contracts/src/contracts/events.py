@@ -15,16 +15,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from contracts import topics
 from contracts.ids import new_event_id
+from contracts.text import SHORT_TEXT_CHARS, printable
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _printable(value: str) -> str:
-    """Control characters (NUL above all: Postgres text cannot hold it) are dropped."""
-    return _CONTROL.sub("", value)
-
-
-ShortText = Annotated[str, AfterValidator(_printable), StringConstraints(max_length=120)]
+ShortText = Annotated[
+    str, AfterValidator(printable), StringConstraints(max_length=SHORT_TEXT_CHARS)
+]
 
 
 class Payload(BaseModel):

@@ -74,7 +74,7 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
     token = settings.internal_token.get_secret_value()
     timeout = settings.upstream_timeout_seconds
     sharing = InternalClient("sharing", settings.sharing_url, token, timeout)
-    links = TrackLinkCache(settings.track_link_cache_ttl_seconds)
+    links = TrackLinkCache(settings.track_link_cache_ttl_seconds, settings.track_link_stale_seconds)
     return GatewayContext(
         settings=settings,
         engine=engine,

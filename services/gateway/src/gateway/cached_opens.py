@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
+from litestar._asgi.utils import is_valid_host  # Litestar's own Host check
 from litestar.enums import ScopeType
 from litestar.types import (
     ASGIApp,
@@ -26,11 +27,13 @@ from litestar.types import (
     Scope,
     Send,
 )
+from prometheus_client import Counter
 
-from gateway.api.public import PublicTrackLinksController, forwarded
+from gateway.api.public import PublicTrackLinksController
 from gateway.context import GatewayContext
-from gateway.link_cache import CachedLink
+from gateway.link_cache import HITS, CachedLink
 from gateway.ratelimit import client_address_of
+from gateway.track_link_opens import visit_params
 from servicekit.middleware import request_middleware
 from servicekit.tracing import current_trace_id
 
@@ -39,6 +42,10 @@ PREFIX = "/v1/public/track-links/"
 ROUTE = re.sub(r"\{(\w+):\w+\}", r"{\1}", PublicTrackLinksController.path)
 CREDENTIALS = (b"x-api-key", b"authorization")
 JSON = (b"content-type", b"application/json")
+ANSWERED = Counter(
+    "encore_gateway_front_answers_total",
+    "Anonymous track-link opens answered from the cache in front of Litestar",
+)
 CACHED = "encore.cached_link"  # scope state: the entry `front` found, for `answer`
 
 
@@ -51,8 +58,11 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
         if scope["method"] != "GET" or not scope["path"].startswith(PREFIX):
             return None
         token = scope["path"][len(PREFIX) :]
-        if not token or "/" in token or any(name in CREDENTIALS for name, _ in scope["headers"]):
+        if not token or "/" in token:
             return None
+        for name, value in scope["headers"]:
+            if name in CREDENTIALS or (name == b"host" and not is_valid_host(value)):
+                return None  # a signed-in caller, or Litestar's 400 for a bad Host
         cached = opens.cached(token)
         if cached is None or ctx.limiters.lookups.limited(client_address_of(scope, hops)):
             return None
@@ -61,8 +71,10 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
     async def answer(scope: Scope, receive: Receive, send: Send) -> None:
         """Inside the request middleware: trace id and metrics as on every route."""
         cached: CachedLink = scope["state"][CACHED]
+        ANSWERED.inc()
+        HITS.inc()
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        opens.record(cached.link_id, forwarded(query), None, current_trace_id())
+        opens.record(cached.link_id, visit_params(query), None, current_trace_id())
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": 200,

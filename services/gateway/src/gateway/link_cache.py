@@ -7,8 +7,9 @@ token is never kept). It goes away when:
 - the link's own `expires_at` passes (checked on every open);
 - its TTL runs out: the bound on staleness if invalidation events stop arriving (a broker
   outage holds revocations in sharing's outbox). Past its TTL an entry is asked for again,
-  but kept: while sharing cannot answer, the page is served from it (`stale`), since a
-  link cannot be revoked while sharing is down either.
+  but kept: while sharing cannot answer at all, the page is served from it (`stale`) for
+  at most `stale_seconds` more; once sharing answers that the token opens nothing, the
+  entry is forgotten.
 
 A resolve can race an event: sharing may answer from before a revocation, or from a track
 replica that has not applied the catalog event the gateway just saw. So the cache remembers
@@ -51,11 +52,15 @@ class CachedLink:
     body: bytes  # the public payload, serialized once
     expires_at: float | None  # the link's own expiry, Unix seconds
     stale_at: float  # monotonic: the TTL
+    gone_at: float  # monotonic: past this, not even served stale
 
 
 class TrackLinkCache:
-    def __init__(self, ttl_seconds: float, max_entries: int = 100_000) -> None:
+    def __init__(
+        self, ttl_seconds: float, stale_seconds: float = 300.0, max_entries: int = 100_000
+    ) -> None:
         self.ttl = ttl_seconds
+        self.stale_for = stale_seconds
         self.max_entries = max_entries
         self.generation = 0
         self.enabled = False
@@ -66,23 +71,35 @@ class TrackLinkCache:
         self._revoked: OrderedDict[str, float] = OrderedDict()  # link id: when seen
         self._track_versions: OrderedDict[str, float] = OrderedDict()
 
-    def get(self, token_hash: str) -> CachedLink | None:
-        """The entry while it is fresh: within its TTL, and its link not expired."""
+    def get(self, token_hash: str, *, counted: bool = True) -> CachedLink | None:
+        """The entry while it is fresh: within its TTL, and its link not expired.
+        `counted=False` only looks (the caller counts the hit if it serves it)."""
         entry = self.stale(token_hash)
         if entry is None or entry.stale_at < time.monotonic():
-            MISSES.inc()
+            if counted:
+                MISSES.inc()
             return None
-        HITS.inc()
+        if counted:
+            HITS.inc()
         return entry
 
     def stale(self, token_hash: str) -> CachedLink | None:
         """The entry even past its TTL, for when sharing cannot be asked: no event has
-        dropped it, and its link has not expired (an expired link is never served)."""
+        dropped it, sharing has not said it is gone, it is at most `stale_seconds` past its
+        TTL, and its link has not expired (an expired link is never served)."""
         entry = self._entries.get(token_hash)
-        if entry is not None and entry.expires_at is not None and entry.expires_at <= time.time():
+        if entry is None:
+            return None
+        if entry.gone_at < time.monotonic() or (
+            entry.expires_at is not None and entry.expires_at <= time.time()
+        ):
             self._remove(token_hash)
             return None
         return entry
+
+    def forget(self, token_hash: str) -> None:
+        """Sharing says this token opens nothing (any more)."""
+        self._remove(token_hash)
 
     def put(
         self,
@@ -104,12 +121,14 @@ class TrackLinkCache:
             REFUSED.inc()
             return
         self._remove(token_hash)
+        now = time.monotonic()
         self._entries[token_hash] = CachedLink(
             link_id,
             track_id,
             body,
             expires_at.timestamp() if expires_at else None,
-            time.monotonic() + self.ttl,
+            stale_at=now + self.ttl,
+            gone_at=now + self.ttl + self.stale_for,
         )
         self._by_link[link_id] = token_hash
         self._by_track.setdefault(track_id, set()).add(token_hash)

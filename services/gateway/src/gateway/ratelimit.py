@@ -45,13 +45,18 @@ class FailureLimiter:
         return stamps
 
     def limited(self, client: str) -> bool:
+        """Whether this client has used up its failures for the window. A client with no
+        failures is not recorded: only `fail` adds clients, so visitors opening real links
+        cannot push the clients that are failing out of the table."""
+        if client not in self._failures:
+            return False
         return len(self._recent(client, time.monotonic())) >= self.max_failures
 
     def check(self, client: str) -> None:
         """Raise 429 if this client has used up its failures for the window."""
-        now = time.monotonic()
-        stamps = self._recent(client, now)
-        if len(stamps) >= self.max_failures:
+        if self.limited(client):
+            now = time.monotonic()
+            stamps = self._failures[client]
             retry_after = max(1, math.ceil(stamps[0] + self.window - now))
             LIMITED.labels(self.kind).inc()
             raise ApiError(

@@ -27,6 +27,12 @@ class GatewaySettings(ServiceSettings):
         description="Upper bound on how long a revoked track link can still open when "
         "invalidation events stop arriving (0 turns the resolved-link cache off).",
     )
+    track_link_stale_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long past its TTL a cached track link is still served while "
+        "sharing cannot be reached at all.",
+    )
     visit_drain_seconds: float = Field(
         default=3.0,
         ge=0,

@@ -11,6 +11,7 @@ recording to be best-effort, and the queue retries until sharing has it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
@@ -20,6 +21,7 @@ from contracts.dto import ResolvedTrackLink, TrackLinkResolveRequest
 from contracts.errors import ErrorCode
 from contracts.hashing import hash_secret
 from contracts.ids import new_event_id
+from contracts.text import trim
 from gateway.batching import Coalescer
 from gateway.db.identity import Caller
 from gateway.link_cache import CachedLink, TrackLinkCache
@@ -34,8 +36,17 @@ SERVED_STALE = Counter(
     "Track-link opens served past the cache TTL because sharing was unreachable",
 )
 
+VISITOR_PARAMS = ("visitorId", "sessionId", "source")
+
 MAX_TOKEN_CHARS = 200  # far longer than any token we issue; longer ones are never sent on
 JSON = {"content-type": "application/json"}
+
+
+def visit_params(query: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """What a visitor says of themselves (the last of repeated parameters), cleaned as
+    sharing cleans it: a queued visit stays small whatever the query string held."""
+    last = {key: value for key, value in query if key in VISITOR_PARAMS}
+    return {key: cleaned for key, value in last.items() if (cleaned := trim(value)) is not None}
 
 
 class TrackLinkOpens:
@@ -59,10 +70,11 @@ class TrackLinkOpens:
         return body
 
     def cached(self, token: str) -> CachedLink | None:
-        """The fresh cache entry for this token, if there is one (no call to sharing)."""
+        """The fresh cache entry for this token, if there is one: no call to sharing, and
+        not counted as a hit or miss (the caller counts what it serves)."""
         if len(token) > MAX_TOKEN_CHARS:
             return None
-        return self.cache.get(hash_secret(token))
+        return self.cache.get(hash_secret(token), counted=False)
 
     def record(
         self, link_id: str, params: dict[str, str], caller: Caller | None, trace_id: str | None
@@ -99,6 +111,7 @@ class TrackLinkOpens:
             SERVED_STALE.inc()
             return stale.link_id, stale.body
         if resolved is None:
+            self.cache.forget(token_hash)  # never served stale again
             return None
         body = msgspec.json.encode(resolved.view)
         self.cache.put(

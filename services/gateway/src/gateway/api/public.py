@@ -19,6 +19,7 @@ from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.ratelimit import client_address
+from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
 from servicekit.internal import ORG_ID_HEADER
 from servicekit.tracing import current_trace_id
@@ -80,7 +81,7 @@ async def open_track_link(
     ctx.limiters.lookups.check(client)
     view = await ctx.track_link_opens.open(
         token,
-        forwarded(request.query_params.items()),
+        visit_params(request.query_params.items()),
         caller,
         current_trace_id(),
     )

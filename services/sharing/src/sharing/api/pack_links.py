@@ -14,13 +14,14 @@ from contracts.dto import SignedUrl
 from contracts.errors import ErrorCode
 from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPlayed, TrackSnapshot
 from contracts.hashing import hash_secret, secret_matches
+from contracts.text import trim
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
 from sharing.api.track_links import ShareEvent, public_track
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
-from sharing.domain.links import is_live, link_expiry, track_is_shareable, trim
+from sharing.domain.links import is_live, link_expiry, track_is_shareable
 from sharing.events.recording import about, record
 from sharing.links import create_link, new_pack_slug, public_url
 from sharing.tracks import find_pack, find_tracks

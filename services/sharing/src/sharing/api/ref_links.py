@@ -14,12 +14,12 @@ from contracts import ids
 from contracts.errors import ErrorCode
 from contracts.events import ShareClicked, TrackPlayed, Visitor
 from contracts.hashing import hash_secret, token_preview
+from contracts.text import trim
 from servicekit.errors import ApiError, not_found
 from servicekit.internal import ORG_ID_HEADER, actor_of
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
-from sharing.domain.links import trim
 from sharing.events.recording import about, record
 from sharing.links import create_link, public_url
 from sharing.tracks import find_track

@@ -14,11 +14,12 @@ from contracts.events import (
     TrackPlayed,
     TrackSnapshot,
 )
+from contracts.text import trim
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
-from sharing.domain.links import track_is_shareable, trim
+from sharing.domain.links import track_is_shareable
 from sharing.events.recording import about, record
 from sharing.links import create_token_link, live_token_link, public_url
 from sharing.tracks import find_track

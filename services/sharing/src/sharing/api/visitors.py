@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Request
 
 from contracts.events import Visitor
+from contracts.text import trim
 from servicekit.internal import Actor, actor_of
-from sharing.domain.links import trim
 
 
 def visitor_from(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from contracts.events import TrackSnapshot
@@ -22,13 +21,3 @@ def is_live(revoked_at: datetime | None, expires_at: datetime | None, now: datet
 def track_is_shareable(track: TrackSnapshot | None, deleted: bool) -> bool:
     """A link resolves only to a track that still exists and is public."""
     return track is not None and not deleted and track.visibility == "public"
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def trim(value: str | None, limit: int = 120) -> str | None:
-    if value is None:
-        return None
-    value = _CONTROL.sub("", value).strip()[:limit]
-    return value or None
