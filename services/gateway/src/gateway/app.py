@@ -38,7 +38,7 @@ from gateway.openapi import document_errors
 from gateway.ratelimit import FailureLimiter, Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
-from servicekit.app import provide_value
+from servicekit.app import freeze_startup_objects, provide_value
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.errors import EXCEPTION_HANDLERS
 from servicekit.health import database_check, health_handlers
@@ -159,6 +159,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_middleware("gateway")],
         lifespan=[lifespan],
+        on_startup=[freeze_startup_objects],
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.response import Stream
 
 from contracts.errors import ErrorCode
@@ -303,7 +304,17 @@ class MediaController(Controller):
 
     path = "/v1/media/{token:str}"
 
-    @get("/")
+    @get(
+        "/",
+        responses={
+            206: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                description="The requested byte range of the media (a `Range` header was sent)",
+                generate_examples=False,
+            )
+        },
+    )
     async def fetch(self, request: Req, token: str, ctx: GatewayContext) -> Stream:
         headers = {"range": request.headers["range"]} if "range" in request.headers else None
         http = ctx.catalog.http
