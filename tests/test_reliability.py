@@ -209,11 +209,7 @@ def outbox_rows(stack: FaultStack) -> int:
 def test_broker_down_public_links_answer_and_the_outbox_delivers_every_view_after(
     faults: FaultStack, size: int
 ) -> None:
-    artist = faults.new_artist()
-    track = _upload(faults, artist)
-    link = faults.api.post(
-        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
-    ).json()
+    artist, link = _shared_track(faults)
     page = f"/v1/public/track-links/{link['token']}"
     assert faults.api.get(page, params={"visitorId": "before"}).status_code == 200
     eventually(lambda: link_stats(faults.api, artist, link["id"])["views"] == 1)
@@ -251,11 +247,7 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
 ) -> None:
     """The gateway serves links it has resolved before from its cache, past the cache's
     TTL too (1 s on this stack), and holds their views until sharing takes them again."""
-    artist = faults.new_artist()
-    track = _upload(faults, artist)
-    link = faults.api.post(
-        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
-    ).json()
+    artist, link = _shared_track(faults)
     page = f"/v1/public/track-links/{link['token']}"
     before = warm(faults.api, faults.suite.gateway_url, link["token"])
     stale_before = gateway_metric(
@@ -290,6 +282,17 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
     )
 
 
+def _shared_track(stack: FaultStack) -> tuple[Artist, dict[str, Any]]:
+    """A new artist and a track link to a new track of theirs."""
+    artist = stack.new_artist()
+    track = _upload(stack, artist)
+    link = stack.api.post(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
+    )
+    assert link.status_code == 201, link.text
+    return artist, dict(link.json())
+
+
 def _upload(stack: FaultStack, artist: Artist) -> dict[str, Any]:
     from tests.conftest import MEDIA
 
@@ -307,11 +310,7 @@ def _upload(stack: FaultStack, artist: Artist) -> dict[str, Any]:
 def test_restarting_the_analytics_database_turns_only_analytics_unready_and_nothing_hangs(
     faults: FaultStack,
 ) -> None:
-    artist = faults.new_artist()
-    track = _upload(faults, artist)
-    link = faults.api.post(
-        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
-    ).json()
+    artist, link = _shared_track(faults)
     shares = f"/v1/music/{artist.organization_id}/shares"
     page = f"/v1/public/track-links/{link['token']}"
     assert faults.api.get(shares, headers=artist.headers).status_code == 200
