@@ -27,7 +27,7 @@ PRODUCERS = {
     topics.CATALOG_LIFECYCLE: "catalog",
 }
 CONSUMERS = {
-    topics.SHARE_LIFECYCLE: "analytics",
+    topics.SHARE_LIFECYCLE: "analytics, gateway (track-link cache invalidation)",
     topics.CATALOG_LIFECYCLE: "sharing (replicas), gateway (cache invalidation)",
 }
 
