@@ -31,8 +31,9 @@ from tests.conftest import (
 )
 
 
-def share(api: httpx.Client, artist: Artist) -> dict[str, str]:
-    track = upload(api, artist)
+def share(api: httpx.Client, artist: Artist, track: dict[str, Any] | None = None) -> dict[str, str]:
+    """A track link to `track`, or to a new track of the artist's."""
+    track = track or upload(api, artist)
     response = api.post(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
     )
@@ -167,9 +168,7 @@ def test_a_track_made_private_stops_its_cached_links(
 ) -> None:
     artist = new_artist()
     track = upload(api, artist)
-    link = api.post(
-        f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
-    ).json()
+    link = share(api, artist, track)
     warm(api, suite.gateway_url, link["token"])
     hidden = api.patch(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}",
