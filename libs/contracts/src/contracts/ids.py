@@ -17,6 +17,7 @@ SHARE_LINK = "mslink_"
 API_KEY = "sk_"
 SHARE_TOKEN = "shr_"  # noqa: S105 - a prefix, not a secret
 API_KEY_RECORD = "key_"
+INVITATION = "inv_"
 TRACE = "req_"
 
 
@@ -54,6 +55,10 @@ def new_share_link_id() -> str:
 
 def new_api_key_record_id() -> str:
     return _random_id(API_KEY_RECORD)
+
+
+def new_invitation_id() -> str:
+    return _random_id(INVITATION)
 
 
 def new_trace_id() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -33,7 +34,19 @@ organizations = Table(
     Column("id", Text, primary_key=True),
     Column("name", Text, nullable=False),
     Column("personal", Boolean, nullable=False, server_default=text("false")),
+    # whose personal organization this is: set exactly when `personal`, one per user, so the
+    # org a user's own things are filed under is found by key, never by picking a membership
+    Column("personal_user_id", Text, ForeignKey("gateway.users.id", ondelete="CASCADE")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "personal = (personal_user_id IS NOT NULL)", name="ck_organizations_personal_user"
+    ),
+    Index(
+        "uq_organizations_personal_user",
+        "personal_user_id",
+        unique=True,
+        postgresql_where=text("personal"),
+    ),
 )
 
 memberships = Table(
@@ -62,4 +75,35 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True)),
     Index("ix_api_keys_user", "user_id"),
+)
+
+# Membership of a (non-personal) organization is offered, then accepted by the invitee.
+# `status` is pending | accepted | declined | cancelled | expired; a pending row past
+# `expires_at` counts as expired whether or not it was rewritten yet.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column(
+        "organization_id",
+        Text,
+        ForeignKey("gateway.organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("invitee_id", Text, ForeignKey("gateway.users.id", ondelete="CASCADE"), nullable=False),
+    Column("invited_by", Text, ForeignKey("gateway.users.id", ondelete="SET NULL")),
+    Column("role", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("responded_at", DateTime(timezone=True)),
+    # one open invitation per person and organization: a second invite returns the first
+    Index(
+        "uq_invitations_pending",
+        "organization_id",
+        "invitee_id",
+        unique=True,
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_invitations_invitee", "invitee_id"),
 )
