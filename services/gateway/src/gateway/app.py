@@ -16,7 +16,12 @@ from litestar.types import ASGIApp
 
 from gateway.api.analytics import AnalyticsController
 from gateway.api.catalog import AlbumsController, PacksController, SplitSheetController
-from gateway.api.identity import MeController, OrganizationsController, UsersController
+from gateway.api.identity import (
+    MeController,
+    MyInvitationsController,
+    OrganizationsController,
+    UsersController,
+)
 from gateway.api.music import SharesController, TracksController
 from gateway.api.public import (
     MediaController,
@@ -132,6 +137,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         route_handlers=[
             UsersController,
             MeController,
+            MyInvitationsController,
             OrganizationsController,
             TracksController,
             SplitSheetController,

@@ -39,6 +39,11 @@ class GatewaySettings(ServiceSettings):
         description="How long a stopping gateway keeps trying to hand its queued track-link "
         "views to sharing.",
     )
+    invitation_ttl_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="How long an invitation to join an organization can be accepted.",
+    )
     trusted_proxy_hops: int = Field(
         default=0,
         ge=0,

@@ -1,11 +1,11 @@
-"""Users, my API keys, organizations and their members."""
+"""Users, my API keys, organizations, their members and invitations to join them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from pydantic import BaseModel, Field, StringConstraints
 
 from contracts.errors import ErrorCode
@@ -13,7 +13,20 @@ from gateway.auth import Membership, require_admin
 from gateway.context import GatewayContext
 from gateway.db import identity
 from gateway.db.identity import Caller, HandleTaken
-from gateway.domain.identity import HANDLE_INPUT, Role, can_manage_members, normalize_handle
+from gateway.domain.identity import (
+    HANDLE_INPUT,
+    ONLY_MANAGERS,
+    InvitationStatus,
+    Refusal,
+    Role,
+    can_manage_members,
+    effective_status,
+    invitation_refusal,
+    may_cancel,
+    normalize_handle,
+    removal_refusal,
+    role_change_refusal,
+)
 from servicekit.errors import ApiError, not_found, validation_error
 
 # StringConstraints, not Field(pattern=...): Litestar's OpenAPI keeps only the former's pattern
@@ -36,6 +49,27 @@ class CreateOrganization(BaseModel):
 class AddMember(BaseModel):
     handle: Handle
     role: Role = "member"
+
+
+class ChangeRole(BaseModel):
+    role: Role
+
+
+class InvitedOrganization(BaseModel):
+    id: str
+    name: str
+
+
+class InvitationView(BaseModel):
+    id: str
+    organization: InvitedOrganization
+    role: Role
+    handle: str = Field(description="The invited user's handle.")
+    invited_by: str | None = Field(description="Handle of who sent it (None: since left).")
+    status: InvitationStatus
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None = None
 
 
 class ApiKeyView(BaseModel):
@@ -147,49 +181,176 @@ class OrganizationsController(Controller):
         return {"id": org_id, "name": data.name.strip(), "personal": False, "role": "owner"}
 
     @post("/{org:str}/members", status_code=201)
-    async def add_member(
+    async def invite(
         self, data: AddMember, membership: Membership, ctx: GatewayContext
-    ) -> dict[str, str]:
-        if not can_manage_members(membership.role):
-            raise ApiError(ErrorCode.FORBIDDEN, "only owners and admins manage members")
+    ) -> Response[InvitationView]:
+        """Invites the user: they become a member once they accept (201). An open invitation
+        for the same person is returned as it is (200); a member already, or a personal
+        organization, is 409."""
+        org_id = membership.organization_id
         handle = normalize_handle(data.handle)
         async with ctx.sessions() as session, session.begin():
+            personal = await identity.personal_user_of(session, org_id) is not None
+            _refuse(invitation_refusal(membership.role, personal, data.role, None))
             user = await identity.user_by_handle(session, handle) if handle else None
             if user is None:
                 raise not_found("user", handle=data.handle)
-            current = await identity.role_in(
-                session, membership.organization_id, user.id, lock=True
+            current = await identity.role_in(session, org_id, user.id)
+            _refuse(invitation_refusal(membership.role, personal, data.role, current))
+            row, created = await identity.invite(
+                session,
+                org_id,
+                user.id,
+                membership.caller.user_id,
+                data.role,
+                timedelta(days=ctx.settings.invitation_ttl_days),
             )
-            if "owner" in (data.role, current) and membership.role != "owner":
-                raise ApiError(ErrorCode.FORBIDDEN, "only owners grant or take away the owner role")
-            if current == "owner" and data.role != "owner":
-                await _keep_an_owner(session, membership.organization_id)
-            current = await identity.role_in(
-                session, membership.organization_id, user.id, lock=True
+        return Response(_invitation(row), status_code=201 if created else 200)
+
+    @patch("/{org:str}/members/{user_id:str}")
+    async def change_role(
+        self, user_id: str, data: ChangeRole, membership: Membership, ctx: GatewayContext
+    ) -> dict[str, str]:
+        """A member's new role (owners and admins; only owners touch the owner role)."""
+        org_id = membership.organization_id
+        if not can_manage_members(membership.role):
+            _refuse(ONLY_MANAGERS)
+        async with ctx.sessions() as session, session.begin():
+            current = await identity.role_in(session, org_id, user_id, lock=True)
+            if current is None:
+                raise not_found("member", user_id=user_id)
+            personal_owner = await identity.personal_user_of(session, org_id) == user_id
+            _refuse(
+                role_change_refusal(
+                    membership.role, current, data.role, personal_owner=personal_owner
+                )
             )
-            if "owner" in (data.role, current) and membership.role != "owner":
-                raise ApiError(ErrorCode.FORBIDDEN, "only owners grant or take away the owner role")
             if current == "owner" and data.role != "owner":
-                await _keep_an_owner(session, membership.organization_id)
-            await identity.set_member(session, membership.organization_id, user.id, data.role)
-        return {
-            "organization_id": membership.organization_id,
-            "user_id": user.id,
-            "role": data.role,
-        }
+                await _keep_an_owner(session, org_id)
+            await identity.set_role(session, org_id, user_id, data.role)
+        return {"organization_id": org_id, "user_id": user_id, "role": data.role}
 
     @delete("/{org:str}/members/{user_id:str}", status_code=204)
     async def remove_member(
         self, user_id: str, membership: Membership, ctx: GatewayContext
     ) -> None:
-        if not can_manage_members(membership.role) and user_id != membership.caller.user_id:
+        org_id = membership.organization_id
+        leaving = user_id == membership.caller.user_id
+        if not can_manage_members(membership.role) and not leaving:
             raise ApiError(ErrorCode.FORBIDDEN, "only owners and admins remove other members")
         async with ctx.sessions() as session, session.begin():
-            role = await identity.role_in(session, membership.organization_id, user_id, lock=True)
+            role = await identity.role_in(session, org_id, user_id, lock=True)
             if role is None:
                 raise not_found("member", user_id=user_id)
+            personal_owner = await identity.personal_user_of(session, org_id) == user_id
+            _refuse(
+                removal_refusal(
+                    membership.role, role, self_removal=leaving, personal_owner=personal_owner
+                )
+            )
             if role == "owner":
-                if membership.role != "owner" and user_id != membership.caller.user_id:
-                    raise ApiError(ErrorCode.FORBIDDEN, "only owners remove owners")
-                await _keep_an_owner(session, membership.organization_id)
-            await identity.remove_member(session, membership.organization_id, user_id)
+                await _keep_an_owner(session, org_id)
+            await identity.remove_member(session, org_id, user_id)
+
+    @get("/{org:str}/invitations")
+    async def invitations(
+        self, membership: Membership, ctx: GatewayContext
+    ) -> list[InvitationView]:
+        """The organization's open invitations (owners and admins)."""
+        if not can_manage_members(membership.role):
+            _refuse(ONLY_MANAGERS)
+        async with ctx.sessions() as session:
+            rows = await identity.pending_invitations_of(session, membership.organization_id)
+        return [_invitation(r) for r in rows]
+
+    @delete("/{org:str}/invitations/{invitation_id:str}", status_code=204)
+    async def cancel_invitation(
+        self, invitation_id: str, membership: Membership, ctx: GatewayContext
+    ) -> None:
+        """Owners and admins, or whoever sent it; 409 once it was answered or expired."""
+        async with ctx.sessions() as session, session.begin():
+            row = await identity.invitation_for_update(
+                session, invitation_id, organization_id=membership.organization_id
+            )
+            if row is None:
+                raise not_found("invitation", invitation_id=invitation_id)
+            if not may_cancel(membership.role, membership.caller.user_id, row.invited_by):
+                _refuse(ONLY_MANAGERS)
+            _require_open(row)
+            await identity.close_invitation(session, invitation_id, "cancelled")
+
+
+class MyInvitationsController(Controller):
+    """Invitations sent to the caller: only the invitee sees, accepts or declines them;
+    anyone else gets the same 404 as for an id that does not exist."""
+
+    path = "/v1/me/invitations"
+
+    @get("/")
+    async def mine(self, caller: Caller, ctx: GatewayContext) -> list[InvitationView]:
+        async with ctx.sessions() as session:
+            rows = await identity.pending_invitations_for(session, caller.user_id)
+        return [_invitation(r) for r in rows]
+
+    @post("/{invitation_id:str}/accept", status_code=200)
+    async def accept(
+        self, invitation_id: str, caller: Caller, ctx: GatewayContext
+    ) -> InvitationView:
+        """Makes the caller a member with the invitation's role."""
+        async with ctx.sessions() as session, session.begin():
+            row = await _my_open_invitation(session, invitation_id, caller)
+            if not await identity.add_member(
+                session, row.organization_id, caller.user_id, row.role
+            ):
+                raise ApiError(
+                    ErrorCode.CONFLICT,
+                    "already a member of this organization",
+                    details={"invitation_id": invitation_id},
+                )
+            return _invitation(await identity.close_invitation(session, invitation_id, "accepted"))
+
+    @post("/{invitation_id:str}/decline", status_code=200)
+    async def decline(
+        self, invitation_id: str, caller: Caller, ctx: GatewayContext
+    ) -> InvitationView:
+        async with ctx.sessions() as session, session.begin():
+            await _my_open_invitation(session, invitation_id, caller)
+            return _invitation(await identity.close_invitation(session, invitation_id, "declined"))
+
+
+async def _my_open_invitation(session: Any, invitation_id: str, caller: Caller) -> Any:
+    row = await identity.invitation_for_update(session, invitation_id, invitee_id=caller.user_id)
+    if row is None:
+        raise not_found("invitation", invitation_id=invitation_id)
+    _require_open(row)
+    return row
+
+
+def _require_open(row: Any) -> None:
+    status = effective_status(row.status, row.expires_at, row.now)
+    if status != "pending":
+        raise ApiError(
+            ErrorCode.CONFLICT,
+            f"this invitation is {status}",
+            details={"invitation_id": row.id, "status": status},
+        )
+
+
+def _refuse(refusal: Refusal | None) -> None:
+    if refusal is not None:
+        code = ErrorCode.CONFLICT if refusal.kind == "conflict" else ErrorCode.FORBIDDEN
+        raise ApiError(code, refusal.reason)
+
+
+def _invitation(row: Any) -> InvitationView:
+    return InvitationView(
+        id=row.id,
+        organization=InvitedOrganization(id=row.organization_id, name=row.organization_name),
+        role=row.role,
+        handle=row.invitee_handle,
+        invited_by=row.inviter_handle,
+        status=effective_status(row.status, row.expires_at, row.now),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        responded_at=row.responded_at,
+    )

@@ -1,19 +1,20 @@
-"""Users, organizations, memberships and API keys."""
+"""Users, organizations, memberships, invitations and API keys."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import ids
 from contracts.hashing import hash_secret, token_preview
-from gateway.db.models import api_keys, memberships, organizations, users
+from gateway.db.models import api_keys, invitations, memberships, organizations, users
 
 
 class HandleTaken(Exception):
@@ -52,7 +53,11 @@ async def create_user(session: AsyncSession, handle: str, display_name: str) -> 
             )
     except IntegrityError as exc:
         raise HandleTaken(handle) from exc
-    await session.execute(insert(organizations).values(id=org_id, name=display_name, personal=True))
+    await session.execute(
+        insert(organizations).values(
+            id=org_id, name=display_name, personal=True, personal_user_id=user_id
+        )
+    )
     await session.execute(
         insert(memberships).values(organization_id=org_id, user_id=user_id, role="owner")
     )
@@ -103,12 +108,11 @@ async def revoke_api_key(session: AsyncSession, user_id: str, key_id: str) -> bo
 
 
 def _caller_by_key(raw_key: str) -> Select[Any]:
-    """The live (not revoked) key's user, key id and personal organization."""
+    """The live (not revoked) key's user, key id and personal organization (by its unique
+    `personal_user_id`, never "some personal org the user belongs to")."""
     personal = (
-        select(memberships.c.organization_id)
-        .join(organizations, organizations.c.id == memberships.c.organization_id)
-        .where(memberships.c.user_id == users.c.id, organizations.c.personal.is_(True))
-        .limit(1)
+        select(organizations.c.id)
+        .where(organizations.c.personal_user_id == users.c.id, organizations.c.personal.is_(True))
         .scalar_subquery()
     )
     return (
@@ -194,16 +198,32 @@ async def create_organization(session: AsyncSession, name: str, owner_id: str) -
     return org_id
 
 
-async def set_member(session: AsyncSession, organization_id: str, user_id: str, role: str) -> None:
-    upsert = pg_insert(memberships).values(
-        organization_id=organization_id, user_id=user_id, role=role
+async def personal_user_of(session: AsyncSession, organization_id: str) -> str | None:
+    """The user whose personal organization this is; None for every other organization."""
+    return await session.scalar(
+        select(organizations.c.personal_user_id).where(organizations.c.id == organization_id)
     )
+
+
+async def set_role(session: AsyncSession, organization_id: str, user_id: str, role: str) -> None:
     await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[memberships.c.organization_id, memberships.c.user_id],
-            set_={"role": role},
-        )
+        update(memberships)
+        .where(memberships.c.organization_id == organization_id, memberships.c.user_id == user_id)
+        .values(role=role)
     )
+
+
+async def add_member(session: AsyncSession, organization_id: str, user_id: str, role: str) -> bool:
+    """False when the user is already a member (their role is left as it is)."""
+    result = await session.execute(
+        pg_insert(memberships)
+        .values(organization_id=organization_id, user_id=user_id, role=role)
+        .on_conflict_do_nothing(
+            index_elements=[memberships.c.organization_id, memberships.c.user_id]
+        )
+        .returning(memberships.c.user_id)
+    )
+    return result.first() is not None
 
 
 async def remove_member(session: AsyncSession, organization_id: str, user_id: str) -> bool:
@@ -224,3 +244,133 @@ async def owner_count(session: AsyncSession, organization_id: str) -> int:
         )
         or 0
     )
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+_invitee = users.alias("invitee")
+_inviter = users.alias("inviter")
+_PENDING_LIVE: ColumnElement[bool] = (invitations.c.status == "pending") & (
+    invitations.c.expires_at > func.now()
+)
+
+
+def _invitation_view() -> Select[Any]:
+    """An invitation as callers see it: the organization's name and both handles."""
+    return (
+        select(
+            invitations.c.id,
+            invitations.c.organization_id,
+            organizations.c.name.label("organization_name"),
+            invitations.c.invitee_id,
+            _invitee.c.handle.label("invitee_handle"),
+            invitations.c.invited_by,
+            _inviter.c.handle.label("inviter_handle"),
+            invitations.c.role,
+            invitations.c.status,
+            invitations.c.created_at,
+            invitations.c.expires_at,
+            invitations.c.responded_at,
+            func.now().label("now"),
+        )
+        .join(organizations, organizations.c.id == invitations.c.organization_id)
+        .join(_invitee, _invitee.c.id == invitations.c.invitee_id)
+        .outerjoin(_inviter, _inviter.c.id == invitations.c.invited_by)
+    )
+
+
+async def invite(
+    session: AsyncSession,
+    organization_id: str,
+    invitee_id: str,
+    invited_by: str,
+    role: str,
+    ttl: timedelta,
+) -> tuple[Any, bool]:
+    """A pending invitation, and whether it is new: an open one for the same person and
+    organization is returned as it is (the partial unique index settles concurrent calls).
+    A pending one past its expiry is first marked expired, so it does not block a new one."""
+    await session.execute(
+        update(invitations)
+        .where(
+            invitations.c.organization_id == organization_id,
+            invitations.c.invitee_id == invitee_id,
+            invitations.c.status == "pending",
+            invitations.c.expires_at <= func.now(),
+        )
+        .values(status="expired")
+    )
+    inserted = await session.execute(
+        pg_insert(invitations)
+        .values(
+            id=ids.new_invitation_id(),
+            organization_id=organization_id,
+            invitee_id=invitee_id,
+            invited_by=invited_by,
+            role=role,
+            expires_at=func.now() + ttl,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[invitations.c.organization_id, invitations.c.invitee_id],
+            index_where=text("status = 'pending'"),
+        )
+        .returning(invitations.c.id)
+    )
+    new_id = inserted.scalar()
+    where = (
+        invitations.c.id == new_id
+        if new_id is not None
+        else (
+            (invitations.c.organization_id == organization_id)
+            & (invitations.c.invitee_id == invitee_id)
+            & (invitations.c.status == "pending")
+        )
+    )
+    row = (await session.execute(_invitation_view().where(where))).one()
+    return row, new_id is not None
+
+
+async def pending_invitations_for(session: AsyncSession, invitee_id: str) -> Sequence[Any]:
+    stmt = (
+        _invitation_view()
+        .where(invitations.c.invitee_id == invitee_id, _PENDING_LIVE)
+        .order_by(invitations.c.created_at, invitations.c.id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def pending_invitations_of(session: AsyncSession, organization_id: str) -> Sequence[Any]:
+    stmt = (
+        _invitation_view()
+        .where(invitations.c.organization_id == organization_id, _PENDING_LIVE)
+        .order_by(invitations.c.created_at, invitations.c.id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def invitation_for_update(
+    session: AsyncSession,
+    invitation_id: str,
+    *,
+    invitee_id: str | None = None,
+    organization_id: str | None = None,
+) -> Any:
+    """The invitation, locked, if it is the invitee's (or the organization's); else None."""
+    stmt = _invitation_view().where(invitations.c.id == invitation_id)
+    if invitee_id is not None:
+        stmt = stmt.where(invitations.c.invitee_id == invitee_id)
+    if organization_id is not None:
+        stmt = stmt.where(invitations.c.organization_id == organization_id)
+    return (await session.execute(stmt.with_for_update(of=invitations))).first()
+
+
+async def close_invitation(session: AsyncSession, invitation_id: str, status: str) -> Any:
+    """Record the answer (accepted, declined, cancelled, expired) and return the view."""
+    await session.execute(
+        update(invitations)
+        .where(invitations.c.id == invitation_id)
+        .values(status=status, responded_at=func.now())
+    )
+    return (
+        await session.execute(_invitation_view().where(invitations.c.id == invitation_id))
+    ).one()
