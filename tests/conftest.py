@@ -120,6 +120,21 @@ def upload(
     return dict(response.json())
 
 
+def join(
+    api: httpx.Client, inviter: Artist, organization_id: str, member: Artist, role: str = "member"
+) -> dict[str, Any]:
+    """`member` joins the organization as `role`: `inviter` invites, `member` accepts."""
+    sent = api.post(
+        f"/v1/organizations/{organization_id}/members",
+        headers=inviter.headers,
+        json={"handle": member.handle, "role": role},
+    )
+    assert sent.status_code == 201, sent.text
+    accepted = api.post(f"/v1/me/invitations/{sent.json()['id']}/accept", headers=member.headers)
+    assert accepted.status_code == 200, accepted.text
+    return dict(accepted.json())
+
+
 def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> Any:
     """Poll until `check` returns a truthy value (and return it), or fail after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -15,7 +15,7 @@ from minio import Minio
 from contracts import topics
 from contracts.events import AlbumReleased
 from devstack.suite import Suite
-from tests.conftest import MEDIA, Artist, assert_error, eventually, read_events, upload
+from tests.conftest import MEDIA, Artist, assert_error, eventually, join, read_events, upload
 
 FORMATS = {
     "tone-3s.wav": "audio/wav",
@@ -133,11 +133,7 @@ def test_only_the_owner_edits_or_deletes(
 ) -> None:
     owner, colleague = new_artist(), new_artist()
     label = api.post("/v1/organizations", headers=owner.headers, json={"name": "Label"}).json()
-    api.post(
-        f"/v1/organizations/{label['id']}/members",
-        headers=owner.headers,
-        json={"handle": colleague.handle},
-    )
+    join(api, owner, label["id"], colleague)
     owner_in_label = Artist(owner.user_id, owner.handle, label["id"], owner.api_key)
     colleague_in_label = Artist(colleague.user_id, colleague.handle, label["id"], colleague.api_key)
     track = upload(api, owner_in_label)

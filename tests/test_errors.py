@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.conftest import MEDIA, TEST_MAX_UPLOAD, Artist, assert_error, upload
+from tests.conftest import MEDIA, TEST_MAX_UPLOAD, Artist, assert_error, join, upload
 
 
 def test_missing_or_wrong_key_is_401(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
@@ -63,12 +63,7 @@ def test_member_of_a_label_can_use_it(api: httpx.Client, new_artist: Callable[[]
     boss, member = new_artist(), new_artist()
     label = api.post("/v1/organizations", headers=boss.headers, json={"name": "Label"}).json()
     assert api.get(f"/v1/music/{label['id']}/tracks", headers=member.headers).status_code == 404
-    added = api.post(
-        f"/v1/organizations/{label['id']}/members",
-        headers=boss.headers,
-        json={"handle": member.handle},
-    )
-    assert added.status_code == 201, added.text
+    join(api, boss, label["id"], member)
     assert api.get(f"/v1/music/{label['id']}/tracks", headers=member.headers).status_code == 200
     assert (
         api.post(

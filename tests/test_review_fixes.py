@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from devstack.suite import Suite
-from tests.conftest import Artist, assert_error, eventually, link_stats, upload
+from tests.conftest import Artist, assert_error, eventually, join, link_stats, upload
 
 
 def test_a_nul_in_visitor_ids_cannot_stop_analytics(
@@ -38,31 +38,32 @@ def test_a_nul_in_visitor_ids_cannot_stop_analytics(
 def test_admins_cannot_take_or_strip_ownership(
     api: httpx.Client, new_artist: Callable[[], Artist]
 ) -> None:
-    owner, admin = new_artist(), new_artist()
+    owner, admin, guest = new_artist(), new_artist(), new_artist()
     label = api.post("/v1/organizations", headers=owner.headers, json={"name": "L"}).json()
     members = f"/v1/organizations/{label['id']}/members"
-    assert (
-        api.post(
-            members, headers=owner.headers, json={"handle": admin.handle, "role": "admin"}
-        ).status_code
-        == 201
-    )
+    join(api, owner, label["id"], admin, "admin")
     assert_error(
-        api.post(members, headers=admin.headers, json={"handle": admin.handle, "role": "owner"}),
+        api.patch(f"{members}/{admin.user_id}", headers=admin.headers, json={"role": "owner"}),
         403,
         "FORBIDDEN",
     )
     assert_error(
-        api.post(members, headers=admin.headers, json={"handle": owner.handle, "role": "member"}),
+        api.patch(f"{members}/{owner.user_id}", headers=admin.headers, json={"role": "member"}),
+        403,
+        "FORBIDDEN",
+    )
+    assert_error(
+        api.post(members, headers=admin.headers, json={"handle": guest.handle, "role": "owner"}),
         403,
         "FORBIDDEN",
     )
     assert_error(api.delete(f"{members}/{owner.user_id}", headers=admin.headers), 403, "FORBIDDEN")
     assert_error(
-        api.post(members, headers=owner.headers, json={"handle": owner.handle, "role": "member"}),
+        api.patch(f"{members}/{owner.user_id}", headers=owner.headers, json={"role": "member"}),
         409,
         "CONFLICT",
     )
+    assert_error(api.delete(f"{members}/{owner.user_id}", headers=owner.headers), 409, "CONFLICT")
 
 
 def test_members_revoke_only_their_own_links(
@@ -70,11 +71,7 @@ def test_members_revoke_only_their_own_links(
 ) -> None:
     owner, member = new_artist(), new_artist()
     label = api.post("/v1/organizations", headers=owner.headers, json={"name": "L"}).json()
-    api.post(
-        f"/v1/organizations/{label['id']}/members",
-        headers=owner.headers,
-        json={"handle": member.handle},
-    )
+    join(api, owner, label["id"], member)
     in_label = Artist(owner.user_id, owner.handle, label["id"], owner.api_key)
     track = upload(api, in_label)
     link = api.post(
