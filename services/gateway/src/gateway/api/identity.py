@@ -191,6 +191,7 @@ class OrganizationsController(Controller):
         handle = normalize_handle(data.handle)
         async with ctx.sessions() as session, session.begin():
             personal = await identity.personal_user_of(session, org_id) is not None
+            # refused before the handle is looked up, then again knowing their membership
             _refuse(invitation_refusal(membership.role, personal, data.role, None))
             user = await identity.user_by_handle(session, handle) if handle else None
             if user is None:
