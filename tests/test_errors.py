@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
+from devstack.suite import Suite
 from tests.conftest import MEDIA, TEST_MAX_UPLOAD, Artist, assert_error, upload
 
 
@@ -256,3 +259,69 @@ def test_list_offsets_are_bounded_at_the_edge(
         last = api.get(listing, headers=artist.headers, params={"offset": 2**53 - 1})
         assert last.status_code == 200, last.text
         assert last.json()["items"] == []
+
+
+def _without_stamps(error: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in error.items() if k not in {"trace_id", "timestamp"}}
+
+
+def test_a_service_validation_error_names_public_fields_and_nothing_internal(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """Litestar's "Validation failed for PUT /internal/orgs/…" reached callers from the
+    services behind the gateway (issue 14, item 11)."""
+    artist = new_artist()
+    track = upload(api, artist)
+    org = f"/v1/music/{artist.organization_id}"
+    refused = [
+        (  # catalog
+            api.put(
+                f"{org}/tracks/{track['id']}/split-sheet",
+                headers=artist.headers,
+                json={"contributors": [{"name": 3, "role": "r", "percentage": "100"}]},
+            ),
+            "contributors.0.name",
+        ),
+        (  # sharing
+            api.post(
+                f"{org}/tracks/{track['id']}/share",
+                headers=artist.headers,
+                json={"expires_in_days": "soon"},
+            ),
+            "expires_in_days",
+        ),
+        (  # the gateway itself
+            api.get(f"{org}/tracks", headers=artist.headers, params={"limit": "many"}),
+            "limit",
+        ),
+    ]
+    for response, field in refused:
+        error = assert_error(response, 422, "VALIDATION_ERROR")
+        assert list(error["details"]["fields"]) == [field], error
+        assert field in error["system_message"]
+        for internal in ("/internal", "Validation failed for", "catalog", "sharing", "org_"):
+            assert internal not in response.text, (internal, response.text)
+
+
+def test_media_url_failures_all_look_the_same(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+) -> None:
+    """An expired, a tampered and a malformed media URL, and one naming a missing track,
+    answer one body: which of them it was is in the log only (issue 14, item 11)."""
+    from catalog.domain.media_tokens import MediaGrant, sign
+
+    artist = new_artist()
+    track = upload(api, artist)
+    key = suite.media_signing_key.encode()
+    expired = sign(MediaGrant(track["id"], "audio", "inline", int(time.time()) - 60), key)
+    valid = sign(MediaGrant(track["id"], "audio", "inline", int(time.time()) + 600), key)
+    assert api.get(f"/v1/media/{valid}").status_code == 200
+    body, mac = valid.split(".")
+    tampered = f"{body}.{mac[::-1]}"
+    missing = sign(MediaGrant("mtrack_missing", "audio", "inline", int(time.time()) + 600), key)
+    errors = [
+        _without_stamps(assert_error(api.get(f"/v1/media/{token}"), 404, "RESOURCE_NOT_FOUND"))
+        for token in (expired, tampered, "not-a-token", missing)
+    ]
+    assert all(error == errors[0] for error in errors), errors
+    assert errors[0]["system_message"] == "media link invalid or expired", "says one thing"

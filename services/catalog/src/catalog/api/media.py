@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -16,7 +17,15 @@ from catalog.storage import iter_body
 from contracts.errors import ErrorCode
 from servicekit.errors import ApiError
 
+log = logging.getLogger(__name__)
+
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+def _gone() -> ApiError:
+    """One answer for every media URL that serves nothing (tampered, expired, malformed, or
+    naming what is gone): which it was is for the log, not for whoever holds the URL."""
+    return ApiError(ErrorCode.RESOURCE_NOT_FOUND, "media link invalid or expired")
 
 
 def _unsatisfiable(size: int) -> ApiError:
@@ -60,11 +69,13 @@ class MediaController(Controller):
                 token, ctx.settings.media_signing_key.get_secret_value().encode()
             )
         except media_tokens.InvalidMediaToken as exc:
-            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, f"media link invalid: {exc}") from exc
+            log.info("media token refused: %s", exc)
+            raise _gone() from exc
         async with ctx.sessions() as session:
             found = await _locate(session, grant)
         if found is None:
-            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "media not found")
+            log.info("media token for %s %s: nothing there", grant.asset, grant.subject_id)
+            raise _gone()
         key, content_type, title, size = found
         byte_range = _parse_range(request.headers.get("range"), size) if size is not None else None
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=300"}
