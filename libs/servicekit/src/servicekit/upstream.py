@@ -125,7 +125,12 @@ class InternalClient:
         params: Mapping[str, str] | None = None,
         content: Any = None,
     ) -> UpstreamResponse:
-        """`content`: bytes, str or an async iterator of bytes (streamed through)."""
+        """`content`: bytes, str or an async iterator of bytes (streamed through).
+
+        `path` is sent as written, escapes included: every value put into it must go through
+        `segment()`. A value is already decoded once by the router that handed it over, so a
+        caller's `%252F` arrives as `%2F`, which unquoted would reach the next service as `/`.
+        """
         try:
             # quoted as given (no dot-segment folding), anything a URL cannot carry escaped
             url = URL(self.base_url + quote(path, safe=PATH_SAFE), encoded=True)
@@ -182,5 +187,7 @@ def _header_safe(value: str) -> str:
 
 
 def segment(value: str) -> str:
-    """A path parameter made safe to put between slashes of an internal URL."""
+    """A path parameter made safe to put between slashes of an internal URL: every `/`, `%`,
+    `?`, `#` and non-ASCII character escaped, so the receiver decodes exactly `value` as one
+    segment (a `..` stays: nothing on the way folds dot segments). The one place ids are quoted, in the gateway and in every service."""
     return quote(value, safe="")

@@ -16,6 +16,7 @@ from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPl
 from contracts.text import trim
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
+from servicekit.upstream import segment
 from sharing.api.track_links import ShareEvent, public_track
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
@@ -223,7 +224,7 @@ class _PackLinkSurface(Controller):
         link, pack = await self._open(request, ctx, slug)
         track = await self._track_in_pack(ctx, pack, track_id)
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{track_id}/playback-url")
+            await ctx.catalog.json("GET", f"/internal/tracks/{segment(track_id)}/playback-url")
         )
         await record(
             ctx,
@@ -245,7 +246,7 @@ class _PackLinkSurface(Controller):
         if link.disable_downloads:
             raise ApiError(ErrorCode.DOWNLOADS_DISABLED, "the link's owner turned downloads off")
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{track_id}/download-url")
+            await ctx.catalog.json("GET", f"/internal/tracks/{segment(track_id)}/download-url")
         )
         await record(
             ctx,
