@@ -655,3 +655,36 @@ class TestSplitSheets:
             422,
             "VALIDATION_ERROR",
         )
+
+
+def test_split_sheet_decimals_read_as_people_write_them(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """A sheet summing to 80 reported `"sum": "8E+1"`; `9E+1` was stored as written
+    (issue 14, item 13)."""
+    artist = new_artist()
+    track = upload(api, artist)
+    url = f"/v1/music/{artist.organization_id}/tracks/{track['id']}/split-sheet"
+    eighty = [
+        {"name": "Ada", "role": "composer", "percentage": "40.00"},
+        {"name": "Bo", "role": "producer", "percentage": 40},
+    ]
+    error = assert_error(
+        api.put(url, headers=artist.headers, json={"contributors": eighty}),
+        422,
+        "VALIDATION_ERROR",
+    )
+    assert error["details"]["sum"] == "80"
+    written = [
+        {"name": "Ada", "role": "composer", "percentage": "9E+1"},
+        {"name": "Bo", "role": "producer", "percentage": 1e1},
+    ]
+    saved = api.put(url, headers=artist.headers, json={"contributors": written})
+    assert saved.status_code == 200, saved.text
+    assert [c["percentage"] for c in saved.json()["contributors"]] == ["90", "10"]
+    assert [
+        c["percentage"] for c in api.get(url, headers=artist.headers).json()["contributors"]
+    ] == ["90", "10"]
+    link = api.post(f"{url}/share", headers=artist.headers, json={}).json()
+    public = api.get(f"/v1/public/split-sheets/{link['token']}").json()
+    assert [c["percentage"] for c in public["splitSheet"]["contributors"]] == ["90", "10"]

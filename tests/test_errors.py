@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
+from devstack.suite import Suite
 from tests.conftest import MEDIA, TEST_MAX_UPLOAD, Artist, assert_error, join, upload
 
 
@@ -251,3 +255,154 @@ def test_list_offsets_are_bounded_at_the_edge(
         last = api.get(listing, headers=artist.headers, params={"offset": 2**53 - 1})
         assert last.status_code == 200, last.text
         assert last.json()["items"] == []
+
+
+def _without_stamps(error: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in error.items() if k not in {"trace_id", "timestamp"}}
+
+
+def test_a_service_validation_error_names_public_fields_and_nothing_internal(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """Litestar's "Validation failed for PUT /internal/orgs/…" reached callers from the
+    services behind the gateway (issue 14, item 11)."""
+    artist = new_artist()
+    track = upload(api, artist)
+    org = f"/v1/music/{artist.organization_id}"
+    refused = [
+        (  # catalog
+            api.put(
+                f"{org}/tracks/{track['id']}/split-sheet",
+                headers=artist.headers,
+                json={"contributors": [{"name": 3, "role": "r", "percentage": "100"}]},
+            ),
+            "contributors.0.name",
+        ),
+        (  # sharing
+            api.post(
+                f"{org}/tracks/{track['id']}/share",
+                headers=artist.headers,
+                json={"expires_in_days": "soon"},
+            ),
+            "expires_in_days",
+        ),
+        (  # the gateway itself
+            api.get(f"{org}/tracks", headers=artist.headers, params={"limit": "many"}),
+            "limit",
+        ),
+    ]
+    for response, field in refused:
+        error = assert_error(response, 422, "VALIDATION_ERROR")
+        assert list(error["details"]["fields"]) == [field], error
+        assert field in error["system_message"]
+        for internal in ("/internal", "Validation failed for", "catalog", "sharing", "org_"):
+            assert internal not in response.text, (internal, response.text)
+
+
+def test_media_url_failures_all_look_the_same(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+) -> None:
+    """An expired, a tampered and a malformed media URL, and one naming a missing track,
+    answer one body: which of them it was is in the log only (issue 14, item 11)."""
+    from catalog.domain.media_tokens import MediaGrant, sign
+
+    artist = new_artist()
+    track = upload(api, artist)
+    key = suite.media_signing_key.encode()
+    expired = sign(MediaGrant(track["id"], "audio", "inline", int(time.time()) - 60), key)
+    valid = sign(MediaGrant(track["id"], "audio", "inline", int(time.time()) + 600), key)
+    assert api.get(f"/v1/media/{valid}").status_code == 200
+    body, mac = valid.split(".")
+    tampered = f"{body}.{mac[::-1]}"
+    missing = sign(MediaGrant("mtrack_missing", "audio", "inline", int(time.time()) + 600), key)
+    errors = [
+        _without_stamps(assert_error(api.get(f"/v1/media/{token}"), 404, "RESOURCE_NOT_FOUND"))
+        for token in (expired, tampered, "not-a-token", missing)
+    ]
+    assert all(error == errors[0] for error in errors), errors
+    assert errors[0]["system_message"] == "media link invalid or expired", "says one thing"
+
+
+def test_malformed_range_headers_are_4xx_in_the_envelope(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+) -> None:
+    """A 5,000-digit position passed int()'s digit limit: a 500 (issue 14, item 12)."""
+    from catalog.domain.media_tokens import MediaGrant, sign
+
+    artist = new_artist()
+    track = upload(api, artist)
+    token = sign(
+        MediaGrant(track["id"], "audio", "inline", int(time.time()) + 600),
+        suite.media_signing_key.encode(),
+    )
+    url = f"/v1/media/{token}"
+    huge = "9" * 5000
+    for header in (f"bytes={huge}-", f"bytes=-{huge}0-", "bytes=abc", "bytes=0-1,5-9", "pages=1-2"):
+        error = assert_error(api.get(url, headers={"Range": header}), 422, "VALIDATION_ERROR")
+        assert list(error["details"]["fields"]) == ["Range"], error
+    whole = api.get(url, headers={"Range": f"bytes=0-{huge}"})
+    assert whole.status_code == 206, whole.text
+    assert (
+        whole.headers["content-range"] == f"bytes 0-{track['size_bytes'] - 1}/{track['size_bytes']}"
+    )
+
+
+def test_odd_path_segments_are_4xx_in_the_envelope(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """Sharing put decoded ids into catalog URLs unquoted: `x%252Fsplit-sheet` reached
+    catalog as `x/split-sheet` (a 500); an encoded slash routed as a separator at the
+    gateway (issue 14, item 12)."""
+    artist = new_artist()
+    org = f"/v1/music/{artist.organization_id}"
+    track = upload(api, artist)
+    tid = track["id"]
+    api.put(
+        f"{org}/tracks/{tid}/split-sheet",
+        headers=artist.headers,
+        json={"contributors": [{"name": "Solo", "role": "all", "percentage": 100}]},
+    )
+    pack = api.post(
+        f"{org}/packs", headers=artist.headers, json={"title": "P", "track_ids": [tid]}
+    ).json()
+    slug = api.post(f"{org}/packs/{pack['id']}/share", headers=artist.headers, json={}).json()[
+        "slug"
+    ]
+    odd = (
+        "%2F",
+        "%252F",
+        f"{tid}%2Fsplit-sheet",
+        f"{tid}%252Fsplit-sheet",
+        f"{tid}%252F..%252F..%252Fpacks%252F{pack['id']}",
+        "%C3%A9%E2%82%AC",
+        "%FF",
+        "x" * 5000,
+        "%25" * 3000,
+    )
+    addresses = (f"192.168.{n // 256}.{n % 256}" for n in itertools.count(1))
+    # `mtrack_…%2561` reaches sharing as `mtrack_…%61`: unquoted, catalog read it as
+    # `mtrack_…a`, and a ref link was made for an id that names no track
+    escaped_last = f"{tid[:-1]}%25{ord(tid[-1]):02X}"
+    assert_error(
+        api.post(f"/v1/tracks/{escaped_last}/shares", headers=artist.headers, json={}),
+        404,
+        "RESOURCE_NOT_FOUND",
+    )
+    for value in odd:
+        calls = [
+            ("POST", f"/v1/tracks/{value}/shares"),
+            ("POST", f"{org}/tracks/{value}/share"),
+            ("GET", f"{org}/tracks/{value}"),
+            ("POST", f"{org}/packs/{value}/share"),
+            ("GET", f"/v1/public/pack-links/{value}"),
+            ("GET", f"/v1/public/pack-links/{slug}/tracks/{value}/playback-url"),
+            ("GET", f"/v1/public/track-links/{value}/playback-url"),
+            ("GET", f"/v1/public/split-sheets/{value}"),
+            ("GET", f"/v1/media/{value}"),
+        ]
+        for method, path in calls:
+            # each from its own address: a 429 for too many failed lookups would hide the answer
+            headers = {**artist.headers, "X-Forwarded-For": next(addresses)}
+            response = api.request(method, path, headers=headers, json={})
+            assert 400 <= response.status_code < 500, (method, path[:120], response.text)
+            assert_error(response, response.status_code, response.json()["error"]["code"])

@@ -89,6 +89,7 @@ def envelope_errors(ctx: CheckContext, response: Response, case: Case[Any]) -> b
     assert default_status(envelope.error.code) == response.status_code, body
     if envelope.error.code is ErrorCode.VALIDATION_ERROR:
         assert envelope.error.details.get("fields"), f"a 422 names its fields: {body}"
+    assert "/internal" not in response.text, f"an internal path leaked: {body}"
     return True
 
 

@@ -6,6 +6,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -360,6 +361,64 @@ class TestPackLinks:
             == 204
         )
         assert_error(api.get(f"/v1/public/pack-links/{link['slug']}"), 404, "RESOURCE_NOT_FOUND")
+
+    def test_access_codes_are_salted_argon2id_and_old_sha256_rows_still_open(
+        self, api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+    ) -> None:
+        """A leaked table must not reveal 4-character codes by a lookup (issue 14, item 2)."""
+        import hashlib
+
+        artist = new_artist()
+        pack, _ = make_pack(api, artist, 1)
+        links = [share_pack(api, artist, pack["id"], access_code="1234") for _ in range(2)]
+
+        def stored(link: dict[str, Any]) -> str:
+            rows = run_sql(
+                suite.infra.database_url,
+                "select access_code_hash from sharing.share_links where id = $1",
+                link["id"],
+            )
+            return str(rows[0]["access_code_hash"])
+
+        first, second = stored(links[0]), stored(links[1])
+        sha256 = hashlib.sha256(b"1234").hexdigest()
+        assert first.startswith("$argon2id$") and second.startswith("$argon2id$")
+        assert sha256 not in (first, second)
+        assert first != second, "the same code is salted differently on each link"
+
+        legacy = links[0]
+        run_sql(
+            suite.infra.database_url,
+            "update sharing.share_links set access_code_hash = $2 where id = $1",
+            legacy["id"],
+            sha256,
+        )
+        base = f"/v1/public/pack-links/{legacy['slug']}"
+        assert_error(api.get(base, params={"accessCode": "4321"}), 403, "ACCESS_CODE_INVALID")
+        assert stored(legacy) == sha256, "a wrong code changes nothing"
+        assert api.get(base, params={"accessCode": "1234"}).status_code == 200
+        rehashed = stored(legacy)
+        assert rehashed.startswith("$argon2id$") and rehashed != sha256
+        assert api.get(base, params={"accessCode": "1234"}).status_code == 200
+        assert stored(legacy) == rehashed, "a current hash is not rewritten on every open"
+        assert_error(api.get(base, params={"accessCode": "4321"}), 403, "ACCESS_CODE_INVALID")
+
+        # many right codes at once on an old row: each opens, and one rehash is kept
+        run_sql(
+            suite.infra.database_url,
+            "update sharing.share_links set access_code_hash = $2 where id = $1",
+            legacy["id"],
+            sha256,
+        )
+
+        def open_from(n: int) -> int:
+            headers = {"X-Forwarded-For": f"10.254.{n // 256}.{n % 256}"}
+            return api.get(base, params={"accessCode": "1234"}, headers=headers).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            assert list(pool.map(open_from, range(32))) == [200] * 32
+        assert stored(legacy).startswith("$argon2id$")
+        assert api.get(base, params={"accessCode": "1234"}).status_code == 200
 
     def test_only_the_owner_shares_a_pack(
         self, api: httpx.Client, new_artist: Callable[[], Artist]

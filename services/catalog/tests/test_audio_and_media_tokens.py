@@ -80,3 +80,32 @@ def test_byte_ranges() -> None:
     assert _parse_range("bytes=50-500", 100) == (50, 99)
     with pytest.raises(ApiError):
         _parse_range("bytes=100-", 100)
+
+
+def test_byte_range_positions_of_any_length() -> None:
+    """Found by fuzzing: a 5,000-digit position passed int()'s digit limit (a 500)."""
+    huge = "9" * 5000
+    assert _parse_range(f"bytes=0-{huge}", 100) == (0, 99)
+    assert _parse_range(f"bytes=-{huge}", 100) == (0, 99)
+    assert _parse_range(f"bytes={'0' * 5000}7-8", 100) == (7, 8)
+    with pytest.raises(ApiError) as refused:
+        _parse_range(f"bytes={huge}-", 100)
+    assert refused.value.details["fields"].keys() == {"Range"}
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["bytes=abc", "bytes=-", "bytes=0-1,5-9", "items=0-5", "bytes=5-1", "bytes=1-2-3", "0-9", ""],
+)
+def test_a_range_header_that_is_not_one_byte_range_is_refused(header: str) -> None:
+    for size in (100, None, 0):
+        with pytest.raises(ApiError) as refused:
+            _parse_range(header, size)
+        assert refused.value.code == "VALIDATION_ERROR"
+        assert refused.value.details["fields"].keys() == {"Range"}
+
+
+def test_a_range_is_read_as_written() -> None:
+    assert _parse_range(" bytes=0-9 ", 100) == (0, 9)
+    assert _parse_range("Bytes=0-9", 100) == (0, 9)
+    assert _parse_range("bytes=0-9", None) is None, "an object of unknown size is sent whole"

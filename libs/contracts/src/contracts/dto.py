@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.decimals import DecimalText
+
 Visibility = Literal["public", "private"]
 LinkVisibility = Literal["link_only", "public"]
 
@@ -139,7 +141,7 @@ class ContributorView(BaseModel):
     name: str
     user_handle: str | None = None
     role: str
-    percentage: str
+    percentage: DecimalText
 
 
 class SplitSheetView(BaseModel):

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
+
+from contracts.decimals import plain_decimals
 
 
 class ErrorCode(StrEnum):
@@ -81,6 +83,12 @@ class ErrorBody(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     trace_id: str | None = None
     timestamp: str
+
+    @field_serializer("details")
+    def _plain_decimals(self, details: dict[str, Any]) -> dict[str, Any]:
+        """A sum of percentages reads "80", not "8E+1" (as `str(Decimal)` may have it)."""
+        rendered: dict[str, Any] = plain_decimals(details)
+        return rendered
 
 
 class ErrorEnvelope(BaseModel):

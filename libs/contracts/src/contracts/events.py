@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts import topics
+from contracts.decimals import DecimalText
 from contracts.ids import new_event_id
 from contracts.text import SHORT_TEXT_CHARS, printable
 
@@ -245,7 +246,7 @@ class Contributor(BaseModel):
     name: str
     user_handle: str | None = None
     role: str
-    percentage: str  # decimal text, e.g. "33.33": exact, unlike a float
+    percentage: DecimalText  # e.g. "33.33": exact, unlike a float
 
 
 class SplitSheetSnapshot(BaseModel):

@@ -1,9 +1,11 @@
-"""One-way hashing of secrets that are shown once: API keys, share tokens, access codes.
+"""One-way hashing of secrets that are shown once and drawn at random: API keys, share
+tokens and ref codes.
 
 Only these digests are stored, so a database leak does not hand out working links or keys.
-The secrets carry at least 48 bits of randomness (access codes are the exception and are
-rate-limited at the gateway), so a plain SHA-256 is the right tool: it is what lookups
-index on, and a slow password hash would only make every link open slower.
+The secrets carry at least 48 bits of randomness, so a plain SHA-256 is the right tool: it is
+what lookups index on, and a slow password hash would only make every link open slower.
+Access codes are the exception (people choose them, 4 characters may do): sharing stores
+them as salted argon2id (`sharing.access_codes`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from servicekit.health import Check, health_handlers
 from servicekit.internal import internal_token_guard
 from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
+from servicekit.paths import refuse_encoded_slashes
 from servicekit.settings import ServiceSettings
 
 
@@ -40,6 +41,7 @@ def build_service_app(
         route_handlers=[internal, PrometheusController, *health_handlers(checks)],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_middleware(name)],
+        before_request=refuse_encoded_slashes,
         lifespan=[lifespan],
         on_startup=[freeze_startup_objects],
         openapi_config=None,

@@ -1,4 +1,9 @@
-"""Every error, from any service, leaves in the SPEC envelope with the request's trace id."""
+"""Every error, from any service, leaves in the SPEC envelope with the request's trace id.
+
+What an envelope says is written for the API's callers: the fields they sent, never a
+request line (an internal service's is `/internal/…`), an exception's type or a service's
+name. Those go to the log, under the same trace id.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,10 @@ from contracts.errors import ErrorCode, ErrorEnvelope, build_error
 from servicekit.tracing import TRACE_HEADER, current_trace_id, ensure_trace_id
 
 log = logging.getLogger(__name__)
+
+# the system messages of errors that are ours, not the caller's: what failed is in the log
+UNEXPECTED = "unexpected error; the trace id finds it in the logs"
+UNREACHABLE = "a dependency is unreachable; retry shortly"
 
 
 class ApiError(Exception):
@@ -83,15 +92,22 @@ def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
 
 
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar's detail is "Validation failed for <method> <path>": inside a service that
+    path is internal, so the message names the fields instead (as the caller sent them)."""
     fields: dict[str, str] = {}
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             key = str(item.get("key") or item.get("source") or "body")
             fields[key] = str(item.get("message", "invalid"))
+    if fields:
+        message = "invalid " + ", ".join(fields)
+    else:
+        message = exc.detail or "validation failed"
+        fields = {"body": message}
     envelope = build_error(
         ErrorCode.VALIDATION_ERROR,
-        exc.detail or "validation failed",
-        details={"fields": fields or {"body": exc.detail or "invalid"}},
+        message,
+        details={"fields": fields},
         trace_id=trace_of(request),
     )
     return envelope_response(envelope)
@@ -115,11 +131,13 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if code is None:
         code = ErrorCode.VALIDATION_ERROR if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
     status = 422 if code is ErrorCode.VALIDATION_ERROR else exc.status_code
+    message = exc.detail or code.value
     if status >= 500:
         log.error("unhandled http error %s: %s", exc.status_code, exc.detail)
+        message = UNEXPECTED
     envelope = build_error(
         code,
-        exc.detail or code.value,
+        message,
         trace_id=trace_of(request),
         status=status,
         details={"fields": {"body": exc.detail}} if code is ErrorCode.VALIDATION_ERROR else None,
@@ -153,7 +171,7 @@ def _unreachable(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     an exhausted pool) is a 503 the client may retry, not a bug: the database being
     restarted must not look like a 500."""
     log.warning("dependency unreachable: %r", exc)
-    return _unavailable(request, f"dependency unreachable: {type(exc).__name__}")
+    return _unavailable(request, UNREACHABLE)
 
 
 def _unavailable(request: Request[Any, Any, Any], message: str) -> Response[Any]:
@@ -164,7 +182,7 @@ def _unavailable(request: Request[Any, Any, Any], message: str) -> Response[Any]
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", exc_info=exc)
-    envelope = build_error(ErrorCode.INTERNAL_ERROR, type(exc).__name__, trace_id=trace_of(request))
+    envelope = build_error(ErrorCode.INTERNAL_ERROR, UNEXPECTED, trace_id=trace_of(request))
     return envelope_response(envelope)
 
 

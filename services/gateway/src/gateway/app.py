@@ -50,6 +50,7 @@ from servicekit.health import database_check, health_handlers
 from servicekit.kafka import broker_check, make_broker
 from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
+from servicekit.paths import refuse_encoded_slashes
 from servicekit.upstream import InternalClient
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_middleware("gateway")],
+        before_request=refuse_encoded_slashes,
         lifespan=[lifespan],
         on_startup=[freeze_startup_objects],
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.outbox import Outbox
 from servicekit.upstream import InternalClient
+from sharing.access_codes import AccessCodes
 from sharing.settings import SharingSettings
 
 PRODUCER = "sharing"
@@ -19,3 +20,4 @@ class SharingContext:
     sessions: async_sessionmaker[AsyncSession]
     outbox: Outbox
     catalog: InternalClient
+    access_codes: AccessCodes = field(default_factory=AccessCodes)

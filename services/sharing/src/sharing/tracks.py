@@ -10,6 +10,7 @@ from typing import Any
 from contracts.errors import ErrorCode
 from contracts.events import PackChanged, SplitSheetSnapshot, TrackSnapshot
 from servicekit.errors import ApiError
+from servicekit.upstream import segment
 from sharing.context import SharingContext
 from sharing.db import replica
 
@@ -30,7 +31,7 @@ async def find_tracks(
     async with ctx.sessions() as session:
         known = await replica.load_tracks(session, track_ids)
     for track_id in [t for t in track_ids if t not in known]:
-        data = await _fetch(ctx, f"/internal/tracks/{track_id}/snapshot")
+        data = await _fetch(ctx, f"/internal/tracks/{segment(track_id)}/snapshot")
         if data is None:
             known[track_id] = (None, False)
             continue
@@ -50,7 +51,7 @@ async def find_pack(ctx: SharingContext, pack_id: str) -> Any:
     async with ctx.sessions() as session:
         row = await replica.load_pack(session, pack_id)
     if row is None:
-        data = await _fetch(ctx, f"/internal/packs/{pack_id}/snapshot")
+        data = await _fetch(ctx, f"/internal/packs/{segment(pack_id)}/snapshot")
         if data is None:
             return None
         async with ctx.sessions() as session, session.begin():
@@ -63,7 +64,7 @@ async def find_split_sheet(ctx: SharingContext, track_id: str) -> SplitSheetSnap
     async with ctx.sessions() as session:
         sheet = await replica.load_split_sheet(session, track_id)
     if sheet is None:
-        data = await _fetch(ctx, f"/internal/tracks/{track_id}/split-sheet/snapshot")
+        data = await _fetch(ctx, f"/internal/tracks/{segment(track_id)}/split-sheet/snapshot")
         if data is None:
             return None
         sheet = SplitSheetSnapshot.model_validate(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -16,7 +17,20 @@ from catalog.storage import iter_body
 from contracts.errors import ErrorCode
 from servicekit.errors import ApiError
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+log = logging.getLogger(__name__)
+
+# one range of bytes (RFC 9110 §14.1.2); several ranges would need a multipart answer
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)
+# a position of more digits is past any object's end (and int() refuses over 4,300 digits)
+_POSITION_DIGITS = 18
+_PAST_ANY_END = 10**_POSITION_DIGITS
+RANGE_FORMAT = "one range: bytes=first-last, bytes=first- or bytes=-suffix"
+
+
+def _gone() -> ApiError:
+    """One answer for every media URL that serves nothing (tampered, expired, malformed, or
+    naming what is gone): which it was is for the log, not for whoever holds the URL."""
+    return ApiError(ErrorCode.RESOURCE_NOT_FOUND, "media link invalid or expired")
 
 
 def _unsatisfiable(size: int) -> ApiError:
@@ -28,22 +42,40 @@ def _unsatisfiable(size: int) -> ApiError:
     )
 
 
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(first, last) inclusive, or None for the whole object."""
-    match = _RANGE.match(header or "")
-    if not match or size == 0:
+def _malformed() -> ApiError:
+    return ApiError(
+        ErrorCode.VALIDATION_ERROR,
+        "malformed Range header",
+        details={"fields": {"Range": RANGE_FORMAT}},
+    )
+
+
+def _position(digits: str) -> int:
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= _POSITION_DIGITS else _PAST_ANY_END
+
+
+def _parse_range(header: str | None, size: int | None) -> tuple[int, int] | None:
+    """(first, last) inclusive, or None for the whole object (no header, or an object of
+    unknown or no size). A header that is not one byte range is refused whatever the size."""
+    if header is None:
         return None
+    match = _RANGE.fullmatch(header.strip())
+    if not match or match.groups() == ("", ""):
+        raise _malformed()
     first_s, last_s = match.groups()
-    if not first_s and not last_s:
+    if first_s and last_s and _position(last_s) < _position(first_s):
+        raise _malformed()  # RFC 9110: a range whose last is before its first is invalid
+    if not size:
         return None
     if not first_s:
-        length = min(int(last_s), size)
+        length = min(_position(last_s), size)
         if length == 0:
             raise _unsatisfiable(size)
         return size - length, size - 1
-    first = int(first_s)
-    last = min(int(last_s), size - 1) if last_s else size - 1
-    if first >= size or first > last:
+    first = _position(first_s)
+    last = min(_position(last_s), size - 1) if last_s else size - 1
+    if first >= size:
         raise _unsatisfiable(size)
     return first, last
 
@@ -60,13 +92,15 @@ class MediaController(Controller):
                 token, ctx.settings.media_signing_key.get_secret_value().encode()
             )
         except media_tokens.InvalidMediaToken as exc:
-            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, f"media link invalid: {exc}") from exc
+            log.info("media token refused: %s", exc)
+            raise _gone() from exc
         async with ctx.sessions() as session:
             found = await _locate(session, grant)
         if found is None:
-            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "media not found")
+            log.info("media token for %s %s: nothing there", grant.asset, grant.subject_id)
+            raise _gone()
         key, content_type, title, size = found
-        byte_range = _parse_range(request.headers.get("range"), size) if size is not None else None
+        byte_range = _parse_range(request.headers.get("range"), size)
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=300"}
         filename = re.sub(r"[^A-Za-z0-9._ -]", "_", title)[:80] or grant.subject_id
         extension = key.rsplit(".", 1)[-1]

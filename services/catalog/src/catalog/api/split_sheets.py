@@ -17,6 +17,7 @@ from catalog.db.models import split_sheets
 from catalog.domain.splits import SplitError, can_move, check_total, parse_percentage
 from catalog.events.publish import emit
 from contracts import ids
+from contracts.decimals import decimal_text
 from contracts.dto import ContributorView, SplitSheetView
 from contracts.errors import ErrorCode
 from contracts.events import Contributor, SplitSheetChanged, SplitSheetSnapshot
@@ -78,7 +79,7 @@ def _validated(data: SplitSheetIn) -> list[dict[str, Any]]:
             "name": c.name.strip(),
             "user_handle": c.user_handle,
             "role": c.role.strip(),
-            "percentage": str(p),
+            "percentage": decimal_text(p),
         }
         for c, p in zip(data.contributors, shares, strict=True)
     ]

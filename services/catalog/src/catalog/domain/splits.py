@@ -15,6 +15,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
 
 class SplitError(ValueError):
     def __init__(self, message: str, details: dict[str, object]) -> None:
+        """`details` may hold Decimals: the error envelope writes them plainly."""
         super().__init__(message)
         self.details = details
 
@@ -35,7 +36,7 @@ def parse_percentage(value: object) -> Decimal:
 def check_total(percentages: list[Decimal]) -> Decimal:
     total = sum(percentages, Decimal("0"))
     if total != HUNDRED:
-        raise SplitError("percentages must sum to exactly 100", {"sum": str(total.normalize())})
+        raise SplitError("percentages must sum to exactly 100", {"sum": total})
     return total
 
 

@@ -21,7 +21,7 @@ from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.ratelimit import client_address
 from gateway.track_link_opens import visit_params
-from servicekit.errors import ApiError
+from servicekit.errors import UNREACHABLE, ApiError
 from servicekit.internal import ORG_ID_HEADER
 from servicekit.tracing import current_trace_id
 from servicekit.upstream import error_from_response, segment
@@ -324,7 +324,7 @@ class MediaController(Controller):
         try:
             upstream = await http.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
-            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, "catalog unreachable") from exc
+            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, UNREACHABLE) from exc
         if upstream.status_code >= 400:
             await upstream.aread()
             await upstream.aclose()

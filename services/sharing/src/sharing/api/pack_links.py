@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from contracts.dto import SignedUrl
 from contracts.errors import ErrorCode
 from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPlayed, TrackSnapshot
-from contracts.hashing import hash_secret, secret_matches
 from contracts.text import trim
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
+from servicekit.upstream import segment
 from sharing.api.track_links import ShareEvent, public_track
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
@@ -79,7 +79,7 @@ class PackLinkCreateController(Controller):
                 "pack_id": pack_id,
                 "visibility": "link_only",
                 "name": (options.name or "").strip() or None,
-                "access_code_hash": hash_secret(options.access_code)
+                "access_code_hash": await ctx.access_codes.hash(options.access_code)
                 if options.access_code
                 else None,
                 "disable_downloads": options.disable_downloads,
@@ -132,8 +132,14 @@ class _PackLinkSurface(Controller):
             given = request.query_params.get("accessCode")
             if not given:
                 raise ApiError(ErrorCode.ACCESS_CODE_REQUIRED, "this link needs ?accessCode=")
-            if not secret_matches(given, link.access_code_hash):
+            verdict = await ctx.access_codes.check(given, link.access_code_hash)
+            if not verdict.matches:
                 raise ApiError(ErrorCode.ACCESS_CODE_INVALID, "wrong access code")
+            if verdict.rehashed is not None:
+                async with ctx.sessions() as session, session.begin():
+                    await repo.replace_access_code_hash(
+                        session, link.id, link.access_code_hash, verdict.rehashed
+                    )
         return link, pack
 
     async def _tracks(self, ctx: SharingContext, pack: Any) -> list[TrackSnapshot]:
@@ -218,7 +224,7 @@ class _PackLinkSurface(Controller):
         link, pack = await self._open(request, ctx, slug)
         track = await self._track_in_pack(ctx, pack, track_id)
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{track_id}/playback-url")
+            await ctx.catalog.json("GET", f"/internal/tracks/{segment(track_id)}/playback-url")
         )
         await record(
             ctx,
@@ -240,7 +246,7 @@ class _PackLinkSurface(Controller):
         if link.disable_downloads:
             raise ApiError(ErrorCode.DOWNLOADS_DISABLED, "the link's owner turned downloads off")
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{track_id}/download-url")
+            await ctx.catalog.json("GET", f"/internal/tracks/{segment(track_id)}/download-url")
         )
         await record(
             ctx,

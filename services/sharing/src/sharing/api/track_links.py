@@ -17,6 +17,7 @@ from contracts.events import (
 from contracts.text import trim
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
+from servicekit.upstream import segment
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.domain.links import track_is_shareable
@@ -151,7 +152,9 @@ class TrackLinksController(Controller):
     ) -> SignedUrl:
         link, track = await self._resolve(ctx, token)
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{track.track_id}/playback-url")
+            await ctx.catalog.json(
+                "GET", f"/internal/tracks/{segment(track.track_id)}/playback-url"
+            )
         )
         await record(
             ctx,

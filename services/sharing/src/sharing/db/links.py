@@ -20,6 +20,18 @@ async def insert_link(session: AsyncSession, values: dict[str, Any]) -> Any:
     ).one()
 
 
+async def replace_access_code_hash(
+    session: AsyncSession, link_id: str, current: str, new: str
+) -> None:
+    """Store a rehashed access code, unless another request (or the owner) changed the hash
+    since it was read: concurrent right codes then rehash once, and nothing is undone."""
+    await session.execute(
+        update(share_links)
+        .where(share_links.c.id == link_id, share_links.c.access_code_hash == current)
+        .values(access_code_hash=new)
+    )
+
+
 async def by_token_hash(session: AsyncSession, token_hash: str) -> Any:
     return (
         await session.execute(select(share_links).where(share_links.c.token_hash == token_hash))
