@@ -151,7 +151,11 @@ class TrackLinksController(Controller):
     ) -> SignedUrl:
         link, track = await self._resolve(ctx, token)
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{track.track_id}/playback-url")
+            await ctx.catalog.json(
+                "GET",
+                f"/internal/tracks/{track.track_id}/playback-url",
+                params={"linkId": link.id},
+            )
         )
         await record(
             ctx,
