@@ -1,3 +1,6 @@
+import hashlib
+import hmac
+import json
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,20 @@ def test_a_range_is_read_as_written() -> None:
     assert _parse_range(" bytes=0-9 ", 100) == (0, 9)
     assert _parse_range("Bytes=0-9", 100) == (0, 9)
     assert _parse_range("bytes=0-9", None) is None, "an object of unknown size is sent whole"
+
+
+def test_a_link_bound_token_carries_its_link() -> None:
+    grant = media_tokens.MediaGrant("mtrack_1", "audio", "inline", 2_000_000_000, "mslink_1")
+    assert media_tokens.verify(media_tokens.sign(grant, KEY), KEY, now=1_000) == grant
+    owner = media_tokens.MediaGrant("mtrack_1", "audio", "inline", 2_000_000_000)
+    assert media_tokens.verify(media_tokens.sign(owner, KEY), KEY, now=1_000).link_id is None
+
+
+def test_a_token_of_the_format_before_link_binding_is_refused() -> None:
+    """Version 1 tokens (no `v`) may have come through a link now revoked: they fail closed."""
+    body = json.dumps({"t": "mtrack_1", "a": "audio", "d": "inline", "e": 2_000_000_000})
+    raw = body.encode()
+    mac = hmac.new(KEY, raw, hashlib.sha256).digest()
+    old = f"{media_tokens._b64(raw)}.{media_tokens._b64(mac)}"
+    with pytest.raises(media_tokens.InvalidMediaToken, match="version"):
+        media_tokens.verify(old, KEY, now=1_000)

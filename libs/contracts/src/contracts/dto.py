@@ -56,6 +56,17 @@ class SignedUrl(BaseModel):
     content_type: str | None = None
 
 
+class MediaAccess(BaseModel):
+    """Sharing's answer to the gateway: may a media URL issued through this link, for this
+    track, still be served? `live` is false for an unknown, revoked or expired link, a track
+    no longer in it, or a track that is private or deleted."""
+
+    live: bool
+    link_kind: str | None = None
+    pack_id: str | None = None
+    expires_at: datetime | None = None
+
+
 class CreateTrackLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

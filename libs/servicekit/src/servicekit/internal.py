@@ -24,6 +24,9 @@ USER_HANDLE_HEADER = "X-Encore-User-Handle"
 USER_NAME_HEADER = "X-Encore-User-Name"
 ORG_ID_HEADER = "X-Encore-Org-Id"
 ORG_ROLE_HEADER = "X-Encore-Org-Role"
+# catalog -> gateway on a media response: the share link and track a signed URL is bound to
+MEDIA_LINK_HEADER = "X-Encore-Media-Link"
+MEDIA_SUBJECT_HEADER = "X-Encore-Media-Subject"
 MANAGING_ROLES = frozenset({"owner", "admin"})
 
 

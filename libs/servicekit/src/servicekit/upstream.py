@@ -8,7 +8,8 @@ something behind the API failed.
 
 Calls go through aiohttp: measured on this project's machine, an httpx call cost about four
 times the CPU of an aiohttp one (~0.7 ms more per call under load), on every gateway request.
-httpx remains only for the media proxy, which streams bodies through (`http`).
+The gateway's media proxy streams through a pool of its own (gateway/media.py), so that
+slow media readers never hold the connections these calls use.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
-import httpx
 from yarl import URL
 
 from contracts.errors import ErrorCode
@@ -75,12 +75,6 @@ class InternalClient:
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout, connect=2.0)
         self._session: aiohttp.ClientSession | None = None
-        self.http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout, connect=2.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            headers={INTERNAL_TOKEN_HEADER: token},
-        )
 
     def session(self) -> aiohttp.ClientSession:
         """Made on first use: an aiohttp session belongs to the running event loop."""
@@ -94,7 +88,6 @@ class InternalClient:
         return self._session
 
     async def aclose(self) -> None:
-        await self.http.aclose()
         if self._session is not None:
             await self._session.close()
 

@@ -39,6 +39,8 @@ from gateway.cached_opens import serve_cached_opens
 from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
 from gateway.link_cache import TrackLinkCache
+from gateway.media import MediaProxy
+from gateway.media_access import MediaAccessCache, MediaAccessCheck
 from gateway.openapi import document_errors
 from gateway.ratelimit import FailureLimiter, Limiters
 from gateway.settings import GatewaySettings
@@ -91,6 +93,8 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
         analytics=InternalClient("analytics", settings.analytics_url, token, timeout),
         track_link_opens=TrackLinkOpens(sharing, links),
         public_cache=PublicCache(settings.public_cache_ttl_seconds),
+        media=MediaProxy(settings),
+        media_access=MediaAccessCheck(sharing, MediaAccessCache(settings.media_access_ttl_seconds)),
         limiters=Limiters(
             lookups=FailureLimiter(
                 "lookup", settings.failed_lookup_limit, settings.rate_limit_window_seconds
@@ -112,7 +116,13 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     ctx = build_context(settings)
     engine = ctx.engine
     broker = make_broker(settings, "gateway")
-    register_invalidation(broker, settings, ctx.public_cache, ctx.track_link_opens.cache)
+    register_invalidation(
+        broker,
+        settings,
+        ctx.public_cache,
+        ctx.track_link_opens.cache,
+        ctx.media_access.cache,
+    )
     visits = ctx.track_link_opens.visits
 
     @contextlib.asynccontextmanager
@@ -130,7 +140,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                     await task
             await visits.drain(settings.visit_drain_seconds)
             await broker.stop()
-            for client in (ctx.catalog, ctx.sharing, ctx.analytics):
+            for client in (ctx.catalog, ctx.sharing, ctx.analytics, ctx.media):
                 await client.aclose()
             await engine.dispose()
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.cache import PublicCache
+from gateway.media import MediaProxy
+from gateway.media_access import MediaAccessCheck
 from gateway.ratelimit import Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
@@ -27,3 +29,5 @@ class GatewayContext:
     track_link_opens: TrackLinkOpens
     public_cache: PublicCache
     limiters: Limiters  # failed guesses per client address (see ratelimit.py)
+    media: MediaProxy  # its own pool to catalog, bounded streams (see media.py)
+    media_access: MediaAccessCheck  # link-bound media URLs play while their link is live

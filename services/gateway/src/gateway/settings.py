@@ -44,6 +44,38 @@ class GatewaySettings(ServiceSettings):
         gt=0,
         description="How long an invitation to join an organization can be accepted.",
     )
+    media_max_streams: int = Field(
+        default=200,
+        ge=1,
+        description="Connections to catalog the media proxy may hold at once (its own pool, "
+        "apart from the other internal calls); a stream waits up to the upstream timeout "
+        "for one, then answers 503.",
+    )
+    media_streams_per_client: int = Field(
+        default=8, ge=1, description="Media streams one client address may have open at once."
+    )
+    media_stream_max_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="Longest a media stream may last; players resume with a Range request.",
+    )
+    media_stream_min_bytes_per_second: float = Field(
+        default=8192.0,
+        gt=0,
+        description="Slowest average rate a media stream may fall to once its grace period "
+        "is over; a slower (or stalled) reader is disconnected.",
+    )
+    media_stream_grace_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="How long a media stream may go before the minimum rate applies.",
+    )
+    media_access_ttl_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long the gateway keeps sharing's answer that a link-bound media URL "
+        "may be served (revocations seen as events apply at once; 0 asks every time).",
+    )
     trusted_proxy_hops: int = Field(
         default=0,
         ge=0,

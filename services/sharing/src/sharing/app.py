@@ -14,6 +14,7 @@ from servicekit.health import database_check
 from servicekit.kafka import broker_check, make_broker
 from servicekit.outbox import Outbox, OutboxRelay
 from servicekit.upstream import InternalClient
+from sharing.api.media_access import MediaAccessController
 from sharing.api.pack_links import (
     GrantedPackLinksController,
     PackLinkCreateController,
@@ -71,6 +72,7 @@ def create_app(settings: SharingSettings | None = None) -> Litestar:
             GrantedPackLinksController,
             SplitLinkCreateController,
             SplitLinksController,
+            MediaAccessController,
         ],
         dependencies={"ctx": ctx},
         checks={"database": database_check(engine), "kafka": broker_check(broker)},

@@ -16,6 +16,7 @@ from catalog.domain import media_tokens
 from catalog.storage import iter_body
 from contracts.errors import ErrorCode
 from servicekit.errors import ApiError
+from servicekit.internal import MEDIA_LINK_HEADER, MEDIA_SUBJECT_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ class MediaController(Controller):
         filename = re.sub(r"[^A-Za-z0-9._ -]", "_", title)[:80] or grant.subject_id
         extension = key.rsplit(".", 1)[-1]
         headers["Content-Disposition"] = f'{grant.disposition}; filename="{filename}.{extension}"'
+        if grant.link_id is not None:  # the gateway checks the link is still live
+            headers[MEDIA_LINK_HEADER] = grant.link_id
+            headers[MEDIA_SUBJECT_HEADER] = grant.subject_id
         if byte_range is None:
             body = await ctx.storage.open(key)
             if size is not None:

@@ -264,16 +264,25 @@ class TracksController(Controller):
         return repo.public_track(row, ctx.settings)
 
     @get("/{track_id:str}/playback-url")
-    async def playback_url(self, track_id: str, ctx: CatalogContext) -> SignedUrl:
-        return await _signed_url(ctx, track_id, None, "inline")
+    async def playback_url(
+        self, track_id: str, ctx: CatalogContext, link_id: str = Parameter(query="linkId")
+    ) -> SignedUrl:
+        """For sharing: the URL is bound to the link it is given through (required)."""
+        return await _signed_url(ctx, track_id, None, "inline", link_id)
 
     @get("/{track_id:str}/download-url")
-    async def download_url(self, track_id: str, ctx: CatalogContext) -> SignedUrl:
-        return await _signed_url(ctx, track_id, None, "attachment")
+    async def download_url(
+        self, track_id: str, ctx: CatalogContext, link_id: str = Parameter(query="linkId")
+    ) -> SignedUrl:
+        return await _signed_url(ctx, track_id, None, "attachment", link_id)
 
 
 async def _signed_url(
-    ctx: CatalogContext, track_id: str, org_id: str | None, disposition: Any
+    ctx: CatalogContext,
+    track_id: str,
+    org_id: str | None,
+    disposition: Any,
+    link_id: str | None = None,
 ) -> SignedUrl:
     async with ctx.sessions() as session:
         row = await repo.get_track(session, track_id)
@@ -282,4 +291,4 @@ async def _signed_url(
     if org_id is None and row.visibility != "public":
         # the id-only route serves links, and links never open private tracks
         raise not_found("track", track_id=track_id)
-    return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type)
+    return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type, link_id)

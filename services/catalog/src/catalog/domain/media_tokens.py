@@ -3,6 +3,12 @@
 A token is `base64url(json).base64url(hmac)`; the catalog checks signature and expiry
 itself (the dev S3 server does not enforce presigned-URL expiry, and a presigned URL would
 reveal the bucket and key).
+
+Format version 2 (claim `v`) adds `l`, the share link a URL was issued through: the
+gateway serves the bytes of such a URL only while that link is live (gateway/media_access.py),
+so revoking a link or hiding its track stops its URLs at once, not when they expire. URLs
+given to owners carry no `l`. Tokens without `v: 2` (issued before links were bound) are
+refused: any of them may have come through a link, and none lives more than the URL TTL.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Literal
 
 Disposition = Literal["inline", "attachment"]
 Asset = Literal["audio", "artwork", "cover"]
+VERSION = 2
 
 
 class InvalidMediaToken(ValueError):
@@ -29,6 +36,7 @@ class MediaGrant:
     asset: Asset
     disposition: Disposition
     expires_at: int
+    link_id: str | None = None  # the share link it was issued through; None for owners
 
 
 def _b64(data: bytes) -> str:
@@ -40,10 +48,16 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(grant: MediaGrant, key: bytes) -> str:
-    body = json.dumps(
-        {"t": grant.subject_id, "a": grant.asset, "d": grant.disposition, "e": grant.expires_at},
-        separators=(",", ":"),
-    ).encode()
+    claims: dict[str, object] = {
+        "v": VERSION,
+        "t": grant.subject_id,
+        "a": grant.asset,
+        "d": grant.disposition,
+        "e": grant.expires_at,
+    }
+    if grant.link_id is not None:
+        claims["l"] = grant.link_id
+    body = json.dumps(claims, separators=(",", ":")).encode()
     mac = hmac.new(key, body, hashlib.sha256).digest()
     return f"{_b64(body)}.{_b64(mac)}"
 
@@ -59,14 +73,19 @@ def verify(token: str, key: bytes, now: float | None = None) -> MediaGrant:
         raise InvalidMediaToken("bad signature")
     try:
         claims = json.loads(body)
+        version = claims.get("v")
+        link_id = claims.get("l")
         grant = MediaGrant(
             subject_id=str(claims["t"]),
             asset=claims["a"],
             disposition=claims["d"],
             expires_at=int(claims["e"]),
+            link_id=None if link_id is None else str(link_id),
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidMediaToken("malformed claims") from exc
+    if version != VERSION:
+        raise InvalidMediaToken("unsupported token version")
     if grant.expires_at < (now if now is not None else time.time()):
         raise InvalidMediaToken("expired")
     return grant

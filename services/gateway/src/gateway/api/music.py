@@ -113,3 +113,4 @@ class SharesController(Controller):
         await forward(ctx.sharing, request, membership)
         # at once here; other gateway replicas drop it on the `share.lifecycle` event
         ctx.track_link_opens.cache.link_revoked(link_id)
+        ctx.media_access.cache.link_gone(link_id)  # and its media URLs stop playing

@@ -7,22 +7,22 @@ against the client's address (see ratelimit.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import httpx
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
-from litestar.response import Stream
+from litestar.types import ASGIApp
 
 from contracts.errors import ErrorCode
 from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
+from gateway.media import BoundedStream
 from gateway.ratelimit import client_address
 from gateway.track_link_opens import visit_params
-from servicekit.errors import UNREACHABLE, ApiError
-from servicekit.internal import ORG_ID_HEADER
+from servicekit.errors import ApiError
+from servicekit.internal import MEDIA_LINK_HEADER, MEDIA_SUBJECT_HEADER, ORG_ID_HEADER
 from servicekit.tracing import current_trace_id
 from servicekit.upstream import error_from_response, segment
 
@@ -300,7 +300,9 @@ class RefSharesController(Controller):
 
 
 class MediaController(Controller):
-    """Signed media URLs end here; bytes stream from catalog (which alone reaches storage)."""
+    """Signed media URLs end here; bytes stream from catalog (which alone reaches storage),
+    within the bounds of gateway/media.py. A URL given out through a link plays only while
+    that link is live (gateway/media_access.py)."""
 
     path = "/v1/media/{token:str}"
 
@@ -315,27 +317,32 @@ class MediaController(Controller):
             )
         },
     )
-    async def fetch(self, request: Req, token: str, ctx: GatewayContext) -> Stream:
-        headers = {"range": request.headers["range"]} if "range" in request.headers else None
-        http = ctx.catalog.http
-        upstream_request = http.build_request(
-            "GET", f"/internal/media/{segment(token)}", headers=ctx.catalog.headers(extra=headers)
-        )
+    async def fetch(self, request: Req, token: str, ctx: GatewayContext) -> ASGIApp:
+        client = client_address(request, ctx.settings.trusted_proxy_hops)
+        ctx.media.clients.claim(client)  # 429 past the per-client cap
         try:
-            upstream = await http.send(upstream_request, stream=True)
-        except httpx.HTTPError as exc:
-            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, UNREACHABLE) from exc
+            return await open_media(request, token, ctx, client)
+        except BaseException:
+            ctx.media.clients.release(client)
+            raise
+
+
+async def open_media(request: Req, token: str, ctx: GatewayContext, client: str) -> ASGIApp:
+    """Catalog's answer to the token (it checks signature, expiry and the object), held
+    back until the link it is bound to, if any, is known to be still live."""
+    extra = {"range": request.headers["range"]} if "range" in request.headers else None
+    upstream = await ctx.media.open(token, ctx.catalog.headers(extra=extra))
+    try:
         if upstream.status_code >= 400:
             await upstream.aread()
-            await upstream.aclose()
             raise error_from_response("catalog", upstream)
-
-        async def body() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in upstream.aiter_raw():
-                    yield chunk
-            finally:
-                await upstream.aclose()
-
-        passed = {k: v for k, v in upstream.headers.items() if k.lower() in MEDIA_HEADERS}
-        return Stream(body(), status_code=upstream.status_code, headers=passed)
+        link_id = upstream.headers.get(MEDIA_LINK_HEADER)
+        if link_id is not None and not await ctx.media_access.allows(
+            link_id, upstream.headers.get(MEDIA_SUBJECT_HEADER, "")
+        ):
+            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "media not found")
+    except BaseException:
+        await upstream.aclose()
+        raise
+    passed = [(k, v) for k, v in upstream.headers.items() if k.lower() in MEDIA_HEADERS]
+    return BoundedStream(upstream, passed, ctx.media, client)

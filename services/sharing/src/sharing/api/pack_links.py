@@ -224,7 +224,11 @@ class _PackLinkSurface(Controller):
         link, pack = await self._open(request, ctx, slug)
         track = await self._track_in_pack(ctx, pack, track_id)
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{segment(track_id)}/playback-url")
+            await ctx.catalog.json(
+                "GET",
+                f"/internal/tracks/{segment(track_id)}/playback-url",
+                params={"linkId": link.id},
+            )
         )
         await record(
             ctx,
@@ -246,7 +250,11 @@ class _PackLinkSurface(Controller):
         if link.disable_downloads:
             raise ApiError(ErrorCode.DOWNLOADS_DISABLED, "the link's owner turned downloads off")
         signed = SignedUrl.model_validate(
-            await ctx.catalog.json("GET", f"/internal/tracks/{segment(track_id)}/download-url")
+            await ctx.catalog.json(
+                "GET",
+                f"/internal/tracks/{segment(track_id)}/download-url",
+                params={"linkId": link.id},
+            )
         )
         await record(
             ctx,

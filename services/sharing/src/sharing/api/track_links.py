@@ -153,7 +153,9 @@ class TrackLinksController(Controller):
         link, track = await self._resolve(ctx, token)
         signed = SignedUrl.model_validate(
             await ctx.catalog.json(
-                "GET", f"/internal/tracks/{segment(track.track_id)}/playback-url"
+                "GET",
+                f"/internal/tracks/{segment(track.track_id)}/playback-url",
+                params={"linkId": link.id},
             )
         )
         await record(
