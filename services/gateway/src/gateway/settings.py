@@ -17,6 +17,11 @@ class GatewaySettings(ServiceSettings):
         default=None, description="Operator key allowed to create users over the API."
     )
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Largest upload.")
+    max_json_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest body of every route that is not an upload (413 above).",
+    )
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     public_cache_ttl_seconds: float = Field(
         default=30.0, ge=0, description="Upper bound on staleness of cached public catalog reads."
