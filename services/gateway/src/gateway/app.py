@@ -90,7 +90,12 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
         sharing=sharing,
         analytics=InternalClient("analytics", settings.analytics_url, token, timeout),
         track_link_opens=TrackLinkOpens(sharing, links),
-        public_cache=PublicCache(settings.public_cache_ttl_seconds),
+        public_cache=PublicCache(
+            settings.public_cache_ttl_seconds,
+            max_entries=settings.public_cache_max_entries,
+            miss_ttl_seconds=settings.public_cache_miss_ttl_seconds,
+            max_misses=settings.public_cache_max_misses,
+        ),
         limiters=Limiters(
             lookups=FailureLimiter(
                 "lookup", settings.failed_lookup_limit, settings.rate_limit_window_seconds
