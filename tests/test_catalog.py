@@ -459,12 +459,10 @@ class TestAlbums:
         )
 
         def listed() -> list[str]:
-            return [
-                a["id"] for a in api.get(f"/v1/artists/{artist.handle}/albums").json()["albums"]
-            ]
+            return [a["id"] for a in api.get(f"/v1/artists/{artist.handle}/albums").json()["items"]]
 
         assert eventually(lambda: listed() == [full["id"]])
-        assert empty["id"] not in [a["id"] for a in api.get("/v1/albums").json()["albums"]]
+        assert empty["id"] not in [a["id"] for a in api.get("/v1/albums").json()["items"]]
         page = api.get(f"/v1/albums/{artist.handle}/full").json()
         assert [t["title"] for t in page["tracks"]] == ["Y", "X"]
         assert api.get(f"/v1/albums/{artist.handle}/empty-shell").status_code == 404

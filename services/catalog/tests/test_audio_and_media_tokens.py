@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+import io
 import json
 from pathlib import Path
 
@@ -25,14 +26,14 @@ MEDIA = Path(__file__).parents[3] / "tests" / "fixtures" / "media"
     ],
 )
 def test_audio_is_recognised_by_content_with_its_duration(name: str, content_type: str) -> None:
-    info = inspect_audio((MEDIA / name).read_bytes())
+    info = inspect_audio(io.BytesIO((MEDIA / name).read_bytes()))
     assert info.content_type == content_type
     assert info.duration_seconds is not None and 2.9 <= info.duration_seconds <= 3.1
     assert len(info.checksum_sha256) == 64
 
 
 def test_opus_keeps_its_extension() -> None:
-    assert inspect_audio((MEDIA / "tone-3s.opus").read_bytes()).extension == "opus"
+    assert inspect_audio(io.BytesIO((MEDIA / "tone-3s.opus").read_bytes())).extension == "opus"
 
 
 @pytest.mark.parametrize(
@@ -40,12 +41,12 @@ def test_opus_keeps_its_extension() -> None:
 )
 def test_non_audio_is_refused(name: str) -> None:
     with pytest.raises(NotAudio):
-        inspect_audio((MEDIA / name).read_bytes())
+        inspect_audio(io.BytesIO((MEDIA / name).read_bytes()))
 
 
 def test_audio_header_without_audio_is_unreadable() -> None:
     with pytest.raises(UnreadableAudio):
-        inspect_audio((MEDIA / "truncated.wav").read_bytes())
+        inspect_audio(io.BytesIO((MEDIA / "truncated.wav").read_bytes()))
 
 
 KEY = b"k" * 32

@@ -137,6 +137,10 @@ class AlbumDetail(AlbumSummary):
     tracks: list[PublicTrack] = Field(default_factory=list)
 
 
+class AlbumPage(Page):
+    items: list[AlbumSummary]
+
+
 class PackView(BaseModel):
     id: str
     organization_id: str

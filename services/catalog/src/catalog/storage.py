@@ -6,8 +6,8 @@ The minio SDK is synchronous; calls run in a worker thread so the event loop sta
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Iterator
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 from minio import Minio
@@ -15,6 +15,8 @@ from minio.error import S3Error
 from urllib3 import BaseHTTPResponse
 
 from catalog.settings import CatalogSettings
+
+PART_BYTES = 5 * 1024 * 1024  # the smallest part S3 takes
 
 
 class MediaStorage:
@@ -43,14 +45,21 @@ class MediaStorage:
     async def ping(self) -> None:
         await asyncio.to_thread(self.client.bucket_exists, self.bucket)
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
+    async def put(self, key: str, file: BinaryIO, size: int, content_type: str) -> None:
+        """Streams `size` bytes of `file` from its start: one PUT up to 5 MiB, above that a
+        multipart upload of 5 MiB parts, one after another. The client reads each part whole
+        (to sign it) and holds the last one while it reads the next: 10 MiB at most, where
+        parallel parts would add 5 MiB each."""
+        file.seek(0)
         await asyncio.to_thread(
             self.client.put_object,
             self.bucket,
             key,
-            io.BytesIO(data),
-            len(data),
+            file,
+            size,
             content_type=content_type,
+            part_size=PART_BYTES,
+            num_parallel_uploads=1,
         )
 
     async def remove(self, key: str) -> None:

@@ -33,11 +33,17 @@ from gateway.api.public import (
     SignedInPackLinksController,
 )
 from gateway.api.public_catalog import PublicCatalogController
-from gateway.auth import provide_caller, provide_membership, provide_optional_caller
+from gateway.auth import (
+    authentication_guard,
+    provide_caller,
+    provide_membership,
+    provide_optional_caller,
+)
 from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
 from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
+from gateway.forwarding import UPLOAD_OPTION
 from gateway.link_cache import TrackLinkCache
 from gateway.media import MediaProxy
 from gateway.media_access import MediaAccessCache, MediaAccessCheck
@@ -92,7 +98,12 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
         sharing=sharing,
         analytics=InternalClient("analytics", settings.analytics_url, token, timeout),
         track_link_opens=TrackLinkOpens(sharing, links),
-        public_cache=PublicCache(settings.public_cache_ttl_seconds),
+        public_cache=PublicCache(
+            settings.public_cache_ttl_seconds,
+            max_entries=settings.public_cache_max_entries,
+            miss_ttl_seconds=settings.public_cache_miss_ttl_seconds,
+            max_misses=settings.public_cache_max_misses,
+        ),
         media=MediaProxy(settings),
         media_access=MediaAccessCheck(sharing, MediaAccessCache(settings.media_access_ttl_seconds)),
         limiters=Limiters(
@@ -106,6 +117,28 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
             ),
         ),
     )
+
+
+# room for a multipart form's boundaries and text fields around the largest file
+MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+
+
+def allow_uploads(app: Litestar, limit: int) -> None:
+    """Give the routes marked `UPLOAD_ROUTE` (forwarding.py) the upload limit; every other
+    route keeps the app's small one. Set on this app's own copies of the handlers (Litestar
+    copies them when it registers a controller), so the limit can come from settings.
+    Litestar resolves a route's limit when it first reads a body; the check below fails at
+    start-up should that ever happen earlier."""
+    marked = [
+        handler
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if handler.opt.get(UPLOAD_OPTION)
+    ]
+    for handler in marked:
+        handler.request_max_body_size = limit
+        if handler.resolve_request_max_body_size() != limit:
+            raise RuntimeError(f"upload limit not applied to {handler.handler_name}")
 
 
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
@@ -174,12 +207,15 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             "membership": Provide(provide_membership),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # authentication, membership and the admin key, before any body is read (auth.py)
+        guards=[authentication_guard(ctx)],
         middleware=[request_middleware("gateway")],
         before_request=refuse_encoded_slashes,
         lifespan=[lifespan],
         on_startup=[freeze_startup_objects],
-        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
+        request_max_body_size=settings.max_json_body_bytes,
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
     )
+    allow_uploads(app, settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
     document_errors(app.openapi_schema)
     return serve_cached_opens(app, ctx)

@@ -17,9 +17,28 @@ class GatewaySettings(ServiceSettings):
         default=None, description="Operator key allowed to create users over the API."
     )
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Largest upload.")
+    max_json_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest body of every route that is not an upload (413 above).",
+    )
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     public_cache_ttl_seconds: float = Field(
         default=30.0, ge=0, description="Upper bound on staleness of cached public catalog reads."
+    )
+    public_cache_max_entries: int = Field(
+        default=10_000, ge=1, description="Most public reads with content kept in the cache."
+    )
+    public_cache_miss_ttl_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a public read that found nothing (a 404, an empty page) is cached.",
+    )
+    public_cache_max_misses: int = Field(
+        default=1_000,
+        ge=1,
+        description="Most public reads that found nothing kept in the cache, apart from the "
+        "others so that misses never push a hit out.",
     )
     track_link_cache_ttl_seconds: float = Field(
         default=10.0,

@@ -143,15 +143,15 @@ class AlbumsController(Controller):
         self, request: Request[Any, Any, Any], org_id: str, album_id: str, ctx: CatalogContext
     ) -> AlbumSummary:
         owner_id = actor_of(request).require_user()
+        async with ctx.sessions() as session:
+            await owned_album(session, album_id, org_id, owner_id)  # 404 before reading a body
         _, files = await form_of(request)
         upload = files.get("image") or files.get("file")
         if upload is None:
             raise validation_error("multipart field 'image' is required", {"image": "required"})
-        data, info = await read_image(upload, ctx.settings.max_image_bytes, "image")
+        spool, info = await read_image(upload, ctx.settings.max_image_bytes, "image")
         key = f"albums/{album_id}/cover-{secrets.token_hex(8)}.{info.extension}"
-        async with ctx.sessions() as session:
-            await owned_album(session, album_id, org_id, owner_id)
-        await ctx.storage.put(key, data, info.content_type)
+        await ctx.storage.put(key, spool.file, spool.size, info.content_type)
         try:
             async with ctx.sessions() as session, session.begin():
                 current = await owned_album(session, album_id, org_id, owner_id, lock=True)

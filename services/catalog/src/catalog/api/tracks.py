@@ -12,14 +12,12 @@ from litestar.params import Parameter
 from catalog.api.albums import find_or_create_album, owned_album
 from catalog.context import CatalogContext
 from catalog.db import tracks as repo
-from catalog.domain.audio import NotAudio, UnreadableAudio, inspect_audio
 from catalog.domain.metadata import UNSET, FieldError, parse_track_form
 from catalog.events.publish import emit
 from catalog.signing import sign_url
-from catalog.uploads import form_of, read_image, read_limited
+from catalog.uploads import form_of, read_audio, read_image
 from contracts import ids
 from contracts.dto import Page, PublicTrack, SignedUrl, TrackView
-from contracts.errors import ErrorCode
 from contracts.events import TrackChanged, TrackDeleted
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
@@ -65,15 +63,7 @@ class OrgTracksController(Controller):
             raise validation_error("bad visibility", {"visibility": "public or private"})
         album_id = texts.get("album_id") or None
 
-        data = await read_limited(upload, ctx.settings.max_upload_bytes, "file")
-        try:
-            audio = inspect_audio(data)
-        except NotAudio as exc:
-            raise ApiError(
-                ErrorCode.UNSUPPORTED_MEDIA_TYPE, str(exc), details={"field": "file"}
-            ) from exc
-        except UnreadableAudio as exc:
-            raise validation_error(str(exc), {"file": "audio could not be read"}) from exc
+        spool, audio = await read_audio(upload, ctx.settings.max_upload_bytes, "file")
         if album_id is not None:
             async with ctx.sessions() as session:
                 try:
@@ -85,7 +75,7 @@ class OrgTracksController(Controller):
 
         track_id = ids.new_track_id()
         key = f"tracks/{track_id}/audio-{secrets.token_hex(8)}.{audio.extension}"
-        await ctx.storage.put(key, data, audio.content_type)
+        await ctx.storage.put(key, spool.file, spool.size, audio.content_type)
         try:
             async with ctx.sessions() as session, session.begin():
                 row = await repo.insert_track(
@@ -159,9 +149,9 @@ class OrgTracksController(Controller):
             )
         new_key = None
         if image is not None:
-            data, info = await read_image(image, ctx.settings.max_image_bytes, "image")
+            spool, info = await read_image(image, ctx.settings.max_image_bytes, "image")
             new_key = f"tracks/{track_id}/artwork-{secrets.token_hex(8)}.{info.extension}"
-            await ctx.storage.put(new_key, data, info.content_type)
+            await ctx.storage.put(new_key, spool.file, spool.size, info.content_type)
         try:
             async with ctx.sessions() as session, session.begin():
                 current = await owned_track(session, track_id, org_id, owner_id, lock=True)

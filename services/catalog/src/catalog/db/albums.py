@@ -118,19 +118,35 @@ async def mark_released(session: AsyncSession, album_id: str) -> Any:
     )
 
 
-async def public_albums(session: AsyncSession, handle: str | None = None) -> Sequence[Any]:
-    """Albums with at least one public track (empty shells are drafts, never listed)."""
-    count = (
-        select(func.count())
-        .select_from(tracks)
-        .where(and_(tracks.c.album_id == albums.c.id, tracks.c.visibility == "public"))
-        .scalar_subquery()
+async def public_albums(
+    session: AsyncSession, limit: int, offset: int, handle: str | None = None
+) -> tuple[Sequence[Any], int]:
+    """A page of the albums with at least one public track (empty shells are drafts, never
+    listed), newest release first, and how many there are: one join and aggregate, and a
+    second statement only for a page past the end (which has no row to carry the total)."""
+    listed = albums.join(
+        tracks, and_(tracks.c.album_id == albums.c.id, tracks.c.visibility == "public")
     )
-    stmt = select(albums, count.label("track_count")).where(count > 0)
-    if handle is not None:
-        stmt = stmt.where(albums.c.owner_handle == handle)
-    stmt = stmt.order_by(albums.c.released_at.desc().nulls_last(), albums.c.created_at.desc())
-    return (await session.execute(stmt)).all()
+    of_artist = [albums.c.owner_handle == handle] if handle is not None else []
+    rows = (
+        await session.execute(
+            select(albums, func.count().label("track_count"), func.count().over().label("total"))
+            .select_from(listed)
+            .where(*of_artist)
+            .group_by(albums.c.id)
+            .order_by(
+                albums.c.released_at.desc().nulls_last(), albums.c.created_at.desc(), albums.c.id
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    if rows or offset == 0:
+        return rows, int(rows[0].total) if rows else 0
+    total = await session.scalar(
+        select(func.count(albums.c.id.distinct())).select_from(listed).where(*of_artist)
+    )
+    return rows, int(total or 0)
 
 
 async def delete_album(session: AsyncSession, album_id: str) -> None:
@@ -139,15 +155,11 @@ async def delete_album(session: AsyncSession, album_id: str) -> None:
 
 async def org_albums(session: AsyncSession, organization_id: str) -> Sequence[Any]:
     """All of an organization's albums, drafts included, with their track counts."""
-    count = (
-        select(func.count())
-        .select_from(tracks)
-        .where(tracks.c.album_id == albums.c.id)
-        .scalar_subquery()
-    )
     stmt = (
-        select(albums, count.label("track_count"))
+        select(albums, func.count(tracks.c.id).label("track_count"))
+        .outerjoin(tracks, tracks.c.album_id == albums.c.id)
         .where(albums.c.organization_id == organization_id)
+        .group_by(albums.c.id)
         .order_by(albums.c.created_at.desc())
     )
     return (await session.execute(stmt)).all()

@@ -1,10 +1,15 @@
-"""Decide what an uploaded file is from its bytes, never from its name or declared type."""
+"""Decide what an uploaded file is from its bytes, never from its name or declared type.
+
+The file is read where it lies (a spooled temporary file for an upload) in bounded pieces:
+the type from its first bytes, the duration by the readers' own seeking, the checksum in
+chunks, so inspecting a 50 MB upload holds kilobytes, not the file.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import filetype
 from mutagen import FileType, MutagenError
@@ -44,29 +49,38 @@ _FORMATS: dict[str, tuple[str, str, tuple[type[FileType], ...]]] = {
 }
 
 
-def inspect_audio(data: bytes) -> AudioInfo:
-    kind = filetype.guess(data)
+SNIFF_BYTES = 8192  # all that filetype looks at
+CHUNK_BYTES = 1024 * 1024
+
+
+def inspect_audio(file: BinaryIO) -> AudioInfo:
+    """Blocking file reads: call it in a worker thread."""
+    file.seek(0)
+    head = file.read(SNIFF_BYTES)
+    kind = filetype.guess(head)
     if kind is None or kind.mime not in _FORMATS:
         raise NotAudio(f"content is {kind.mime if kind else 'unknown'}, not supported audio")
     content_type, extension, readers = _FORMATS[kind.mime]
-    duration = _duration(data, readers)
+    duration = _duration(file, readers)
     if duration is None or duration <= 0:
         raise UnreadableAudio(f"{content_type} file has no readable audio stream")
-    if kind.mime == "audio/ogg" and _is_opus(data):
+    if kind.mime == "audio/ogg" and _is_opus(head):
         content_type, extension = "audio/ogg", "opus"
+    checksum, size = _digest(file)
     return AudioInfo(
         content_type=content_type,
         extension=extension,
-        size_bytes=len(data),
+        size_bytes=size,
         duration_seconds=round(duration, 3),
-        checksum_sha256=hashlib.sha256(data).hexdigest(),
+        checksum_sha256=checksum,
     )
 
 
-def _duration(data: bytes, readers: tuple[type[FileType], ...]) -> float | None:
+def _duration(file: BinaryIO, readers: tuple[type[FileType], ...]) -> float | None:
     for reader in readers:
+        file.seek(0)
         try:
-            parsed = reader(io.BytesIO(data))
+            parsed = reader(file)
         except (MutagenError, ValueError, EOFError, IndexError):
             continue
         length = getattr(parsed.info, "length", None)
@@ -75,5 +89,15 @@ def _duration(data: bytes, readers: tuple[type[FileType], ...]) -> float | None:
     return None
 
 
-def _is_opus(data: bytes) -> bool:
-    return b"OpusHead" in data[:512]
+def _digest(file: BinaryIO) -> tuple[str, int]:
+    file.seek(0)
+    sha = hashlib.sha256()
+    size = 0
+    while chunk := file.read(CHUNK_BYTES):
+        sha.update(chunk)
+        size += len(chunk)
+    return sha.hexdigest(), size
+
+
+def _is_opus(head: bytes) -> bool:
+    return b"OpusHead" in head[:512]

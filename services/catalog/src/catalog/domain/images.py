@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -27,9 +27,12 @@ class ImageInfo:
     height: int
 
 
-def inspect_image(data: bytes) -> ImageInfo:
+def inspect_image(file: BinaryIO) -> ImageInfo:
+    """Reads the file where it lies (blocking: call it in a worker thread). Decoding the
+    pixels takes memory in proportion to them, bounded by `MAX_PIXELS`."""
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        file.seek(0)
+        with Image.open(file) as probe:
             image_format = probe.format or ""
             width, height = probe.size
             if image_format not in FORMATS:
@@ -37,7 +40,8 @@ def inspect_image(data: bytes) -> ImageInfo:
             if width * height > MAX_PIXELS:
                 raise NotAnImage("image has too many pixels")
             probe.verify()
-        with Image.open(io.BytesIO(data)) as full:
+        file.seek(0)
+        with Image.open(file) as full:
             full.load()  # verify() does not decode pixel data; a truncated file fails here
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise NotAnImage(f"not a readable image: {exc}") from exc

@@ -12,6 +12,9 @@ MAX_TAGS = 20
 MAX_TAG = 40
 MAX_FEATURES = 20
 MAX_NAME = 80
+MAX_LIST_JSON = 16 * 1024  # a tags/features array as sent, before it is parsed
+MAX_SUPPORT_GATE = 4 * 1024  # characters of the support gate's JSON
+MAX_SUPPORT_GATE_DEPTH = 8
 UNSET: Any = object()
 
 
@@ -37,6 +40,8 @@ class TrackChanges:
 
 
 def _names(raw: str, field_name: str, limit: int, each: int) -> list[str]:
+    if len(raw) > MAX_LIST_JSON:
+        raise FieldError(field_name, f"at most {limit} names of up to {each} characters")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -74,15 +79,21 @@ def parse_track_form(form: dict[str, str]) -> TrackChanges:
         raw = form["support_gate"].strip()
         if raw == "null":
             changes.support_gate = None
+        elif len(raw) > MAX_SUPPORT_GATE:
+            raise FieldError("support_gate", f"at most {MAX_SUPPORT_GATE} characters of JSON")
         else:
             try:
                 gate = json.loads(raw)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, RecursionError) as exc:
                 raise FieldError(
                     "support_gate", "must be a JSON object or the string null"
                 ) from exc
             if not isinstance(gate, dict):
                 raise FieldError("support_gate", "must be a JSON object or the string null")
+            if _nests_deeper_than(gate, MAX_SUPPORT_GATE_DEPTH):
+                raise FieldError(
+                    "support_gate", f"nested at most {MAX_SUPPORT_GATE_DEPTH} levels deep"
+                )
             changes.support_gate = gate
     if "visibility" in form:
         if form["visibility"] not in ("public", "private"):
@@ -94,3 +105,21 @@ def parse_track_form(form: dict[str, str]) -> TrackChanges:
             raise FieldError("remove_image", "true or false")
         changes.remove_image = flag == "true"
     return changes
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels deep in `value` (`{}` is one
+    level). Level by level, not recursively: a 4 KiB gate can nest hundreds of levels."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, dict | list)
+        ]
+    return False

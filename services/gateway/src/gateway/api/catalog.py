@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership
 from gateway.context import GatewayContext
-from gateway.forwarding import forward
+from gateway.forwarding import UPLOAD_ROUTE, forward
 
 Req = Request[Any, Any, Any]
 
@@ -76,7 +76,7 @@ class AlbumsController(Controller):
         """`{title?, description?}`; a new title moves the slug, the old one keeps working."""
         return await forward(ctx.catalog, request, membership)
 
-    @post("/{album_id:str}/cover", status_code=200)
+    @post("/{album_id:str}/cover", status_code=200, opt=UPLOAD_ROUTE)
     async def cover(
         self, request: Req, album_id: str, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from pydantic import BaseModel, Field, StringConstraints
 
 from contracts.errors import ErrorCode
-from gateway.auth import Membership, require_admin
+from gateway.auth import ADMIN_ONLY, Membership
 from gateway.context import GatewayContext
 from gateway.db import identity
 from gateway.db.identity import Caller, HandleTaken
@@ -117,11 +117,8 @@ async def _keep_an_owner(session: Any, organization_id: str) -> None:
 class UsersController(Controller):
     path = "/v1/users"
 
-    @post("/", status_code=201)
-    async def create(
-        self, request: Request[Any, Any, Any], data: CreateUser, ctx: GatewayContext
-    ) -> dict[str, Any]:
-        require_admin(request, ctx)
+    @post("/", status_code=201, opt=ADMIN_ONLY)  # the key is checked before the body is read
+    async def create(self, data: CreateUser, ctx: GatewayContext) -> dict[str, Any]:
         return await register_user(ctx, data.handle, data.display_name)
 
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
-from gateway.forwarding import forward
+from gateway.forwarding import UPLOAD_ROUTE, forward
 
 Req = Request[Any, Any, Any]
 
@@ -17,7 +17,7 @@ Req = Request[Any, Any, Any]
 class TracksController(Controller):
     path = "/v1/music/{org:str}/tracks"
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, opt=UPLOAD_ROUTE)
     async def upload(
         self, request: Req, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:
@@ -41,7 +41,7 @@ class TracksController(Controller):
     ) -> Response[Any]:
         return await forward(ctx.catalog, request, membership)
 
-    @patch("/{track_id:str}")
+    @patch("/{track_id:str}", opt=UPLOAD_ROUTE)  # a form that may carry artwork
     async def update(
         self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
     ) -> Response[Any]:

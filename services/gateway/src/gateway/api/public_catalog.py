@@ -1,45 +1,94 @@
-"""Public catalog reads, cached: albums, an artist's albums, an album page, a track page."""
+"""Public catalog reads, cached: albums, an artist's albums, an album page, a track page.
+
+Anyone can ask for any handle, slug, track id or page, so what found nothing is cached
+briefly and in a bound of its own (cache.py); album lists are paged like every list."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from litestar import Controller, Response, get
 
+from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import actor
 from gateway.cache import ALBUMS_TAG, track_tag
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
-from servicekit.upstream import segment
+from gateway.domain.identity import normalize_handle
+from servicekit.upstream import UpstreamError, UpstreamResponse, error_from_response, segment
 
 
-async def _cached(ctx: GatewayContext, key: str, path: str, tags: set[str]) -> Response[Any]:
+async def _cached(
+    ctx: GatewayContext,
+    key: str,
+    path: str,
+    tags: set[str],
+    *,
+    page: dict[str, int] | None = None,
+) -> Response[Any]:
+    """`page`: the limit and offset of a list, whose empty pages count as finding nothing.
+    A 404 is kept as what it said (and raised again), never as a body with a trace id."""
     cache = ctx.public_cache
     entry = cache.get(key)
-    if entry is None:
-        upstream = await ctx.catalog.request("GET", path)  # errors raise (and are not cached)
-        cache.put(key, upstream.status_code, upstream.content, tags)
-        return Response(
-            upstream.content, status_code=upstream.status_code, media_type="application/json"
-        )
-    return Response(entry.body, status_code=entry.status, media_type="application/json")
+    if entry is not None:
+        if entry.status == 404:
+            raise error_from_response(ctx.catalog.name, UpstreamResponse(404, {}, entry.body))
+        return Response(entry.body, status_code=entry.status, media_type="application/json")
+    params = {name: str(value) for name, value in (page or {}).items()}
+    try:
+        upstream = await ctx.catalog.request("GET", path, params=params)
+    except UpstreamError as exc:  # other errors (a 503, …) are not kept at all
+        if exc.status == 404:
+            cache.put(key, 404, _error_body(exc), tags, found=False)
+        raise
+    found = upstream.status_code == 200 and (page is None or bool(upstream.json()["items"]))
+    cache.put(key, upstream.status_code, upstream.content, tags, found=found)
+    return Response(
+        upstream.content, status_code=upstream.status_code, media_type="application/json"
+    )
+
+
+def _error_body(exc: UpstreamError) -> bytes:
+    error = {"code": exc.code.value, "system_message": exc.system_message, "details": exc.details}
+    return json.dumps({"error": error}).encode()
+
+
+def _empty_page(limit: int, offset: int) -> dict[str, Any]:
+    return {"items": [], "total": 0, "limit": limit, "offset": offset}
 
 
 class PublicCatalogController(Controller):
     path = "/v1"
 
     @get("/albums")
-    async def albums(self, ctx: GatewayContext) -> Response[Any]:
-        """Albums with at least one public track."""
-        return await _cached(ctx, "albums", "/internal/public/albums", {ALBUMS_TAG})
-
-    @get("/artists/{handle:str}/albums")
-    async def artist_albums(self, handle: str, ctx: GatewayContext) -> Response[Any]:
+    async def albums(
+        self, ctx: GatewayContext, limit: int = LIMIT, offset: int = OFFSET
+    ) -> Response[Any]:
+        """Albums with at least one public track, newest release first: `{items, total,
+        limit, offset}`."""
         return await _cached(
             ctx,
-            f"artist:{handle}",
+            f"albums:{limit}:{offset}",
+            "/internal/public/albums",
+            {ALBUMS_TAG},
+            page={"limit": limit, "offset": offset},
+        )
+
+    @get("/artists/{handle:str}/albums")
+    async def artist_albums(
+        self, handle: str, ctx: GatewayContext, limit: int = LIMIT, offset: int = OFFSET
+    ) -> Response[Any]:
+        """An artist's public albums, paged as `/v1/albums`."""
+        if normalize_handle(handle) != handle:
+            # no artist has it (handles are stored normalized): nothing to ask or to keep
+            return Response(_empty_page(limit, offset), media_type="application/json")
+        return await _cached(
+            ctx,
+            f"artist:{handle}:{limit}:{offset}",
             f"/internal/public/artists/{segment(handle)}/albums",
             {ALBUMS_TAG},
+            page={"limit": limit, "offset": offset},
         )
 
     @get("/albums/{handle:str}/{slug:str}")
