@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from devstack.processes import free_port
+from devstack.restartable import postgres_bin, postgres_system_user, start_local_postgres
 from tests.conftest import MEDIA, ROOT, eventually
 
 pytestmark = pytest.mark.e2e
@@ -275,3 +276,66 @@ def test_cli_finds_the_running_dev_stack_by_itself(dev_stack: DevStack) -> None:
         dev_stack.gateway + "/v1/me", headers={"X-API-Key": created["api_key"]}, timeout=30
     )
     assert me.status_code == 200 and me.json()["handle"] == "ada-cli"
+
+
+def _select_one(url: str) -> int:
+    async def query() -> int:
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(url)
+        async with engine.connect() as connection:
+            value = await connection.scalar(text("SELECT 1"))
+        await engine.dispose()
+        return int(value)
+
+    return asyncio.run(query())
+
+
+def test_postgres_starts_over_a_leftover_server_and_a_stale_pid_file() -> None:
+    """A server an older run daemonized (pg_ctl) is stopped; a postmaster.pid naming a live
+    process that is no postgres (a reused pid) does not keep the next one from starting."""
+    data_dir = ROOT / ".data" / f"pg-leftover-{uuid.uuid4().hex[:8]}"
+    try:
+        database = start_local_postgres(data_dir / "postgres", persistent=True)
+        database.stop()
+        user = postgres_system_user()
+        daemonized = subprocess.run(
+            [
+                str(postgres_bin() / "pg_ctl"),
+                *("-D", str(database.pgdata), "-l", str(database.pgdata / "pg_ctl.log")),
+                *("-o", f'-h "" -k {database.socket_dir}', "-w", "start"),
+            ],
+            user=user,
+            cwd=database.pgdata,
+            capture_output=True,
+            text=True,
+        )
+        assert daemonized.returncode == 0, daemonized.stderr
+        leftover = int((database.pgdata / "postmaster.pid").read_text().split()[0])
+        assert _is_alive(leftover)
+
+        database = start_local_postgres(data_dir / "postgres", persistent=True)
+        assert not _is_alive(leftover)
+        assert _select_one(database.url) == 1
+
+        assert database.proc is not None
+        server = _stack_processes(database.proc.pid, database.pgdata)
+        database.proc.kill()  # a crash (or a reboot): its postmaster.pid stays behind
+        database.proc.wait()
+        eventually(lambda: not server & set(_processes()), 30)  # its backends notice and go
+        pid_file = database.pgdata / "postmaster.pid"
+        lines = pid_file.read_text().splitlines()
+        lines[0] = str(os.getpid())  # the pid now belongs to a live process, not a postgres
+        pid_file.write_text("\n".join(lines) + "\n")
+
+        database = start_local_postgres(data_dir / "postgres", persistent=False)
+        assert _select_one(database.url) == 1
+        database.close()
+        assert not (data_dir / "postgres").exists()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _is_alive(pid: int) -> bool:
+    return pid in _processes()

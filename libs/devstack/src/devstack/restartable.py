@@ -160,7 +160,7 @@ class LocalPostgres:
     def start(self, timeout: float = 60.0) -> None:
         if self.running:
             return
-        user = _system_user()
+        user = postgres_system_user()
         self._initdb(user)
         _stop_leftover_server(self.pgdata, self.socket_dir)
         self.socket_dir.mkdir(mode=0o700, exist_ok=True)
@@ -233,11 +233,15 @@ def start_local_postgres(pgdata: Path, persistent: bool) -> LocalPostgres:
     """Start (initialising if new) a server on `pgdata`; its log goes to `<parent>/logs/`."""
     pgdata = pgdata.resolve()
     database = LocalPostgres(pgdata, pgdata.parent / "logs" / f"{pgdata.name}.log", persistent)
-    database.start()
+    try:
+        database.start()
+    except BaseException:  # Ctrl-C while it starts included: no server without an owner
+        database.stop("immediate")
+        raise
     return database
 
 
-def _system_user() -> str | None:
+def postgres_system_user() -> str | None:
     """PostgreSQL refuses to run as root: as root, run it as a system user of its own."""
     if os.geteuid() != 0:
         return None
