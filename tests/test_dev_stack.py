@@ -278,6 +278,30 @@ def test_cli_finds_the_running_dev_stack_by_itself(dev_stack: DevStack) -> None:
     assert me.status_code == 200 and me.json()["handle"] == "ada-cli"
 
 
+def test_make_migrate_uses_the_running_stack_and_starts_no_second_server(
+    dev_stack: DevStack,
+) -> None:
+    supervisor = dev_stack.running()
+    before = _stack_processes(supervisor.proc.pid, dev_stack.data_dir)
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack.migrate"],
+        env=dev_stack.env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "running `make run`" in result.stdout
+    assert _stack_processes(supervisor.proc.pid, dev_stack.data_dir) == before
+    me = httpx.get(
+        dev_stack.gateway + "/v1/me",
+        headers={"X-API-Key": supervisor.printed("API key")},
+        timeout=30,
+    )
+    assert me.status_code == 200, me.text
+
+
 def _select_one(url: str) -> int:
     async def query() -> int:
         from sqlalchemy import text

@@ -68,11 +68,13 @@ def _use_dev_stack_when_unset() -> None:
     """Without ENCORE_DATABASE_URL, take the settings of the gateway `make run` runs."""
     if os.environ.get("ENCORE_DATABASE_URL"):
         return
-    found = next((d for d in _dev_stack_dirs() if (d / STACK_FILE).is_file()), None)
+    searched = _dev_stack_dirs()
+    found = next((d for d in searched if (d / STACK_FILE).is_file()), None)
     if found is None:
+        where = searched[0] / STACK_FILE if len(searched) == 1 else f".data/dev/{STACK_FILE}"
         raise CliError(
             "ENCORE_DATABASE_URL is not set and no running `make run` was found "
-            f"(no .data/dev/{STACK_FILE} here or above): start `make run` or set the URL"
+            f"(no {where}): start `make run` or set the URL"
         )
     data_dir = found.resolve()
     try:
