@@ -25,6 +25,8 @@ help:
 
 $(UV):
 	python3 -m pip install --quiet --user "uv==0.13.8" || python3 -m pip install --quiet "uv==0.13.8"
+	@command -v uv >/dev/null || echo "uv went to $(HOME)/.local/bin, which is not on your PATH:" \
+		"add it there, or use make user HANDLE=… / make encore ARGS=… for the operator CLI"
 
 install: $(UV)
 	$(UV) sync --frozen --all-packages
