@@ -9,7 +9,7 @@ export UV_LINK_MODE ?= copy
 # which was a large part of `make run`'s cold start.
 export UV_COMPILE_BYTECODE ?= 1
 
-.PHONY: help install run test test-fast soak lint format migrate bench docs clean
+.PHONY: help install run test test-fast soak lint format migrate encore user bench docs clean
 
 help:
 	@echo "make run      start Postgres, Kafka, S3 and the four services; gateway on :8000"
@@ -17,12 +17,16 @@ help:
 	@echo "make soak     long runs: 100,000 events through crashes, a 60 s broker outage, fuzzing with many examples"
 	@echo "make lint     ruff + mypy --strict"
 	@echo "make migrate  apply every service's migrations to ENCORE_DATABASE_URL (or the dev database)"
+	@echo "make user HANDLE=ada [NAME=\"Ada L\"]   create a user (and key) on the running make run"
+	@echo "make encore ARGS=\"keys create --handle ada\"   any operator command (same database)"
 	@echo "make bench    every benchmark, then one table of figures and targets"
 	@echo "make docs     AsyncAPI of every topic, generated from the contracts (docs/asyncapi.yaml)"
 	@echo "make clean    stop nothing, delete .data/ and caches"
 
 $(UV):
 	python3 -m pip install --quiet --user "uv==0.13.8" || python3 -m pip install --quiet "uv==0.13.8"
+	@command -v uv >/dev/null || echo "uv went to $(HOME)/.local/bin, which is not on your PATH:" \
+		"add it there, or use make user HANDLE=… / make encore ARGS=… for the operator CLI"
 
 install: $(UV)
 	$(UV) sync --frozen --all-packages
@@ -50,6 +54,15 @@ format: install
 
 migrate: install
 	$(UV) run --frozen python -m devstack.migrate
+
+# The operator CLI, on ENCORE_DATABASE_URL or else the stack `make run` is running. Through
+# $(UV) because uv, when make installed it, is in ~/.local/bin, often not on PATH.
+encore: install
+	@$(UV) run --frozen encore $(ARGS)
+
+user: install
+	@test -n "$(HANDLE)" || { echo 'usage: make user HANDLE=ada [NAME="Ada Lovelace"]' >&2; exit 2; }
+	@$(UV) run --frozen encore users create --handle "$(HANDLE)" $(if $(NAME),--display-name "$(NAME)")
 
 bench: install
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && { \

@@ -3,10 +3,18 @@
 Starts (or finds) Postgres, Kafka and S3, migrates, starts the four services, seeds a demo
 artist, prints how to use it, and stops everything it started on Ctrl-C. Data lives in
 `.data/dev/` and is reused by the next run.
+
+Stopping is always the same sequence, whichever signal arrives (Ctrl-C, SIGTERM, SIGHUP)
+and whether it reached only us or the terminal's whole process group (the children run in
+sessions of their own, see processes.py): services, the mirror's last save, then the
+infrastructure. While running, `.data/dev/stack.json` says where the stack is (for the
+operator CLI) and a lock on `.data/dev/supervisor.lock` keeps a second supervisor out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -16,12 +24,15 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import IO, Any
 
 from devstack import demo, preload
 from devstack.infra import start_infrastructure
 from devstack.suite import SERVICES, Suite
 
 DATA_DIR = Path(os.environ.get("ENCORE_DATA_DIR", ".data/dev")).resolve()
+STACK_FILE = "stack.json"  # read by the operator CLI (gateway/cli.py)
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def _stable_secrets(path: Path) -> dict[str, str]:
@@ -39,18 +50,78 @@ def _stable_secrets(path: Path) -> dict[str, str]:
 
 
 def _interrupt(signum: int, _: FrameType | None) -> None:
+    """The first stop signal starts the shutdown; later ones (a second Ctrl-C, the SIGTERM
+    `uv run` forwards) must not cut it short."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def claim_data_dir(data_dir: Path) -> IO[str] | None:
+    """Lock `data_dir` for this process's lifetime (the kernel drops the lock when we die,
+    however we die); None when a running supervisor holds it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "supervisor.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def running_stack(data_dir: Path) -> dict[str, Any] | None:
+    """What a running `make run` on `data_dir` wrote about itself, if one is running."""
+    try:
+        stack: dict[str, Any] = json.loads((data_dir / STACK_FILE).read_text())
+        os.kill(int(stack["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return stack
+
+
+def _write_stack_file(data_dir: Path, suite: Suite) -> None:
+    """Where this stack is and the gateway's settings (secrets included: owner-only file)."""
+    path = data_dir / STACK_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(
+            {
+                "pid": os.getpid(),
+                "gateway_url": suite.gateway_url,
+                "env": {**suite.env(), **suite.service_env.get("gateway", {})},
+            },
+            out,
+            indent=2,
+        )
+
+
+def _say(message: str) -> None:
+    """Print while stopping, when the terminal may already be gone (SIGHUP)."""
+    with contextlib.suppress(OSError):
+        print(message, flush=True)
 
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     started = time.monotonic()
     port = int(os.environ.get("ENCORE_PORT", "8000"))
+    lock = claim_data_dir(DATA_DIR)
+    if lock is None:
+        holder = (DATA_DIR / "supervisor.lock").read_text().strip() or "?"
+        print(
+            f"another `make run` (pid {holder}) is using {DATA_DIR}; stop it first",
+            file=sys.stderr,
+        )
+        return 2
     if _port_taken(port):
         print(f"port {port} is taken; set ENCORE_PORT to another one", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
     infra = None
     suite = None
     try:
@@ -83,6 +154,7 @@ def main() -> int:
         print(f"Public link: {suite.gateway_url}/v1/public/track-links/{seeded.link_token}")
         print(f"Admin key: {suite.admin_api_key}")
         print(f"Logs: {DATA_DIR / 'logs'}")
+        _write_stack_file(DATA_DIR, suite)
         print(
             f"Ready: gateway on {suite.gateway_url} after {time.monotonic() - started:.1f}s. Ctrl-C stops.",
             flush=True,
@@ -97,17 +169,20 @@ def main() -> int:
                     return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
-        print("\nStopping ...", flush=True)
+        _say("\nStopping ...")
         return 0
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        (DATA_DIR / STACK_FILE).unlink(missing_ok=True)
         if suite is not None:
             suite.stop_all()
         if infra is not None:
             if infra.s3_mirror is not None:
                 infra.s3_mirror.stop_background_sync()
-            infra.close()
-        print("Stopped.", flush=True)
+            infra.close()  # the mirror's last save, then the servers
+        _say("Stopped.")
+        lock.close()
 
 
 def _port_taken(port: int) -> bool:
