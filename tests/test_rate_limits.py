@@ -44,7 +44,9 @@ def burst(requests: list[tuple[str, str, dict[str, str]]]) -> Counter[int]:
 
     async def run() -> Counter[int]:
         slots = asyncio.Semaphore(IN_FLIGHT)
-        limits = httpx.Limits(max_connections=IN_FLIGHT)
+        # a fresh connection each: a kept-alive one the server closes while idle would
+        # fail its next request without saying whether the gateway saw it
+        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=0)
         async with httpx.AsyncClient(limits=limits, timeout=120) as client:
 
             async def send(url: str, headers: dict[str, str]) -> httpx.Response:

@@ -10,7 +10,8 @@ Charging every attempt would also charge visitors of real links (a pack listener
 access code with every play), so an attempt this replica has seen succeed within the
 window (the same link path; the same access code on the same link) is not charged: its
 budgets are only read, and refuse it when spent. A spent budget therefore answers 429 to a
-right code as to a wrong one: a refusal never says whether a guess was right.
+right code as to a wrong one: a refusal never says whether a guess was right. The same
+attempt already in flight on this replica is waited for rather than charged again.
 
 The anonymous open of a cached track link (cached_opens.py) asks no one: it reads
 `Limiters.limited`, this replica's memory of the clients whose lookup budget it saw spent.
@@ -25,13 +26,14 @@ lift the limits for as long as Redis is away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
 import redis.asyncio
@@ -178,6 +180,7 @@ class Limiters:
         self.remember_seconds = float(lookups.item.get_expiry())
         self.spent = Expiring(max_remembered)  # clients seen with no lookups left
         self.succeeded = Expiring(max_remembered)  # lookups and access codes seen to succeed
+        self.pending: dict[bytes, asyncio.Future[None]] = {}  # attempts in flight here
 
     def limited(self, client: str) -> bool:
         """Whether this replica saw the client's lookup budget spent (no I/O: hot path)."""
@@ -188,28 +191,50 @@ class Limiters:
         if left := self.spent.seconds_left(client):
             self._raise(self.lookups, math.ceil(left))
 
-    async def admit(
+    @contextlib.asynccontextmanager
+    async def attempt(
         self, client: str, lookup: str, link: str | None = None, code: str | None = None
-    ) -> Attempt:
+    ) -> AsyncIterator[Attempt]:
         """Charge an attempt before it is made; 429 RATE_LIMITED if a budget is spent.
         `lookup` names what is looked up (a path); `link` and `code` an access code tried
-        on a pack link."""
+        on a pack link. The same attempt already in flight on this replica is waited for,
+        not charged again, if it succeeds: one client opening a new link many times at
+        once is one lookup, and repeating a guess tells nothing new."""
         attempt = Attempt(self, client, _digest("lookup", lookup), None)
-        checks = [(self.lookups, client, attempt.lookup_key in self.succeeded)]
-        if link is not None and code is not None:
-            attempt.code_key = _digest("code", link, code)
-            known = attempt.code_key in self.succeeded
-            checks += [(self.access_codes, client, known), (self.link_access_codes, link, known)]
-        passed = await asyncio.gather(
-            *(
-                self.counters.test(budget, key) if known else self.counters.hit(budget, key)
-                for budget, key, known in checks
+        try:
+            checks = [(self.lookups, client, await self._known(attempt, attempt.lookup_key))]
+            if link is not None and code is not None:
+                attempt.code_key = _digest("code", link, code)
+                known = await self._known(attempt, attempt.code_key)
+                checks += [
+                    (self.access_codes, client, known),
+                    (self.link_access_codes, link, known),
+                ]
+            passed = await asyncio.gather(
+                *(
+                    self.counters.test(budget, key) if known else self.counters.hit(budget, key)
+                    for budget, key, known in checks
+                )
             )
-        )
-        for (budget, key, _), ok in zip(checks, passed, strict=True):
-            if not ok:
-                await self._refuse(budget, key, client)
-        return attempt
+            for (budget, key, _), ok in zip(checks, passed, strict=True):
+                if not ok:
+                    await self._refuse(budget, key, client)
+            yield attempt
+        finally:
+            for owned in attempt.owned:
+                self.pending.pop(owned).set_result(None)
+
+    async def _known(self, attempt: Attempt, key: bytes) -> bool:
+        """Seen to succeed (waiting for the same attempt if one is in flight); if not,
+        the caller's attempt becomes the one in flight."""
+        if pending := self.pending.get(key):
+            await asyncio.shield(pending)
+        if key in self.succeeded:
+            return True
+        if key not in self.pending:
+            self.pending[key] = asyncio.get_running_loop().create_future()
+            attempt.owned.append(key)
+        return False
 
     async def _refuse(self, budget: Budget, key: str, client: str) -> NoReturn:
         reset_at = await self.counters.reset_at(budget, key)
@@ -237,6 +262,7 @@ class Attempt:
     client: str
     lookup_key: bytes
     code_key: bytes | None
+    owned: list[bytes] = field(default_factory=list)  # in flight: others wait for these
 
     def found(self) -> None:
         """What was looked up exists (whatever else went wrong): not charged again."""

@@ -53,26 +53,26 @@ async def to_sharing(
     before it is made (see ratelimit.py); `link` is the pack link an access code opens."""
     client = client_address(request, ctx.settings.trusted_proxy_hops)
     params = forwarded(request.query_params.items())
-    attempt = await ctx.limiters.admit(client, path, link, params.get("accessCode"))
-    body = await request.body() if request.method == "POST" else None
-    try:
-        upstream = await ctx.sharing.request(
-            request.method,
-            path,
-            params=params,
-            actor=actor(caller),
-            content=body,
-            headers={"content-type": "application/json"} if body else None,
-        )
-    except ApiError as exc:
-        if exc.code in LOOKUP_FAILURES:
-            await attempt.lookup_failed()
-        elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
-            attempt.code_refused()
-        elif default_status(exc.code) < 500:
-            attempt.found()
-        raise
-    attempt.succeeded()
+    async with ctx.limiters.attempt(client, path, link, params.get("accessCode")) as attempt:
+        body = await request.body() if request.method == "POST" else None
+        try:
+            upstream = await ctx.sharing.request(
+                request.method,
+                path,
+                params=params,
+                actor=actor(caller),
+                content=body,
+                headers={"content-type": "application/json"} if body else None,
+            )
+        except ApiError as exc:
+            if exc.code in LOOKUP_FAILURES:
+                await attempt.lookup_failed()
+            elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
+                attempt.code_refused()
+            elif default_status(exc.code) < 500:
+                attempt.found()
+            raise
+        attempt.succeeded()
     return Response(
         upstream.content, status_code=upstream.status_code, media_type="application/json"
     )
@@ -84,23 +84,19 @@ async def open_track_link(
     """The track share payload, its `share.clicked` queued (see track_link_opens.py). A
     cached link asks no shared store, as in the layer in front (cached_opens.py)."""
     client = client_address(request, ctx.settings.trusted_proxy_hops)
-    attempt = None
-    if ctx.track_link_opens.cached(token) is None:
-        attempt = await ctx.limiters.admit(client, f"track-link/{token}")
-    else:
+    params = visit_params(request.query_params.items())
+    if ctx.track_link_opens.cached(token) is not None:
         ctx.limiters.check_spent(client)
-    view = await ctx.track_link_opens.open(
-        token,
-        visit_params(request.query_params.items()),
-        caller,
-        current_trace_id(),
-    )
+        view = await ctx.track_link_opens.open(token, params, caller, current_trace_id())
+    else:
+        async with ctx.limiters.attempt(client, f"track-link/{token}") as attempt:
+            view = await ctx.track_link_opens.open(token, params, caller, current_trace_id())
+            if view is None:
+                await attempt.lookup_failed()
+            else:
+                attempt.succeeded()
     if view is None:
-        if attempt is not None:
-            await attempt.lookup_failed()
         raise ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
-    if attempt is not None:
-        attempt.succeeded()
     return Response(view, media_type="application/json")
 
 
