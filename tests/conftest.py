@@ -49,6 +49,8 @@ def suite(infra: Infrastructure) -> Iterator[Suite]:
             "ENCORE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD),
             # tests stand for many visitors: each test gets its own address (see below)
             "ENCORE_TRUSTED_PROXY_HOPS": "1",
+            # a loaded test machine must not pass for a Redis outage (see ratelimit.py)
+            "ENCORE_REDIS_TIMEOUT_SECONDS": "10",
         },
     )
     suite.prepare()

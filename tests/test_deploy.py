@@ -84,7 +84,13 @@ REQUIRED: dict[str, set[str]] = {
     "sharing": COMMON_REQUIRED | {"ENCORE_CATALOG_URL", "ENCORE_PUBLIC_BASE_URL"},
     "analytics": set(COMMON_REQUIRED),
     "gateway": COMMON_REQUIRED
-    | {"ENCORE_CATALOG_URL", "ENCORE_SHARING_URL", "ENCORE_ANALYTICS_URL", "ENCORE_ADMIN_API_KEY"},
+    | {
+        "ENCORE_CATALOG_URL",
+        "ENCORE_SHARING_URL",
+        "ENCORE_ANALYTICS_URL",
+        "ENCORE_ADMIN_API_KEY",
+        "ENCORE_REDIS_URL",
+    },
 }
 # Variables the manifests may set that are not settings (interpolated into ENCORE_* ones).
 HELPER_VARIABLES = {"DATABASE_PASSWORD"}
@@ -937,11 +943,20 @@ def test_each_service_gets_the_configuration_it_needs(rendered: Rendered) -> Non
     endpoint = urlsplit(str(catalog["ENCORE_S3_ENDPOINT"]))
     minio = services[str(endpoint.hostname)]
     assert endpoint.port in [p["port"] for p in minio["spec"]["ports"]]
-    (statefulset,) = rendered.of("StatefulSet")
-    assert selects(
-        {"matchLabels": minio["spec"]["selector"]},
-        statefulset["spec"]["template"]["metadata"]["labels"],
-    )
+    redis_url = urlsplit(str(envs["gateway"]["ENCORE_REDIS_URL"]))
+    redis = services[str(redis_url.hostname)]
+    assert redis_url.scheme == "redis"
+    assert redis_url.port in [p["port"] for p in redis["spec"]["ports"]]
+    for service_object in (minio, redis):  # each Service reaches exactly one StatefulSet
+        selected = [
+            s
+            for s in rendered.of("StatefulSet")
+            if selects(
+                {"matchLabels": service_object["spec"]["selector"]},
+                s["spec"]["template"]["metadata"]["labels"],
+            )
+        ]
+        assert len(selected) == 1, label(service_object)
     assert catalog["ENCORE_MAX_UPLOAD_BYTES"] == envs["gateway"]["ENCORE_MAX_UPLOAD_BYTES"], (
         "the gateway would accept uploads catalog refuses"
     )
@@ -1149,7 +1164,12 @@ def test_services_talk_only_along_the_call_graph(rendered: Rendered) -> None:
 
 def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> None:
     pods = namespace_pods(rendered)
-    ports = {"postgres": [5432, 8000], "kafka": [9090, 9091, 9092], "encore-minio": [9000]}
+    ports = {
+        "postgres": [5432, 8000],
+        "kafka": [9090, 9091, 9092],
+        "encore-minio": [9000],
+        "encore-redis": [6379],
+    }
     for name, pod in pods.items():
         for port in ports.get(name, [SERVICE_PORT]):
             for outsider in OUTSIDE:
@@ -1193,6 +1213,8 @@ def test_egress_is_limited_to_what_each_service_uses(rendered: Rendered) -> None
             assert minio == (service == "catalog"), f"{service} -> MinIO by {sides}"
             postgres = allowed(rendered, pod, pods["postgres"], 5432, sides=sides)
             assert postgres, f"{service} -> Postgres by {sides}"
+            redis = allowed(rendered, pod, pods["encore-redis"], 6379, sides=sides)
+            assert redis == (service == "gateway"), f"{service} -> Redis by {sides}"
         for outsider in OUTSIDE:
             for port in (80, 443, 5432):
                 assert not allowed(rendered, pod, outsider, port), f"{service} -> {outsider.name}"
@@ -1203,6 +1225,10 @@ def test_egress_is_limited_to_what_each_service_uses(rendered: Rendered) -> None
             port = 5432 if "migrat" in name else 9000
             assert allowed(rendered, pod, needed, port), f"{name} ({service})"
     assert not allowed(rendered, pods["encore-minio"], OUTSIDE[0], 443), "MinIO calls nobody"
+    assert not allowed(rendered, pods["encore-redis"], OUTSIDE[0], 443), "Redis calls nobody"
+    for name, pod in pods.items():  # the gateway's Jobs (migrations) have no use for it
+        if name != "gateway":
+            assert not allowed(rendered, pod, pods["encore-redis"], 6379), f"{name} -> Redis"
 
 
 # --- dev versus prod --------------------------------------------------------------------

@@ -83,14 +83,17 @@ def test_the_ladder_takes_urls_from_the_environment_first(
     monkeypatch.setenv("ENCORE_DATABASE_URL", infra.database_url)
     monkeypatch.setenv("ENCORE_KAFKA_BOOTSTRAP", infra.kafka_bootstrap)
     monkeypatch.setenv("ENCORE_S3_ENDPOINT", infra.s3_endpoint)
+    monkeypatch.setenv("ENCORE_REDIS_URL", infra.redis_url)
     found = start_infrastructure(tmp_path, persistent=False)
     try:
         assert found.sources == {
             "postgres": "environment",
             "kafka": "environment",
             "s3": "environment",
+            "redis": "environment",
         }
         assert found.database_url == infra.database_url
+        assert found.redis_url == infra.redis_url
         assert not list(tmp_path.iterdir()), "nothing was started, so nothing was written"
     finally:
         found.close()

