@@ -212,6 +212,7 @@ async def real_service(
     env = processes.child_env(
         {
             **infra_env,
+            "ENCORE_ENV": "dev",
             "ENCORE_DATABASE_URL": database_url,
             "ENCORE_CONSUMER_GROUP": f"bench-real-{uuid.uuid4().hex}",
             "ENCORE_PLAY_DEDUPE_WINDOW_SECONDS": "0",

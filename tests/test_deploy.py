@@ -86,6 +86,8 @@ REQUIRED: dict[str, set[str]] = {
     "gateway": COMMON_REQUIRED
     | {"ENCORE_CATALOG_URL", "ENCORE_SHARING_URL", "ENCORE_ANALYTICS_URL", "ENCORE_ADMIN_API_KEY"},
 }
+# What a variable read from a Secret is validated with: some real secret's value.
+SECRET_STAND_IN = "a-real-secret-from-the-cluster"
 # Variables the manifests may set that are not settings (interpolated into ENCORE_* ones).
 HELPER_VARIABLES = {"DATABASE_PASSWORD"}
 SERVICE_PORT = 8000
@@ -872,6 +874,8 @@ def settings_errors(service: str, values: Mapping[str, str | None]) -> list[str]
                 errors.append(f"{name} is not a setting of {cls.__name__}")
             elif value is not None and "$(" not in value:
                 literal[known[name]] = value
+            elif value is None:  # from a Secret: stands for a real one, whatever it holds
+                literal[known[name]] = SECRET_STAND_IN
         elif name not in HELPER_VARIABLES:
             errors.append(f"{name} is neither an ENCORE_ setting nor a known helper variable")
     try:
@@ -968,6 +972,23 @@ def test_secrets_are_placeholders_and_never_shipped_to_prod(dev: Rendered, prod:
             secret = template[role["passwordSecret"]["name"]]
             assert secret["type"] == "kubernetes.io/basic-auth"
             assert secret["stringData"]["username"] == role["name"]
+
+
+def test_prod_refuses_default_secrets_and_only_dev_accepts_them(
+    dev: Rendered, prod: Rendered
+) -> None:
+    """Prod runs with ENCORE_ENV=production (a missing or misspelled Secret key stops the
+    pod instead of falling back to a dev default); only the dev overlay, whose Secrets are
+    the REPLACE_ME placeholders, says dev."""
+    for r, expected in ((prod, "production"), (dev, "dev")):
+        for service in SERVICES:
+            values = container_env(r, main_container(r, service)).values
+            assert values.get("ENCORE_ENV") == expected, f"{r.overlay} {service}"
+    # and prod, as rendered, is refused while its secrets are unset
+    for service in SERVICES:
+        values = container_env(prod, main_container(prod, service)).values
+        literal = {k: v for k, v in values.items() if v is not None and "$(" not in v}
+        assert settings_errors(service, literal), f"{service} would start on dev secrets"
 
 
 # --- network policies -------------------------------------------------------------------

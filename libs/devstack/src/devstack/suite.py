@@ -51,6 +51,8 @@ class Suite:
             )
         return {
             **self.infra.env(),
+            # a dev stack: the services accept dev defaults for any secret not given here
+            "ENCORE_ENV": "dev",
             "ENCORE_INTERNAL_TOKEN": self.internal_token,
             "ENCORE_ADMIN_API_KEY": self.admin_api_key,
             "ENCORE_MEDIA_SIGNING_KEY": self.media_signing_key,

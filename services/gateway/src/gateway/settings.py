@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
 from servicekit.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
+    optional_secrets: ClassVar[tuple[str, ...]] = ("admin_api_key",)  # unset: no admin API
+
     catalog_url: str = Field(default="http://127.0.0.1:8101", description="Catalog internal API.")
     sharing_url: str = Field(default="http://127.0.0.1:8102", description="Sharing internal API.")
     analytics_url: str = Field(
