@@ -51,8 +51,9 @@ def suite(infra: Infrastructure) -> Iterator[Suite]:
         free_port(),
         extra_env={
             "ENCORE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD),
-            # tests stand for many visitors: each test gets its own address (see below)
-            "ENCORE_TRUSTED_PROXY_HOPS": "1",
+            # tests stand for many visitors behind a proxy on loopback: each test gets its
+            # own forwarded address (see below)
+            "ENCORE_TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
         },
     )
     suite.prepare()

@@ -1134,6 +1134,12 @@ OUTSIDE = [
         {"kubernetes.io/metadata.name": "elsewhere"},
     ),
 ]
+# ingress-nginx's controller, in its default namespace (the Ingress's class is nginx)
+INGRESS_CONTROLLER = Peer(
+    "ingress controller",
+    {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+    {"kubernetes.io/metadata.name": "ingress-nginx"},
+)
 DNS = Peer("kube-dns", {"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"})
 CNPG_OPERATOR = Peer(
     "cnpg operator",
@@ -1163,9 +1169,8 @@ def test_services_talk_only_along_the_call_graph(rendered: Rendered) -> None:
             expected = (caller, callee) in CALLS
             for sides in (("Egress",), ("Ingress",), ("Egress", "Ingress")):
                 got = allowed(rendered, pods[caller], pods[callee], SERVICE_PORT, sides=sides)
-                # the gateway's ingress is public by design; its callers' egress says no
-                public = sides == ("Ingress",) and callee == "gateway"
-                assert got == (expected or public), f"{caller} -> {callee} by {sides}: {got}"
+                # the gateway's ingress admits the ingress controller only, not its neighbours
+                assert got == expected, f"{caller} -> {callee} by {sides}: {got}"
 
 
 def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> None:
@@ -1175,11 +1180,14 @@ def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> No
         for port in ports.get(name, [SERVICE_PORT]):
             for outsider in OUTSIDE:
                 got = allowed(rendered, outsider, pod, port)
-                assert got == (name == "gateway" and port == SERVICE_PORT), (
-                    f"{outsider.name} -> {name}:{port}: {got}"
-                )
+                assert not got, f"{outsider.name} -> {name}:{port}: {got}"
+            got = allowed(rendered, INGRESS_CONTROLLER, pod, port)
+            assert got == (name == "gateway" and port == SERVICE_PORT), (
+                f"ingress controller -> {name}:{port}: {got}"
+            )
     # Structurally too: every ingress rule that can admit a peer from outside the namespace
-    # is the gateway's public port or the CloudNativePG operator's access to Postgres.
+    # is the gateway's public port from the ingress controller's namespace, or the
+    # CloudNativePG operator's access to Postgres.
     for policy in rendered.of("NetworkPolicy"):
         for rule in policy["spec"].get("ingress", []):
             peers = rule.get("from")
@@ -1191,6 +1199,12 @@ def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> No
             }
             if selected == {"gateway"}:  # the serving gateway pods, not its Job
                 assert [p["port"] for p in rule["ports"]] == [SERVICE_PORT]
+                assert peers, f"{label(policy)}: the gateway's port open to every peer"
+                for p in peers:
+                    assert set(p) == {"namespaceSelector"}, label(policy)
+                    assert selects(p["namespaceSelector"], INGRESS_CONTROLLER.namespace or {})
+                    assert not selects(p["namespaceSelector"], OUTSIDE[1].namespace or {})
+                    assert not selects(p["namespaceSelector"], {}), "a selector for every one"
                 continue
             assert peers and selected == {"postgres"}, f"{label(policy)} admits outsiders"
             for p in peers:

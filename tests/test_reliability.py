@@ -85,7 +85,7 @@ def faults() -> Iterator[FaultStack]:
             ROOT / ".data" / "test-logs" / "faults",
             free_port(),
             extra_env={
-                "ENCORE_TRUSTED_PROXY_HOPS": "1",
+                "ENCORE_TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
                 "ENCORE_UPSTREAM_TIMEOUT_SECONDS": str(UPSTREAM_TIMEOUT),
                 # fewer, larger batches: each fetch and offset commit is S3 requests here
                 "ENCORE_CONSUMER_BATCH_TIMEOUT_MS": "500",

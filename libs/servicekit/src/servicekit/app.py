@@ -13,7 +13,7 @@ from litestar.plugins.prometheus import PrometheusController
 
 from servicekit.errors import EXCEPTION_HANDLERS
 from servicekit.health import Check, health_handlers
-from servicekit.internal import internal_token_guard
+from servicekit.internal import carries_internal_token, internal_token_guard
 from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
 from servicekit.settings import ServiceSettings
@@ -30,16 +30,17 @@ def build_service_app(
     **litestar_options: Any,
 ) -> Litestar:
     configure_logging(name, settings.log_level)
+    token = settings.internal_token.get_secret_value()
     internal = Router(
         path="/",
         route_handlers=route_handlers,
         dependencies={key: provide_value(value) for key, value in dependencies.items()},
-        guards=[internal_token_guard(settings.internal_token.get_secret_value())],
+        guards=[internal_token_guard(token)],
     )
     return Litestar(
         route_handlers=[internal, PrometheusController, *health_handlers(checks)],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_middleware(name)],
+        middleware=[request_middleware(name, trace_from=carries_internal_token(token))],
         lifespan=[lifespan],
         on_startup=[freeze_startup_objects],
         openapi_config=None,

@@ -31,6 +31,7 @@ from gateway.api.public_catalog import PublicCatalogController
 from gateway.auth import provide_caller, provide_membership, provide_optional_caller
 from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
+from gateway.clients import TrustedProxies
 from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
 from gateway.link_cache import TrackLinkCache
@@ -95,6 +96,7 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
                 settings.rate_limit_window_seconds,
             ),
         ),
+        proxies=TrustedProxies(settings.trusted_proxies),
     )
 
 
@@ -157,7 +159,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             "membership": Provide(provide_membership),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_middleware("gateway")],
+        middleware=[request_middleware("gateway", trace_from=ctx.proxies.peer_trusted)],
         lifespan=[lifespan],
         on_startup=[freeze_startup_objects],
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,

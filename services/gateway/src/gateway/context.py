@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.cache import PublicCache
+from gateway.clients import TrustedProxies
 from gateway.ratelimit import Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
@@ -27,3 +28,4 @@ class GatewayContext:
     track_link_opens: TrackLinkOpens
     public_cache: PublicCache
     limiters: Limiters  # failed guesses per client address (see ratelimit.py)
+    proxies: TrustedProxies  # whose forwarded headers tell the client address (clients.py)

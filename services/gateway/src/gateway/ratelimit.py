@@ -12,10 +12,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
-from litestar import Request
-from litestar.types import Scope
 from prometheus_client import Counter
 
 from contracts.errors import ErrorCode
@@ -75,19 +72,3 @@ class FailureLimiter:
 class Limiters:
     lookups: FailureLimiter
     access_codes: FailureLimiter
-
-
-def client_address(request: Request[Any, Any, Any], trusted_proxy_hops: int) -> str:
-    return client_address_of(request.scope, trusted_proxy_hops)
-
-
-def client_address_of(scope: Scope, trusted_proxy_hops: int) -> str:
-    """The caller's address; behind N trusted proxies, the Nth address from the right of
-    X-Forwarded-For (anything further left is whatever the client claimed)."""
-    if trusted_proxy_hops > 0:
-        joined = b",".join(v for k, v in scope["headers"] if k == b"x-forwarded-for")
-        forwarded = [p.strip() for p in joined.decode("latin-1").split(",") if p.strip()]
-        if len(forwarded) >= trusted_proxy_hops:
-            return forwarded[-trusted_proxy_hops]
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"

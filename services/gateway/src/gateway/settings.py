@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from servicekit.settings import ServiceSettings
 
@@ -43,10 +44,10 @@ class GatewaySettings(ServiceSettings):
         description="How long a stopping gateway keeps trying to hand its queued track-link "
         "views to sharing.",
     )
-    trusted_proxy_hops: int = Field(
-        default=0,
-        ge=0,
-        description="Proxies in front of the gateway whose X-Forwarded-For is trusted.",
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="CIDRs of the proxies in front of the gateway (comma-separated): only "
+        "their X-Forwarded-For and X-Request-ID are believed (gateway/clients.py).",
     )
     failed_lookup_limit: int = Field(
         default=30, ge=1, description="Failed link lookups per client per window."
@@ -55,3 +56,10 @@ class GatewaySettings(ServiceSettings):
         default=10, ge=1, description="Wrong access codes per client per window."
     )
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_cidrs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value

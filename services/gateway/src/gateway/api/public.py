@@ -19,7 +19,6 @@ from contracts.errors import ErrorCode
 from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
-from gateway.ratelimit import client_address
 from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
 from servicekit.internal import ORG_ID_HEADER
@@ -49,7 +48,7 @@ async def to_sharing(
     request: Req, path: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[Any]:
     """Forward a public call to sharing, counting failed guesses against the client."""
-    client = client_address(request, ctx.settings.trusted_proxy_hops)
+    client = ctx.proxies.client_address(request.scope)
     ctx.limiters.lookups.check(client)
     if "accessCode" in request.query_params:
         ctx.limiters.access_codes.check(client)
@@ -78,7 +77,7 @@ async def open_track_link(
     request: Req, token: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[Any]:
     """The track share payload, its `share.clicked` queued (see track_link_opens.py)."""
-    client = client_address(request, ctx.settings.trusted_proxy_hops)
+    client = ctx.proxies.client_address(request.scope)
     ctx.limiters.lookups.check(client)
     view = await ctx.track_link_opens.open(
         token,
