@@ -63,6 +63,8 @@ ENV PATH="/app/.venv/bin:${PATH}" \
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
+# The ops port (ENCORE_OPS_PORT): /metrics and /health/ready, for operators only.
+EXPOSE 8001
 # `exec` makes uvicorn PID 1, so it receives SIGTERM and drains in-flight requests.
 # --no-proxy-headers: the gateway trusts X-Forwarded-For only from ENCORE_TRUSTED_PROXIES.
 # Migrations are a separate command: `python -m ${SERVICE}.db.migrate`.

@@ -91,6 +91,7 @@ SECRET_STAND_IN = "a-real-secret-from-the-cluster"
 # Variables the manifests may set that are not settings (interpolated into ENCORE_* ones).
 HELPER_VARIABLES = {"DATABASE_PASSWORD"}
 SERVICE_PORT = 8000
+OPS_PORT = 8001  # /metrics and /health/ready (servicekit.ops): in no Service
 # Kubernetes versions the built-in objects must be valid for: the oldest supported (the
 # preStop `sleep` action is on by default from 1.30) and the newest kubernetes-validate knows.
 K8S_VERSIONS = ("1.30.0", str(kubernetes_validate.latest_version()))
@@ -632,15 +633,33 @@ def test_each_service_runs_its_own_app_and_image(rendered: Rendered) -> None:
 def test_deployments_have_probes_on_the_health_endpoints(rendered: Rendered) -> None:
     for service in SERVICES:
         container = main_container(rendered, service)
+        # live on the API port (that port serving is what liveness means), ready on the ops
+        # port: the only port that serves it
         expected = {
-            "readinessProbe": "/health/ready",
-            "livenessProbe": "/health/live",
-            "startupProbe": "/health/live",
+            "readinessProbe": ("/health/ready", OPS_PORT),
+            "livenessProbe": ("/health/live", SERVICE_PORT),
+            "startupProbe": ("/health/live", SERVICE_PORT),
         }
-        for probe, path in expected.items():
+        for probe, (path, port) in expected.items():
             http = container[probe]["httpGet"]
             assert http["path"] == path, f"{service}: {probe} on {http['path']}"
-            assert port_number(container, http["port"]) == SERVICE_PORT, f"{service} {probe}"
+            assert port_number(container, http["port"]) == port, f"{service} {probe}"
+
+
+def test_metrics_are_scraped_from_the_ops_port_no_service_routes(rendered: Rendered) -> None:
+    for service in SERVICES:
+        container = main_container(rendered, service)
+        assert port_number(container, "ops") == OPS_PORT, service
+        values = container_env(rendered, container).values
+        assert values["ENCORE_OPS_PORT"] == str(OPS_PORT), service
+        template = rendered.deployment(service)["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(OPS_PORT), service
+        assert annotations["prometheus.io/path"] == "/metrics", service
+        for svc in rendered.of("Service"):
+            if selects({"matchLabels": svc["spec"]["selector"]}, template["metadata"]["labels"]):
+                targets = {p.get("targetPort", p["port"]) for p in svc["spec"]["ports"]}
+                assert targets.isdisjoint({"ops", OPS_PORT}), f"{label(svc)} routes the ops port"
 
 
 def test_every_container_has_requests_and_limits(rendered: Rendered) -> None:
@@ -1140,6 +1159,11 @@ INGRESS_CONTROLLER = Peer(
     {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
     {"kubernetes.io/metadata.name": "ingress-nginx"},
 )
+PROMETHEUS = Peer(
+    "prometheus",
+    {"app.kubernetes.io/name": "prometheus"},
+    {"kubernetes.io/metadata.name": "monitoring"},
+)
 DNS = Peer("kube-dns", {"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"})
 CNPG_OPERATOR = Peer(
     "cnpg operator",
@@ -1177,7 +1201,7 @@ def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> No
     pods = namespace_pods(rendered)
     ports = {"postgres": [5432, 8000], "kafka": [9090, 9091, 9092], "encore-minio": [9000]}
     for name, pod in pods.items():
-        for port in ports.get(name, [SERVICE_PORT]):
+        for port in ports.get(name, [SERVICE_PORT, OPS_PORT]):
             for outsider in OUTSIDE:
                 got = allowed(rendered, outsider, pod, port)
                 assert not got, f"{outsider.name} -> {name}:{port}: {got}"
@@ -1185,9 +1209,13 @@ def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> No
             assert got == (name == "gateway" and port == SERVICE_PORT), (
                 f"ingress controller -> {name}:{port}: {got}"
             )
+            got = allowed(rendered, PROMETHEUS, pod, port)
+            assert got == (name in SERVICES and port == OPS_PORT), (
+                f"prometheus -> {name}:{port}: {got}"
+            )
     # Structurally too: every ingress rule that can admit a peer from outside the namespace
-    # is the gateway's public port from the ingress controller's namespace, or the
-    # CloudNativePG operator's access to Postgres.
+    # is the gateway's public port from the ingress controller's namespace, the services'
+    # ops port from Prometheus's, or the CloudNativePG operator's access to Postgres.
     for policy in rendered.of("NetworkPolicy"):
         for rule in policy["spec"].get("ingress", []):
             peers = rule.get("from")
@@ -1205,6 +1233,13 @@ def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> No
                     assert selects(p["namespaceSelector"], INGRESS_CONTROLLER.namespace or {})
                     assert not selects(p["namespaceSelector"], OUTSIDE[1].namespace or {})
                     assert not selects(p["namespaceSelector"], {}), "a selector for every one"
+                continue
+            if [p["port"] for p in rule.get("ports", [])] == [OPS_PORT]:
+                assert peers and selected == set(SERVICES), label(policy)
+                for p in peers:
+                    assert set(p) == {"namespaceSelector"}, label(policy)
+                    assert selects(p["namespaceSelector"], PROMETHEUS.namespace or {})
+                    assert not selects(p["namespaceSelector"], OUTSIDE[1].namespace or {})
                 continue
             assert peers and selected == {"postgres"}, f"{label(policy)} admits outsiders"
             for p in peers:
@@ -1278,6 +1313,13 @@ def test_prod_exposes_only_the_gateway(prod: Rendered) -> None:
         for path in rule["http"]["paths"]
     }
     assert backends == {"gateway"}
+    routed = {
+        path["backend"]["service"]["port"].get("name")
+        for ingress in prod.of("Ingress")
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert routed == {"http"}, "the ingress routes the API port, never the ops port"
     assert all(s["spec"].get("type", "ClusterIP") == "ClusterIP" for s in prod.of("Service"))
 
 

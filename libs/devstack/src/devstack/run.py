@@ -83,6 +83,7 @@ def main() -> int:
         print(f"Public link: {suite.gateway_url}/v1/public/track-links/{seeded.link_token}")
         print(f"Admin key: {suite.admin_api_key}")
         print(f"Logs: {DATA_DIR / 'logs'}")
+        print(f"Gateway metrics: {suite.ops_url('gateway')}/metrics")
         print(
             f"Ready: gateway on {suite.gateway_url} after {time.monotonic() - started:.1f}s. Ctrl-C stops.",
             flush=True,

@@ -55,6 +55,13 @@ class ServiceSettings(BaseSettings):
         default=SecretStr("dev-internal-token"),
         description="Shared credential the gateway sends to internal APIs.",
     )
+    ops_port: int = Field(
+        default=8001,
+        ge=1,
+        le=65535,
+        description="Port of /metrics and /health/ready, apart from the API port (servicekit.ops).",
+    )
+    ops_host: str = Field(default="0.0.0.0", description="Address the ops port listens on.")
     log_level: str = "INFO"
 
     @model_validator(mode="after")
