@@ -974,7 +974,26 @@ def test_each_service_gets_the_configuration_it_needs(rendered: Rendered) -> Non
         container = main_container(rendered, service)
         refs = [s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s]
         token_sources |= {r for r in refs if "ENCORE_INTERNAL_TOKEN" in secret_keys(rendered)[r]}
+        token_sources |= {
+            (v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
+            for v in container.get("env", [])
+            if v["name"] == "ENCORE_INTERNAL_TOKEN" and "secretKeyRef" in v.get("valueFrom", {})
+        }
     assert len(token_sources) == 1, "every service must read the same internal token"
+
+
+def test_each_service_reads_its_secrets_by_key_and_none_is_optional(rendered: Rendered) -> None:
+    """A Secret read whole (envFrom) or an optional key lets a misspelled key go unnoticed
+    until the settings refuse the default; a required key stops the pod before it starts."""
+    for service in SERVICES:
+        for workload, template in service_templates(rendered, service):
+            for container in all_containers(template):
+                where = f"{label(workload)}/{container['name']}"
+                assert not any("secretRef" in s for s in container.get("envFrom", [])), where
+                for variable in container.get("env", []):
+                    ref = variable.get("valueFrom", {}).get("secretKeyRef")
+                    if ref is not None:
+                        assert not ref.get("optional", False), f"{where}: {variable['name']}"
 
 
 def test_secrets_are_placeholders_and_never_shipped_to_prod(dev: Rendered, prod: Rendered) -> None:
