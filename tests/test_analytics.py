@@ -283,7 +283,7 @@ def test_dead_letters_can_be_listed_and_replayed(suite: Suite) -> None:
 
 
 def test_consumer_metrics_are_exported(suite: Suite) -> None:
-    text = httpx.get(suite.url("analytics") + "/metrics").text
+    text = httpx.get(suite.ops_url("analytics") + "/metrics").text
     for name in (
         "encore_analytics_events_consumed_total",
         "encore_analytics_events_applied_total",

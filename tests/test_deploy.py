@@ -92,9 +92,12 @@ REQUIRED: dict[str, set[str]] = {
         "ENCORE_REDIS_URL",
     },
 }
+# What a variable read from a Secret is validated with: some real secret's value.
+SECRET_STAND_IN = "a-real-secret-from-the-cluster"
 # Variables the manifests may set that are not settings (interpolated into ENCORE_* ones).
 HELPER_VARIABLES = {"DATABASE_PASSWORD"}
 SERVICE_PORT = 8000
+OPS_PORT = 8001  # /metrics and /health/ready (servicekit.ops): in no Service
 # Kubernetes versions the built-in objects must be valid for: the oldest supported (the
 # preStop `sleep` action is on by default from 1.30) and the newest kubernetes-validate knows.
 K8S_VERSIONS = ("1.30.0", str(kubernetes_validate.latest_version()))
@@ -636,15 +639,33 @@ def test_each_service_runs_its_own_app_and_image(rendered: Rendered) -> None:
 def test_deployments_have_probes_on_the_health_endpoints(rendered: Rendered) -> None:
     for service in SERVICES:
         container = main_container(rendered, service)
+        # live on the API port (that port serving is what liveness means), ready on the ops
+        # port: the only port that serves it
         expected = {
-            "readinessProbe": "/health/ready",
-            "livenessProbe": "/health/live",
-            "startupProbe": "/health/live",
+            "readinessProbe": ("/health/ready", OPS_PORT),
+            "livenessProbe": ("/health/live", SERVICE_PORT),
+            "startupProbe": ("/health/live", SERVICE_PORT),
         }
-        for probe, path in expected.items():
+        for probe, (path, port) in expected.items():
             http = container[probe]["httpGet"]
             assert http["path"] == path, f"{service}: {probe} on {http['path']}"
-            assert port_number(container, http["port"]) == SERVICE_PORT, f"{service} {probe}"
+            assert port_number(container, http["port"]) == port, f"{service} {probe}"
+
+
+def test_metrics_are_scraped_from_the_ops_port_no_service_routes(rendered: Rendered) -> None:
+    for service in SERVICES:
+        container = main_container(rendered, service)
+        assert port_number(container, "ops") == OPS_PORT, service
+        values = container_env(rendered, container).values
+        assert values["ENCORE_OPS_PORT"] == str(OPS_PORT), service
+        template = rendered.deployment(service)["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(OPS_PORT), service
+        assert annotations["prometheus.io/path"] == "/metrics", service
+        for svc in rendered.of("Service"):
+            if selects({"matchLabels": svc["spec"]["selector"]}, template["metadata"]["labels"]):
+                targets = {p.get("targetPort", p["port"]) for p in svc["spec"]["ports"]}
+                assert targets.isdisjoint({"ops", OPS_PORT}), f"{label(svc)} routes the ops port"
 
 
 def test_every_container_has_requests_and_limits(rendered: Rendered) -> None:
@@ -878,6 +899,8 @@ def settings_errors(service: str, values: Mapping[str, str | None]) -> list[str]
                 errors.append(f"{name} is not a setting of {cls.__name__}")
             elif value is not None and "$(" not in value:
                 literal[known[name]] = value
+            elif value is None:  # from a Secret: stands for a real one, whatever it holds
+                literal[known[name]] = SECRET_STAND_IN
         elif name not in HELPER_VARIABLES:
             errors.append(f"{name} is neither an ENCORE_ setting nor a known helper variable")
     try:
@@ -966,7 +989,26 @@ def test_each_service_gets_the_configuration_it_needs(rendered: Rendered) -> Non
         container = main_container(rendered, service)
         refs = [s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s]
         token_sources |= {r for r in refs if "ENCORE_INTERNAL_TOKEN" in secret_keys(rendered)[r]}
+        token_sources |= {
+            (v["valueFrom"]["secretKeyRef"]["name"], v["valueFrom"]["secretKeyRef"]["key"])
+            for v in container.get("env", [])
+            if v["name"] == "ENCORE_INTERNAL_TOKEN" and "secretKeyRef" in v.get("valueFrom", {})
+        }
     assert len(token_sources) == 1, "every service must read the same internal token"
+
+
+def test_each_service_reads_its_secrets_by_key_and_none_is_optional(rendered: Rendered) -> None:
+    """A Secret read whole (envFrom) or an optional key lets a misspelled key go unnoticed
+    until the settings refuse the default; a required key stops the pod before it starts."""
+    for service in SERVICES:
+        for workload, template in service_templates(rendered, service):
+            for container in all_containers(template):
+                where = f"{label(workload)}/{container['name']}"
+                assert not any("secretRef" in s for s in container.get("envFrom", [])), where
+                for variable in container.get("env", []):
+                    ref = variable.get("valueFrom", {}).get("secretKeyRef")
+                    if ref is not None:
+                        assert not ref.get("optional", False), f"{where}: {variable['name']}"
 
 
 def test_secrets_are_placeholders_and_never_shipped_to_prod(dev: Rendered, prod: Rendered) -> None:
@@ -983,6 +1025,23 @@ def test_secrets_are_placeholders_and_never_shipped_to_prod(dev: Rendered, prod:
             secret = template[role["passwordSecret"]["name"]]
             assert secret["type"] == "kubernetes.io/basic-auth"
             assert secret["stringData"]["username"] == role["name"]
+
+
+def test_prod_refuses_default_secrets_and_only_dev_accepts_them(
+    dev: Rendered, prod: Rendered
+) -> None:
+    """Prod runs with ENCORE_ENV=production (a missing or misspelled Secret key stops the
+    pod instead of falling back to a dev default); only the dev overlay, whose Secrets are
+    the REPLACE_ME placeholders, says dev."""
+    for r, expected in ((prod, "production"), (dev, "dev")):
+        for service in SERVICES:
+            values = container_env(r, main_container(r, service)).values
+            assert values.get("ENCORE_ENV") == expected, f"{r.overlay} {service}"
+    # and prod, as rendered, is refused while its secrets are unset
+    for service in SERVICES:
+        values = container_env(prod, main_container(prod, service)).values
+        literal = {k: v for k, v in values.items() if v is not None and "$(" not in v}
+        assert settings_errors(service, literal), f"{service} would start on dev secrets"
 
 
 # --- network policies -------------------------------------------------------------------
@@ -1128,6 +1187,17 @@ OUTSIDE = [
         {"kubernetes.io/metadata.name": "elsewhere"},
     ),
 ]
+# ingress-nginx's controller, in its default namespace (the Ingress's class is nginx)
+INGRESS_CONTROLLER = Peer(
+    "ingress controller",
+    {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+    {"kubernetes.io/metadata.name": "ingress-nginx"},
+)
+PROMETHEUS = Peer(
+    "prometheus",
+    {"app.kubernetes.io/name": "prometheus"},
+    {"kubernetes.io/metadata.name": "monitoring"},
+)
 DNS = Peer("kube-dns", {"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"})
 CNPG_OPERATOR = Peer(
     "cnpg operator",
@@ -1157,9 +1227,8 @@ def test_services_talk_only_along_the_call_graph(rendered: Rendered) -> None:
             expected = (caller, callee) in CALLS
             for sides in (("Egress",), ("Ingress",), ("Egress", "Ingress")):
                 got = allowed(rendered, pods[caller], pods[callee], SERVICE_PORT, sides=sides)
-                # the gateway's ingress is public by design; its callers' egress says no
-                public = sides == ("Ingress",) and callee == "gateway"
-                assert got == (expected or public), f"{caller} -> {callee} by {sides}: {got}"
+                # the gateway's ingress admits the ingress controller only, not its neighbours
+                assert got == expected, f"{caller} -> {callee} by {sides}: {got}"
 
 
 def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> None:
@@ -1171,14 +1240,21 @@ def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> No
         "encore-redis": [6379],
     }
     for name, pod in pods.items():
-        for port in ports.get(name, [SERVICE_PORT]):
+        for port in ports.get(name, [SERVICE_PORT, OPS_PORT]):
             for outsider in OUTSIDE:
                 got = allowed(rendered, outsider, pod, port)
-                assert got == (name == "gateway" and port == SERVICE_PORT), (
-                    f"{outsider.name} -> {name}:{port}: {got}"
-                )
+                assert not got, f"{outsider.name} -> {name}:{port}: {got}"
+            got = allowed(rendered, INGRESS_CONTROLLER, pod, port)
+            assert got == (name == "gateway" and port == SERVICE_PORT), (
+                f"ingress controller -> {name}:{port}: {got}"
+            )
+            got = allowed(rendered, PROMETHEUS, pod, port)
+            assert got == (name in SERVICES and port == OPS_PORT), (
+                f"prometheus -> {name}:{port}: {got}"
+            )
     # Structurally too: every ingress rule that can admit a peer from outside the namespace
-    # is the gateway's public port or the CloudNativePG operator's access to Postgres.
+    # is the gateway's public port from the ingress controller's namespace, the services'
+    # ops port from Prometheus's, or the CloudNativePG operator's access to Postgres.
     for policy in rendered.of("NetworkPolicy"):
         for rule in policy["spec"].get("ingress", []):
             peers = rule.get("from")
@@ -1190,6 +1266,19 @@ def test_only_the_gateway_accepts_traffic_from_outside(rendered: Rendered) -> No
             }
             if selected == {"gateway"}:  # the serving gateway pods, not its Job
                 assert [p["port"] for p in rule["ports"]] == [SERVICE_PORT]
+                assert peers, f"{label(policy)}: the gateway's port open to every peer"
+                for p in peers:
+                    assert set(p) == {"namespaceSelector"}, label(policy)
+                    assert selects(p["namespaceSelector"], INGRESS_CONTROLLER.namespace or {})
+                    assert not selects(p["namespaceSelector"], OUTSIDE[1].namespace or {})
+                    assert not selects(p["namespaceSelector"], {}), "a selector for every one"
+                continue
+            if [p["port"] for p in rule.get("ports", [])] == [OPS_PORT]:
+                assert peers and selected == set(SERVICES), label(policy)
+                for p in peers:
+                    assert set(p) == {"namespaceSelector"}, label(policy)
+                    assert selects(p["namespaceSelector"], PROMETHEUS.namespace or {})
+                    assert not selects(p["namespaceSelector"], OUTSIDE[1].namespace or {})
                 continue
             assert peers and selected == {"postgres"}, f"{label(policy)} admits outsiders"
             for p in peers:
@@ -1269,6 +1358,13 @@ def test_prod_exposes_only_the_gateway(prod: Rendered) -> None:
         for path in rule["http"]["paths"]
     }
     assert backends == {"gateway"}
+    routed = {
+        path["backend"]["service"]["port"].get("name")
+        for ingress in prod.of("Ingress")
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert routed == {"http"}, "the ingress routes the API port, never the ops port"
     assert all(s["spec"].get("type", "ClusterIP") == "ClusterIP" for s in prod.of("Service"))
 
 

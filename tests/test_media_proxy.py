@@ -169,15 +169,18 @@ def test_slow_readers_get_a_few_streams_each_and_starve_nobody(
 
 
 def test_a_stream_that_stalls_is_cut_off_by_the_gateway(
-    media_gateway: str, long_track_link: tuple[str, str], client_address: str
+    media_gateway: str, long_track_link: tuple[str, str], client_address: str, suite: Suite
 ) -> None:
     _, path = long_track_link
-    cut = gateway_metric(media_gateway, "encore_gateway_media_streams_cut_total")
+    cut = gateway_metric(suite.ops_url(GATEWAY), "encore_gateway_media_streams_cut_total")
     reader = slow_reader(media_gateway, path, client_address)
     try:
         assert reader.status == 200 and reader.received < reader.length
         eventually(
-            lambda: gateway_metric(media_gateway, "encore_gateway_media_streams_cut_total") > cut
+            lambda: (
+                gateway_metric(suite.ops_url(GATEWAY), "encore_gateway_media_streams_cut_total")
+                > cut
+            )
         )
         assert reader.drain() < reader.length, "the gateway closed it before the end"
     finally:

@@ -73,7 +73,7 @@ def test_each_service_has_its_schema_and_version_table(suite: Suite) -> None:
 def test_every_service_reports_live_and_ready(suite: Suite) -> None:
     for service in SERVICES:
         assert httpx.get(suite.url(service) + "/health/live").json() == {"status": "ok"}
-        ready = httpx.get(suite.url(service) + "/health/ready")
+        ready = httpx.get(suite.ops_url(service) + "/health/ready")
         assert ready.status_code == 200 and ready.json()["status"] == "ok", ready.text
 
 
@@ -114,7 +114,7 @@ def metric_value(metrics_text: str, name: str, labels: dict[str, str]) -> float:
 def test_every_service_exports_its_http_metrics_by_route(suite: Suite) -> None:
     for service in SERVICES:
         assert httpx.get(suite.url(service) + "/health/live").status_code == 200
-        text = httpx.get(suite.url(service) + "/metrics").text
+        text = httpx.get(suite.ops_url(service) + "/metrics").text
         route = {"service": service, "method": "GET", "path": "/health/live"}
         requests = metric_value(text, "encore_http_requests_total", {**route, "status_code": "200"})
         assert requests >= 1
@@ -151,7 +151,7 @@ def test_the_gateway_serves_its_openapi(api: httpx.Client) -> None:
 
 
 def test_kafka_and_outbox_metrics_are_exported(suite: Suite) -> None:
-    catalog = httpx.get(suite.url("catalog") + "/metrics").text
+    catalog = httpx.get(suite.ops_url("catalog") + "/metrics").text
     assert "encore_outbox_backlog" in catalog
-    sharing = httpx.get(suite.url("sharing") + "/metrics").text
+    sharing = httpx.get(suite.ops_url("sharing") + "/metrics").text
     assert "faststream_" in sharing, "FastStream's Prometheus middleware reports Kafka traffic"

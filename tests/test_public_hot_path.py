@@ -41,12 +41,12 @@ def share(api: httpx.Client, artist: Artist, track: dict[str, Any] | None = None
     return dict(response.json())
 
 
-def batched(gateway_url: str, upstream: str) -> tuple[float, float]:
+def batched(ops_url: str, upstream: str) -> tuple[float, float]:
     """(batches, items) sent so far to this upstream, from the gateway's batch metric."""
     labels = f'upstream="{upstream}"'
     return (
-        gateway_metric(gateway_url, "encore_gateway_batch_size_count", labels),
-        gateway_metric(gateway_url, "encore_gateway_batch_size_sum", labels),
+        gateway_metric(ops_url, "encore_gateway_batch_size_count", labels),
+        gateway_metric(ops_url, "encore_gateway_batch_size_sum", labels),
     )
 
 
@@ -67,8 +67,8 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
         == 204
     )
     opens_per_link = 30
-    resolves_before = batched(suite.gateway_url, "sharing.track_link_resolve")
-    _, visits_before = batched(suite.gateway_url, "sharing.track_link_visits")
+    resolves_before = batched(suite.ops_url("gateway"), "sharing.track_link_resolve")
+    _, visits_before = batched(suite.ops_url("gateway"), "sharing.track_link_visits")
 
     async def open_all() -> list[tuple[str, httpx.Response]]:
         plan = [(link["token"], f"v{n}") for link in links for n in range(opens_per_link)]
@@ -99,12 +99,15 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
         else:
             assert_error(response, 404, "TRACK_LINK_UNAVAILABLE")
     served = sum(1 for _, response in results if response.status_code == 200)
-    batches, items = batched(suite.gateway_url, "sharing.track_link_resolve")
+    batches, items = batched(suite.ops_url("gateway"), "sharing.track_link_resolve")
     assert 0 < items - resolves_before[1] <= len(results), "opens not served from the cache"
     assert batches - resolves_before[0] < items - resolves_before[1], "no two opens shared a batch"
     # every served open, the owner's preview included, is handed to sharing once
     eventually(
-        lambda: batched(suite.gateway_url, "sharing.track_link_visits")[1] - visits_before == served
+        lambda: (
+            batched(suite.ops_url("gateway"), "sharing.track_link_visits")[1] - visits_before
+            == served
+        )
     )
 
     for link, artist in zip(links, [owner, owner, other], strict=True):
@@ -123,15 +126,18 @@ def test_a_cached_link_is_served_without_sharing_and_still_counted(
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    opened = warm(api, suite.gateway_url, link["token"])
+    opened = warm(api, suite.ops_url("gateway"), link["token"])
     first = open_link(api, link["token"], "b")
-    resolves = batched(suite.gateway_url, "sharing.track_link_resolve")[1]
-    hits = gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
+    resolves = batched(suite.ops_url("gateway"), "sharing.track_link_resolve")[1]
+    hits = gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total")
     for n in range(20):
         again = open_link(api, link["token"], f"b{n}")
         assert again.status_code == 200 and again.content == first.content
-    assert batched(suite.gateway_url, "sharing.track_link_resolve")[1] == resolves
-    assert gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") - hits == 20
+    assert batched(suite.ops_url("gateway"), "sharing.track_link_resolve")[1] == resolves
+    assert (
+        gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total") - hits
+        == 20
+    )
     eventually(lambda: link_stats(api, artist, link["id"])["views"] == opened + 21)
 
 
@@ -140,7 +146,7 @@ def test_revoking_through_the_gateway_stops_a_cached_link_at_once(
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    warm(api, suite.gateway_url, link["token"])
+    warm(api, suite.ops_url("gateway"), link["token"])
     revoke = api.delete(
         f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
     )
@@ -154,7 +160,7 @@ def test_a_revocation_the_gateway_did_not_see_arrives_by_share_lifecycle(
     """As when another gateway replica revoked it: only the event reaches this one."""
     artist = new_artist()
     link = share(api, artist)
-    warm(api, suite.gateway_url, link["token"])
+    warm(api, suite.ops_url("gateway"), link["token"])
     revoke = httpx.delete(
         f"{suite.url('sharing')}/internal/orgs/{artist.organization_id}/shares/{link['id']}",
         headers={INTERNAL_TOKEN_HEADER: suite.internal_token, USER_ID_HEADER: artist.user_id},
@@ -169,7 +175,7 @@ def test_a_track_made_private_stops_its_cached_links(
     artist = new_artist()
     track = upload(api, artist)
     link = share(api, artist, track)
-    warm(api, suite.gateway_url, link["token"])
+    warm(api, suite.ops_url("gateway"), link["token"])
     hidden = api.patch(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}",
         data={"visibility": "private"},
@@ -218,10 +224,10 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
     artist, visitor = new_artist(), new_artist()
     link = share(api, artist)
     route = {"service": "gateway", "method": "GET", "path": "/v1/public/track-links/{token}"}
-    warmed = warm(api, suite.gateway_url, link["token"])
+    warmed = warm(api, suite.ops_url("gateway"), link["token"])
     served_before = http_requests(suite, route)
-    hits = gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total")
-    in_front = gateway_metric(suite.gateway_url, "encore_gateway_front_answers_total")
+    hits = gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total")
+    in_front = gateway_metric(suite.ops_url("gateway"), "encore_gateway_front_answers_total")
     anonymous = api.get(
         f"/v1/public/track-links/{link['token']}",
         params={"visitorId": "anon", "source": "front"},
@@ -232,9 +238,14 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
         params={"visitorId": "known"},
         headers=visitor.headers,
     )
-    assert gateway_metric(suite.gateway_url, "encore_gateway_link_cache_hits_total") - hits == 2
+    assert (
+        gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total") - hits == 2
+    )
     # the anonymous one was answered in front, the signed-in one by the Litestar route
-    assert gateway_metric(suite.gateway_url, "encore_gateway_front_answers_total") == in_front + 1
+    assert (
+        gateway_metric(suite.ops_url("gateway"), "encore_gateway_front_answers_total")
+        == in_front + 1
+    )
     for response in (anonymous, signed_in):
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
@@ -268,7 +279,7 @@ def test_a_rate_limited_client_is_refused_even_for_a_cached_link(
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    warm(api, suite.gateway_url, link["token"])
+    warm(api, suite.ops_url("gateway"), link["token"])
     # the lookup limit of the gateway under test is 30, and the link's first open was one
     for n in range(29):
         assert open_link(api, f"shr_{n:032x}", "guess").status_code == 404
@@ -280,7 +291,9 @@ def test_a_rate_limited_client_is_refused_even_for_a_cached_link(
 def http_requests(suite: Suite, labels: dict[str, str]) -> float:
     found = [
         sample.value
-        for family in text_string_to_metric_families(httpx.get(f"{suite.gateway_url}/metrics").text)
+        for family in text_string_to_metric_families(
+            httpx.get(suite.ops_url("gateway") + "/metrics").text
+        )
         for sample in family.samples
         if sample.name == "encore_http_requests_total"
         and sample.labels == {**labels, "status_code": "200"}

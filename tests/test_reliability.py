@@ -53,13 +53,13 @@ class FaultStack:
 
     def ready(self, name: str) -> int:
         try:
-            return httpx.get(self.suite.url(name) + "/health/ready", timeout=5).status_code
+            return httpx.get(self.suite.ops_url(name) + "/health/ready", timeout=5).status_code
         except httpx.HTTPError:
             return 0
 
     def kafka_check(self, name: str) -> str:
         """What `name`'s readiness probe says of the broker ("ok" or "failed: ...")."""
-        body = httpx.get(self.suite.url(name) + "/health/ready", timeout=5).json()
+        body = httpx.get(self.suite.ops_url(name) + "/health/ready", timeout=5).json()
         return str(body["checks"]["kafka"])
 
     def new_artist(self) -> Artist:
@@ -85,7 +85,7 @@ def faults() -> Iterator[FaultStack]:
             ROOT / ".data" / "test-logs" / "faults",
             free_port(),
             extra_env={
-                "ENCORE_TRUSTED_PROXY_HOPS": "1",
+                "ENCORE_TRUSTED_PROXIES": "127.0.0.1/32,::1/128",
                 "ENCORE_UPSTREAM_TIMEOUT_SECONDS": str(UPSTREAM_TIMEOUT),
                 # fewer, larger batches: each fetch and offset commit is S3 requests here
                 "ENCORE_CONSUMER_BATCH_TIMEOUT_MS": "500",
@@ -172,7 +172,7 @@ def test_two_analytics_consumers_racing_on_the_same_events_count_each_once(
 
 
 def consumed(suite: Suite, name: str) -> float:
-    metrics = httpx.get(suite.url(name) + "/metrics").text
+    metrics = httpx.get(suite.ops_url(name) + "/metrics").text
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()
@@ -226,7 +226,7 @@ def test_broker_down_public_links_answer_and_the_outbox_delivers_every_view_afte
         # still down: every service says so, and stays ready (an outage of Kafka alone must
         # not take the pods out of their load balancer)
         for service in SERVICES:
-            probe = httpx.get(faults.suite.url(service) + "/health/ready", timeout=10)
+            probe = httpx.get(faults.suite.ops_url(service) + "/health/ready", timeout=10)
             assert probe.status_code == 200, (service, probe.text)
             assert probe.json()["checks"]["kafka"] != "ok", (service, probe.text)
         held = outbox_rows(faults)
@@ -249,9 +249,9 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
     TTL too (1 s on this stack), and holds their views until sharing takes them again."""
     artist, link = _shared_track(faults)
     page = f"/v1/public/track-links/{link['token']}"
-    before = warm(faults.api, faults.suite.gateway_url, link["token"])
+    before = warm(faults.api, faults.suite.ops_url("gateway"), link["token"])
     stale_before = gateway_metric(
-        faults.suite.gateway_url, "encore_gateway_link_cache_stale_served_total"
+        faults.suite.ops_url("gateway"), "encore_gateway_link_cache_stale_served_total"
     )
     faults.suite.kill("sharing")
     opened = 0
@@ -267,10 +267,15 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
         unknown = faults.api.get("/v1/public/track-links/shr_" + "1" * 32)
         assert unknown.status_code == 503, unknown.text
         assert unknown.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
-        assert gateway_metric(faults.suite.gateway_url, "encore_gateway_visits_pending") >= opened
+        assert (
+            gateway_metric(faults.suite.ops_url("gateway"), "encore_gateway_visits_pending")
+            >= opened
+        )
         # the cache's 1 s TTL ran out during the outage: the page came from the stale entry
         assert (
-            gateway_metric(faults.suite.gateway_url, "encore_gateway_link_cache_stale_served_total")
+            gateway_metric(
+                faults.suite.ops_url("gateway"), "encore_gateway_link_cache_stale_served_total"
+            )
             > stale_before
         )
     finally:

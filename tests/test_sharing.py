@@ -613,7 +613,7 @@ class TestPublicSurfaceRules:
         link = track_link(api, artist, upload(api, artist)["id"])
 
         def failures() -> float:
-            text = httpx.get(suite.url("sharing") + "/metrics").text
+            text = httpx.get(suite.ops_url("sharing") + "/metrics").text
             return sum(
                 float(line.rsplit(" ", 1)[1])
                 for line in text.splitlines()
@@ -621,7 +621,9 @@ class TestPublicSurfaceRules:
             )
 
         before = failures()
-        retried = gateway_metric(suite.gateway_url, "encore_gateway_visit_batch_failures_total")
+        retried = gateway_metric(
+            suite.ops_url("gateway"), "encore_gateway_visit_batch_failures_total"
+        )
         run_sql(suite.infra.database_url, "alter table sharing.outbox rename to outbox_broken")
         try:
             assert api.get(f"/v1/public/track-links/{link['token']}").status_code == 200
@@ -631,7 +633,9 @@ class TestPublicSurfaceRules:
             # the open's view is being retried meanwhile: some attempts have failed
             eventually(
                 lambda: (
-                    gateway_metric(suite.gateway_url, "encore_gateway_visit_batch_failures_total")
+                    gateway_metric(
+                        suite.ops_url("gateway"), "encore_gateway_visit_batch_failures_total"
+                    )
                     > retried
                 )
             )

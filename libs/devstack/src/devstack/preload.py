@@ -52,6 +52,8 @@ def main(service: str) -> None:
         port=orders["port"],
         host="127.0.0.1",
         access_log=False,
+        # the gateway reads forwarded headers itself, from the proxies it trusts (clients.py)
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
 

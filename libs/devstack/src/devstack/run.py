@@ -155,6 +155,7 @@ def main() -> int:
         print(f"Admin key: {suite.admin_api_key}")
         print(f"Logs: {DATA_DIR / 'logs'}")
         _write_stack_file(DATA_DIR, suite)
+        print(f"Gateway metrics: {suite.ops_url('gateway')}/metrics")
         print(
             f"Ready: gateway on {suite.gateway_url} after {time.monotonic() - started:.1f}s. Ctrl-C stops.",
             flush=True,

@@ -35,6 +35,8 @@ class Suite:
     # per service, on top of `env()`: e.g. its own ENCORE_DATABASE_URL
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    # each process's ops port: /metrics and /health/ready (servicekit.ops)
+    ops_ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     service_of: dict[str, str] = field(default_factory=dict, repr=False)  # name -> service
 
@@ -45,6 +47,11 @@ class Suite:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
+    def ops_url(self, name: str) -> str:
+        """Where `name` (a service or a replica started with a name) serves its metrics and
+        readiness: never on its API port."""
+        return f"http://127.0.0.1:{self.ops_ports[name]}"
+
     def env(self) -> dict[str, str]:
         for service in SERVICES:
             self.ports.setdefault(
@@ -52,6 +59,8 @@ class Suite:
             )
         return {
             **self.infra.env(),
+            # a dev stack: the services accept dev defaults for any secret not given here
+            "ENCORE_ENV": "dev",
             "ENCORE_INTERNAL_TOKEN": self.internal_token,
             "ENCORE_ADMIN_API_KEY": self.admin_api_key,
             "ENCORE_MEDIA_SIGNING_KEY": self.media_signing_key,
@@ -91,9 +100,13 @@ class Suite:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         base = self.env()
         self.ports.setdefault(name, processes.free_port())
+        self.ops_ports.setdefault(name, processes.free_port())
+        ops = {"ENCORE_OPS_HOST": "127.0.0.1", "ENCORE_OPS_PORT": str(self.ops_ports[name])}
         proc = importing or preload.spawn(service, self.log_dir / f"{name}.log")
         preload.release(
-            proc, self.ports[name], {**base, **self.service_env.get(service, {}), **(env or {})}
+            proc,
+            self.ports[name],
+            {**base, **self.service_env.get(service, {}), **(env or {}), **ops},
         )
         self.procs[name] = proc
         self.service_of[name] = service
@@ -116,7 +129,13 @@ class Suite:
                             f"{service} exited with {proc.returncode}; see {self.log_dir / (service + '.log')}"
                         )
                     try:
-                        if client.get(self.url(service) + "/health/ready").status_code == 200:
+                        # ready on the ops port, and the API port serving (it binds after
+                        # the app's start-up, in which the ops port opened)
+                        ready = client.get(self.ops_url(service) + "/health/ready")
+                        if (
+                            ready.status_code == 200
+                            and client.get(self.url(service) + "/health/live").status_code == 200
+                        ):
                             pending.discard(service)
                     except httpx.HTTPError:
                         pass

@@ -1,4 +1,5 @@
-"""The common shape of an internal service app: guarded internal routes, health, errors."""
+"""The common shape of an internal service app: guarded internal routes, health, errors,
+and the operators' port beside the API's (servicekit.ops)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Any
 
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.plugins.prometheus import PrometheusController
 
 from servicekit.errors import EXCEPTION_HANDLERS
-from servicekit.health import Check, health_handlers
-from servicekit.internal import internal_token_guard
+from servicekit.health import Check, live_handler
+from servicekit.internal import carries_internal_token, internal_token_guard
 from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
+from servicekit.ops import serve_ops
 from servicekit.paths import refuse_encoded_slashes
 from servicekit.settings import ServiceSettings
 
@@ -31,18 +32,20 @@ def build_service_app(
     **litestar_options: Any,
 ) -> Litestar:
     configure_logging(name, settings.log_level)
+    token = settings.internal_token.get_secret_value()
     internal = Router(
         path="/",
         route_handlers=route_handlers,
         dependencies={key: provide_value(value) for key, value in dependencies.items()},
-        guards=[internal_token_guard(settings.internal_token.get_secret_value())],
+        guards=[internal_token_guard(token)],
     )
     return Litestar(
-        route_handlers=[internal, PrometheusController, *health_handlers(checks)],
+        # /metrics and /health/ready are on the ops port (servicekit.ops), not here
+        route_handlers=[internal, live_handler()],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_middleware(name)],
+        middleware=[request_middleware(name, trace_from=carries_internal_token(token))],
         before_request=refuse_encoded_slashes,
-        lifespan=[lifespan],
+        lifespan=[lifespan, serve_ops(settings.ops_host, settings.ops_port, checks)],
         on_startup=[freeze_startup_objects],
         openapi_config=None,
         **litestar_options,

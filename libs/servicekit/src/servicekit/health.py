@@ -1,5 +1,7 @@
 """`/health/live` says the process runs; `/health/ready` says its dependencies answer.
 
+Live is served on the API port and the ops port, ready on the ops port only (servicekit.ops).
+
 Kafka is reported but does not make a process unready: every service serves its requests
 without it (events wait in the outbox, consumers catch up), so a broker outage must not take
 every pod out of its load balancer. The database does gate readiness.
@@ -29,15 +31,19 @@ def database_check(engine: AsyncEngine) -> Check:
     return check
 
 
-def health_handlers(
-    checks: Mapping[str, Check],
-    timeout: float = 2.0,
-    degraded_only: Collection[str] = DEGRADED_ONLY,
-) -> list[HTTPRouteHandler]:
+def live_handler() -> HTTPRouteHandler:
     @get("/health/live", include_in_schema=False, sync_to_thread=False)
     def live() -> dict[str, str]:
         return {"status": "ok"}
 
+    return live
+
+
+def ready_handler(
+    checks: Mapping[str, Check],
+    timeout: float = 2.0,
+    degraded_only: Collection[str] = DEGRADED_ONLY,
+) -> HTTPRouteHandler:
     @get("/health/ready", include_in_schema=False)
     async def ready() -> Response[dict[str, Any]]:
         results: dict[str, str] = {}
@@ -52,4 +58,4 @@ def health_handlers(
         status = "ok" if not failed else "degraded" if ready else "unavailable"
         return Response({"status": status, "checks": results}, status_code=200 if ready else 503)
 
-    return [live, ready]
+    return ready

@@ -7,6 +7,7 @@ APIs accept them only alongside the shared internal token.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -14,6 +15,7 @@ from urllib.parse import unquote
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope
 
 from contracts.errors import ErrorCode
 from servicekit.errors import ApiError
@@ -68,3 +70,14 @@ def internal_token_guard(expected: str):  # type: ignore[no-untyped-def]
             raise ApiError(ErrorCode.AUTHENTICATION_REQUIRED, "missing internal credential")
 
     return guard
+
+
+def carries_internal_token(expected: str) -> Callable[[Scope], bool]:
+    """Whether a request carries the internal credential (checked before any guard runs:
+    the request middleware takes a trace id only from such callers)."""
+    key, wanted = INTERNAL_TOKEN_HEADER.lower().encode(), expected.encode()
+
+    def check(scope: Scope) -> bool:
+        return any(k == key and hmac.compare_digest(v, wanted) for k, v in scope["headers"])
+
+    return check

@@ -1,6 +1,10 @@
 """ASGI middleware of every service: a trace id for each request, echoed back with its
 statement count, and the HTTP metrics operators read on /metrics.
 
+A caller's own `X-Request-ID` is taken only from callers `trace_from` vouches for (the
+gateway: its trusted proxies; internal services: calls with the internal token); anyone
+else gets a fresh id, so nobody outside can plant ids in our logs and events.
+
 One layer does all three, with the metrics' label children kept per route, because this
 runs on every request: Litestar's own Prometheus middleware built a Request and looked its
 labels up several times a request, which cost the gateway's busiest route about a sixth of
@@ -36,7 +40,9 @@ _STATEMENTS_KEY = STATEMENTS_HEADER.lower().encode()
 _OURS = (_TRACE_KEY, _STATEMENTS_KEY)  # set here only: an error handler may have set one
 
 
-def request_middleware(service: str) -> Callable[[ASGIApp], ASGIApp]:
+def request_middleware(
+    service: str, *, trace_from: Callable[[Scope], bool]
+) -> Callable[[ASGIApp], ASGIApp]:
     in_progress = IN_PROGRESS.labels(service)
     durations: dict[tuple[str, str], Histogram] = {}
     counts: dict[tuple[str, str, int], Counter] = {}
@@ -61,6 +67,8 @@ def request_middleware(service: str) -> Callable[[ASGIApp], ASGIApp]:
             incoming = next(
                 (v.decode("latin-1") for k, v in scope["headers"] if k == _TRACE_KEY), None
             )
+            if incoming is not None and not trace_from(scope):
+                incoming = None
             trace_id = ensure_trace_id(incoming)
             statements = start_counting()
             started = time.perf_counter()

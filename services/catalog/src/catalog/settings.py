@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
 from servicekit.settings import ServiceSettings
 
 
 class CatalogSettings(ServiceSettings):
+    required_secrets: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_secrets,
+        "media_signing_key",
+        "s3_access_key",
+        "s3_secret_key",
+    )
+
     s3_endpoint: str = Field(default="http://127.0.0.1:9000", description="S3/MinIO endpoint URL.")
     s3_access_key: str = "minioadmin"
     s3_secret_key: SecretStr = SecretStr("minioadmin")

@@ -11,7 +11,6 @@ from faststream.kafka import KafkaBroker
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp
 
 from gateway.api.analytics import AnalyticsController
@@ -41,6 +40,7 @@ from gateway.auth import (
 )
 from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
+from gateway.clients import TrustedProxies
 from gateway.context import GatewayContext
 from gateway.events.invalidation import register_invalidation
 from gateway.forwarding import UPLOAD_OPTION
@@ -54,20 +54,15 @@ from gateway.track_link_opens import TrackLinkOpens
 from servicekit.app import freeze_startup_objects, provide_value
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.errors import EXCEPTION_HANDLERS
-from servicekit.health import database_check, health_handlers
+from servicekit.health import database_check, live_handler
 from servicekit.kafka import broker_check, make_broker
 from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
+from servicekit.ops import serve_ops
 from servicekit.paths import refuse_encoded_slashes
 from servicekit.upstream import InternalClient
 
 log = logging.getLogger(__name__)
-
-
-class OperatorMetrics(PrometheusController):
-    """`/metrics` is for operators, not part of the public API document."""
-
-    include_in_schema = False
 
 
 async def start_in_background(broker: KafkaBroker, max_backoff: float = 10.0) -> None:
@@ -127,6 +122,7 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
                 "too many access code attempts on this link",
             ),
         ),
+        proxies=TrustedProxies(settings.trusted_proxies),
     )
 
 
@@ -170,6 +166,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         ctx.media_access.cache,
     )
     visits = ctx.track_link_opens.visits
+    checks = {"database": database_check(engine), "kafka": broker_check(broker)}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -211,8 +208,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             PublicSplitSheetsController,
             RefSharesController,
             MediaController,
-            OperatorMetrics,
-            *health_handlers({"database": database_check(engine), "kafka": broker_check(broker)}),
+            # /metrics and /health/ready: on the ops port only, never the public one
+            live_handler(),
         ],
         dependencies={
             "ctx": provide_value(ctx),
@@ -223,9 +220,9 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         exception_handlers=EXCEPTION_HANDLERS,
         # authentication, membership and the admin key, before any body is read (auth.py)
         guards=[authentication_guard(ctx)],
-        middleware=[request_middleware("gateway")],
+        middleware=[request_middleware("gateway", trace_from=ctx.proxies.peer_trusted)],
         before_request=refuse_encoded_slashes,
-        lifespan=[lifespan],
+        lifespan=[lifespan, serve_ops(settings.ops_host, settings.ops_port, checks)],
         on_startup=[freeze_startup_objects],
         request_max_body_size=settings.max_json_body_bytes,
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),

@@ -32,7 +32,6 @@ from prometheus_client import Counter
 from gateway.api.public import PublicTrackLinksController
 from gateway.context import GatewayContext
 from gateway.link_cache import HITS, CachedLink
-from gateway.ratelimit import client_address_of
 from gateway.track_link_opens import visit_params
 from servicekit.middleware import request_middleware
 from servicekit.tracing import current_trace_id
@@ -51,7 +50,7 @@ CACHED = "encore.cached_link"  # scope state: the entry `front` found, for `answ
 
 def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
     opens = ctx.track_link_opens
-    hops = ctx.settings.trusted_proxy_hops
+    client_address = ctx.proxies.client_address
 
     def cached_open(scope: HTTPScope) -> CachedLink | None:
         """The cached link this request opens, if it is a case this layer answers."""
@@ -64,7 +63,7 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
             if name in CREDENTIALS or (name == b"host" and not is_valid_host(value)):
                 return None  # a signed-in caller, or Litestar's 400 for a bad Host
         cached = opens.cached(token)
-        if cached is None or ctx.limiters.limited(client_address_of(scope, hops)):
+        if cached is None or ctx.limiters.limited(client_address(scope)):
             return None
         return cached
 
@@ -88,7 +87,7 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
         }
         await send(body)
 
-    observed = request_middleware("gateway")(answer)
+    observed = request_middleware("gateway", trace_from=ctx.proxies.peer_trusted)(answer)
 
     async def front(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and (cached := cached_open(scope)) is not None:

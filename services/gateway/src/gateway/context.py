@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.cache import PublicCache
+from gateway.clients import TrustedProxies
 from gateway.media import MediaProxy
 from gateway.media_access import MediaAccessCheck
 from gateway.ratelimit import Limiters
@@ -31,3 +32,4 @@ class GatewayContext:
     limiters: Limiters  # failed guesses per client address (see ratelimit.py)
     media: MediaProxy  # its own pool to catalog, bounded streams (see media.py)
     media_access: MediaAccessCheck  # link-bound media URLs play while their link is live
+    proxies: TrustedProxies  # whose forwarded headers tell the client address (clients.py)

@@ -34,15 +34,13 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import redis.asyncio
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
-from litestar import Request
-from litestar.types import Scope
 from prometheus_client import Counter
 
 from contracts.errors import ErrorCode
@@ -288,19 +286,3 @@ class Attempt:
         self.found()
         if self.code_key is not None:
             self.limiters.succeeded.discard(self.code_key)
-
-
-def client_address(request: Request[Any, Any, Any], trusted_proxy_hops: int) -> str:
-    return client_address_of(request.scope, trusted_proxy_hops)
-
-
-def client_address_of(scope: Scope, trusted_proxy_hops: int) -> str:
-    """The caller's address; behind N trusted proxies, the Nth address from the right of
-    X-Forwarded-For (anything further left is whatever the client claimed)."""
-    if trusted_proxy_hops > 0:
-        joined = b",".join(v for k, v in scope["headers"] if k == b"x-forwarded-for")
-        forwarded = [p.strip() for p in joined.decode("latin-1").split(",") if p.strip()]
-        if len(forwarded) >= trusted_proxy_hops:
-            return forwarded[-trusted_proxy_hops]
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"

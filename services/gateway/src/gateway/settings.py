@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from servicekit.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
+    optional_secrets: ClassVar[tuple[str, ...]] = ("admin_api_key",)  # unset: no admin API
+
     catalog_url: str = Field(default="http://127.0.0.1:8101", description="Catalog internal API.")
     sharing_url: str = Field(default="http://127.0.0.1:8102", description="Sharing internal API.")
     analytics_url: str = Field(
@@ -95,10 +100,10 @@ class GatewaySettings(ServiceSettings):
         description="How long the gateway keeps sharing's answer that a link-bound media URL "
         "may be served (revocations seen as events apply at once; 0 asks every time).",
     )
-    trusted_proxy_hops: int = Field(
-        default=0,
-        ge=0,
-        description="Proxies in front of the gateway whose X-Forwarded-For is trusted.",
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="CIDRs of the proxies in front of the gateway (comma-separated): only "
+        "their X-Forwarded-For and X-Request-ID are believed (gateway/clients.py).",
     )
     redis_url: str | None = Field(
         default=None,
@@ -131,3 +136,10 @@ class GatewaySettings(ServiceSettings):
         "access_code_link_window_seconds (counted like access_code_attempt_limit).",
     )
     access_code_link_window_seconds: float = Field(default=3600.0, gt=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_cidrs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value

@@ -20,7 +20,6 @@ from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.media import BoundedStream
-from gateway.ratelimit import client_address
 from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
 from servicekit.internal import MEDIA_LINK_HEADER, MEDIA_SUBJECT_HEADER, ORG_ID_HEADER
@@ -51,7 +50,7 @@ async def to_sharing(
 ) -> Response[Any]:
     """Forward a public call to sharing, each attempt charged to the client's budgets
     before it is made (see ratelimit.py); `link` is the pack link an access code opens."""
-    client = client_address(request, ctx.settings.trusted_proxy_hops)
+    client = ctx.proxies.client_address(request.scope)
     params = forwarded(request.query_params.items())
     async with ctx.limiters.attempt(client, path, link, params.get("accessCode")) as attempt:
         body = await request.body() if request.method == "POST" else None
@@ -83,7 +82,7 @@ async def open_track_link(
 ) -> Response[Any]:
     """The track share payload, its `share.clicked` queued (see track_link_opens.py). A
     cached link asks no shared store, as in the layer in front (cached_opens.py)."""
-    client = client_address(request, ctx.settings.trusted_proxy_hops)
+    client = ctx.proxies.client_address(request.scope)
     params = visit_params(request.query_params.items())
     if ctx.track_link_opens.cached(token) is not None:
         ctx.limiters.check_spent(client)
@@ -330,7 +329,7 @@ class MediaController(Controller):
         },
     )
     async def fetch(self, request: Req, token: str, ctx: GatewayContext) -> ASGIApp:
-        client = client_address(request, ctx.settings.trusted_proxy_hops)
+        client = ctx.proxies.client_address(request.scope)
         ctx.media.clients.claim(client)  # 429 past the per-client cap
         try:
             return await open_media(request, token, ctx, client)
