@@ -94,7 +94,13 @@ def test_a_thousand_parallel_guesses_on_one_link_get_no_more_than_its_budget(
         for n in range(1000)
     ]
     statuses = burst(guesses)
-    assert statuses == {403: LINK_LIMIT, 429: 1000 - LINK_LIMIT}, statuses
+    # exactly the budget is let through to sharing; each of those is a wrong code (403),
+    # unless sharing, checking up to 100 argon2id hashes two at a time, took longer than
+    # the gateway's upstream timeout on a loaded machine (503: admitted, never a 200)
+    assert statuses[429] == 1000 - LINK_LIMIT, statuses
+    assert statuses[403] + statuses[503] == LINK_LIMIT, statuses
+    assert statuses[403] >= LINK_LIMIT // 2, statuses
+    assert set(statuses) <= {403, 429, 503}, statuses
     assert store_errors(suite) == errors_before, "Redis answered every check"
 
     # the link stays shut for everyone, the right code too (a refusal tells nothing)
