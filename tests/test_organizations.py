@@ -322,3 +322,20 @@ def test_identity_bodies_are_the_contract_models(
         assert_body_is(model, response.json())
         assert_documented(openapi, method, path, model, status=status, many=many)
     assert [o["role"] for o in me.json()["organizations"] if o["id"] == label] == ["admin"]
+
+
+def test_a_new_api_keys_body_may_be_left_out_and_the_openapi_says_so(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """A fuzzer sending no body (what a required body forbids) saw 201: the document lied."""
+    artist = new_artist()
+    unnamed = api.post("/v1/me/api-keys", headers=artist.headers)
+    assert unnamed.status_code == 201, unnamed.text
+    assert unnamed.json()["name"] == "api key"
+    body = openapi_of(api)["paths"]["/v1/me/api-keys"]["post"]["requestBody"]
+    assert body.get("required", False) is False, body
+    assert_error(
+        api.post("/v1/me/api-keys", headers=artist.headers, json={"name": ""}),
+        422,
+        "VALIDATION_ERROR",
+    )
