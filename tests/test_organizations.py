@@ -288,6 +288,7 @@ def test_identity_bodies_are_the_contract_models(
     created = api.post("/v1/organizations", headers=boss.headers, json={"name": "Bodies"})
     label = created.json()["id"]
     sent = invite(api, boss, label, bo.handle)
+    again = invite(api, boss, label, bo.handle)  # the open invitation, as it is
     open_invitations = api.get(f"/v1/organizations/{label}/invitations", headers=boss.headers)
     mine = api.get("/v1/me/invitations", headers=bo.headers)
     accepted = api.post(f"/v1/me/invitations/{sent.json()['id']}/accept", headers=bo.headers)
@@ -303,6 +304,7 @@ def test_identity_bodies_are_the_contract_models(
         (key, "post", "/v1/me/api-keys", ApiKeyCreated, "201", False),
         (created, "post", "/v1/organizations", MyOrganization, "201", False),
         (sent, "post", f"{org}/members", InvitationView, "201", False),
+        (again, "post", f"{org}/members", InvitationView, "200", False),
         (open_invitations, "get", f"{org}/invitations", InvitationView, "200", True),
         (mine, "get", "/v1/me/invitations", InvitationView, "200", True),
         (

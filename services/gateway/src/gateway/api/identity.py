@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Operation, RequestBody
 
 from contracts.api.identity import (
@@ -149,7 +150,11 @@ class OrganizationsController(Controller):
             org_id = await identity.create_organization(session, data.name.strip(), caller.user_id)
         return MyOrganization(id=org_id, name=data.name.strip(), personal=False, role="owner")
 
-    @post("/{org:str}/members", status_code=201)
+    @post(
+        "/{org:str}/members",
+        status_code=201,
+        responses={200: ResponseSpec(InvitationView, description="The open invitation, as it is")},
+    )
     async def invite(
         self, data: AddMember, membership: Membership, ctx: GatewayContext
     ) -> Response[InvitationView]:
