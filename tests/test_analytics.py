@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 
 from contracts import topics
+from contracts.api.analytics import LinkReport, PackReport, TrackReport
 from contracts.events import ShareClicked, ShareLinkLifecycle, TrackPlayed, Visitor, wrap
 from devstack.suite import Suite
 from tests.conftest import Artist, eventually, link_stats, upload
+from tests.contract_bodies import assert_body_is, assert_documented, openapi_of
 from tests.test_events_pipeline import link_stats as raw_link_stats
 from tests.test_events_pipeline import publish
 
@@ -145,6 +147,23 @@ def test_pack_and_track_reports(api: httpx.Client, new_artist: Callable[[], Arti
     assert sorted(item["link_id"] for item in track_report["by_link"]) == sorted(
         link["id"] for link in links
     )
+
+    # each report is its contract model, field for field, and the OpenAPI declares it
+    link_report = api.get(
+        f"/v1/music/{artist.organization_id}/shares/{links[0]['id']}/analytics",
+        headers=artist.headers,
+        params={"from": "2000-01-01"},
+    ).json()
+    assert link_report["from"] == "2000-01-01" and link_report["to"] is None
+    openapi = openapi_of(api)
+    org = "/v1/music/{org}"
+    for body, model, path in (
+        (link_report, LinkReport, f"{org}/shares/{{link_id}}/analytics"),
+        (report, PackReport, f"{org}/packs/{{pack_id}}/analytics"),
+        (track_report, TrackReport, f"{org}/tracks/{{track_id}}/analytics"),
+    ):
+        assert_body_is(model, body)
+        assert_documented(openapi, "get", path, model)
 
 
 def test_share_list_costs_the_same_for_1_and_100_links(

@@ -3,13 +3,24 @@ nobody joins a personal one at all, and a user's own things land in their person
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from contracts.api.identity import (
+    ApiKeyCreated,
+    ApiKeyView,
+    InvitationView,
+    Me,
+    MemberRole,
+    MyOrganization,
+    UserCreated,
+)
 from devstack.suite import Suite
 from tests.conftest import Artist, assert_error, run_sql, upload
+from tests.contract_bodies import assert_body_is, assert_documented, openapi_of
 
 
 def members_url(org_id: str) -> str:
@@ -260,3 +271,73 @@ def test_ref_links_are_filed_under_the_users_personal_organization(
     assert set(codes) <= link_ids(ada.organization_id, ada)
     for org_id, who in ((bo.organization_id, bo), (own_label, ada), (bo_label, bo)):
         assert not set(codes) & link_ids(org_id, who), org_id
+
+
+def test_identity_bodies_are_the_contract_models(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+) -> None:
+    """Each identity route answers its contract model, field for field, and the OpenAPI
+    declares that model for it (a client generated from it reads every field)."""
+    boss, bo = new_artist(), new_artist()
+    openapi = openapi_of(api)
+    handle = "c" + secrets.token_hex(5)
+    user = api.post(
+        "/v1/users", json={"handle": handle}, headers={"X-API-Key": suite.admin_api_key}
+    )
+    key = api.post("/v1/me/api-keys", headers=boss.headers, json={"name": "ci"})
+    created = api.post("/v1/organizations", headers=boss.headers, json={"name": "Bodies"})
+    label = created.json()["id"]
+    sent = invite(api, boss, label, bo.handle)
+    again = invite(api, boss, label, bo.handle)  # the open invitation, as it is
+    open_invitations = api.get(f"/v1/organizations/{label}/invitations", headers=boss.headers)
+    mine = api.get("/v1/me/invitations", headers=bo.headers)
+    accepted = api.post(f"/v1/me/invitations/{sent.json()['id']}/accept", headers=bo.headers)
+    promoted = api.patch(
+        f"{members_url(label)}/{bo.user_id}", headers=boss.headers, json={"role": "admin"}
+    )
+    me = api.get("/v1/me", headers=bo.headers)
+    keys = api.get("/v1/me/api-keys", headers=boss.headers)
+    organizations = api.get("/v1/organizations", headers=bo.headers)
+    org = "/v1/organizations/{org}"
+    for response, method, path, model, status, many in (
+        (user, "post", "/v1/users", UserCreated, "201", False),
+        (key, "post", "/v1/me/api-keys", ApiKeyCreated, "201", False),
+        (created, "post", "/v1/organizations", MyOrganization, "201", False),
+        (sent, "post", f"{org}/members", InvitationView, "201", False),
+        (again, "post", f"{org}/members", InvitationView, "200", False),
+        (open_invitations, "get", f"{org}/invitations", InvitationView, "200", True),
+        (mine, "get", "/v1/me/invitations", InvitationView, "200", True),
+        (
+            accepted,
+            "post",
+            "/v1/me/invitations/{invitation_id}/accept",
+            InvitationView,
+            "200",
+            False,
+        ),
+        (promoted, "patch", f"{org}/members/{{user_id}}", MemberRole, "200", False),
+        (me, "get", "/v1/me", Me, "200", False),
+        (keys, "get", "/v1/me/api-keys", ApiKeyView, "200", True),
+        (organizations, "get", "/v1/organizations", MyOrganization, "200", True),
+    ):
+        assert response.status_code == int(status), (path, response.text)
+        assert_body_is(model, response.json())
+        assert_documented(openapi, method, path, model, status=status, many=many)
+    assert [o["role"] for o in me.json()["organizations"] if o["id"] == label] == ["admin"]
+
+
+def test_a_new_api_keys_body_may_be_left_out_and_the_openapi_says_so(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """A fuzzer sending no body (what a required body forbids) saw 201: the document lied."""
+    artist = new_artist()
+    unnamed = api.post("/v1/me/api-keys", headers=artist.headers)
+    assert unnamed.status_code == 201, unnamed.text
+    assert unnamed.json()["name"] == "api key"
+    body = openapi_of(api)["paths"]["/v1/me/api-keys"]["post"]["requestBody"]
+    assert body.get("required", False) is False, body
+    assert_error(
+        api.post("/v1/me/api-keys", headers=artist.headers, json={"name": ""}),
+        422,
+        "VALIDATION_ERROR",
+    )

@@ -10,6 +10,8 @@ from typing import Any
 
 from litestar import Litestar, Router
 from litestar.di import Provide
+from litestar.plugins import PluginProtocol
+from litestar.plugins.pydantic import PydanticPlugin
 
 from servicekit.errors import EXCEPTION_HANDLERS
 from servicekit.health import Check, live_handler
@@ -47,9 +49,17 @@ def build_service_app(
         before_request=refuse_encoded_slashes,
         lifespan=[lifespan, serve_ops(settings.ops_host, settings.ops_port, checks)],
         on_startup=[freeze_startup_objects],
+        plugins=contract_plugins(),
         openapi_config=None,
         **litestar_options,
     )
+
+
+def contract_plugins() -> list[PluginProtocol]:
+    """Contract models go on the wire, are read and are documented under their aliases:
+    the names a field cannot have in Python (`from`) or that a seed fixes (`uniqueVisitors`).
+    Every app (the gateway included) uses it, so a model means the same bytes everywhere."""
+    return [PydanticPlugin(prefer_alias=True)]
 
 
 def freeze_startup_objects() -> None:

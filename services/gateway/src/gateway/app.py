@@ -51,7 +51,7 @@ from gateway.openapi import document_errors
 from gateway.ratelimit import Budget, Counters, Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
-from servicekit.app import freeze_startup_objects, provide_value
+from servicekit.app import contract_plugins, freeze_startup_objects, provide_value
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.errors import EXCEPTION_HANDLERS
 from servicekit.health import database_check, live_handler
@@ -224,6 +224,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         before_request=refuse_encoded_slashes,
         lifespan=[lifespan, serve_ops(settings.ops_host, settings.ops_port, checks)],
         on_startup=[freeze_startup_objects],
+        plugins=contract_plugins(),
         request_max_body_size=settings.max_json_body_bytes,
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
     )

@@ -44,7 +44,7 @@ class CliError(Exception):
 
 
 async def _create_user(ctx: GatewayContext, args: argparse.Namespace) -> dict[str, Any]:
-    return await register_user(ctx, args.handle, args.display_name)
+    return (await register_user(ctx, args.handle, args.display_name)).model_dump()
 
 
 async def _create_key(ctx: GatewayContext, args: argparse.Namespace) -> dict[str, Any]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from litestar import Controller, get
 from litestar.params import Parameter
 
 from analytics.context import AnalyticsContext
 from analytics.db.stats import Scope, report, stats_for_links, track_links
+from contracts.api.analytics import LinkReport, PackReport, TrackReport
 from contracts.dto import LinkStats
 from servicekit.errors import validation_error
 
@@ -42,11 +42,11 @@ class StatsController(Controller):
         ctx: AnalyticsContext,
         start: date | None = Parameter(query="from", default=None),
         end: date | None = Parameter(query="to", default=None),
-    ) -> dict[str, Any]:
+    ) -> LinkReport:
         scope = Scope("link_id", link_id, *_range(start, end))
         async with ctx.sessions() as session:
-            body = await report(session, scope)
-        return {"link_id": link_id, "from": scope.start, "to": scope.end, **body}
+            activity = await report(session, scope)
+        return LinkReport(link_id=link_id, start=scope.start, end=scope.end, **dict(activity))
 
     @get("/packs/{pack_id:str}")
     async def pack(
@@ -55,18 +55,18 @@ class StatsController(Controller):
         ctx: AnalyticsContext,
         start: date | None = Parameter(query="from", default=None),
         end: date | None = Parameter(query="to", default=None),
-    ) -> dict[str, Any]:
+    ) -> PackReport:
         """Over all the pack's links. `uniqueVisitors` counts sessions, as Swayzio does."""
         scope = Scope("pack_id", pack_id, *_range(start, end))
         async with ctx.sessions() as session:
-            body = await report(session, scope)
-        return {
-            "pack_id": pack_id,
-            "from": scope.start,
-            "to": scope.end,
-            "uniqueVisitors": body["unique_sessions"],
-            **body,
-        }
+            activity = await report(session, scope)
+        return PackReport(
+            pack_id=pack_id,
+            start=scope.start,
+            end=scope.end,
+            unique_visitors_by_session=activity.unique_sessions,
+            **dict(activity),
+        )
 
     @get("/tracks/{track_id:str}")
     async def track(
@@ -75,10 +75,12 @@ class StatsController(Controller):
         ctx: AnalyticsContext,
         start: date | None = Parameter(query="from", default=None),
         end: date | None = Parameter(query="to", default=None),
-    ) -> dict[str, Any]:
+    ) -> TrackReport:
         """Plays over time, by source, and through which links."""
         scope = Scope("track_id", track_id, *_range(start, end))
         async with ctx.sessions() as session:
-            body = await report(session, scope)
-            body["by_link"] = await track_links(session, scope)
-        return {"track_id": track_id, "from": scope.start, "to": scope.end, **body}
+            activity = await report(session, scope)
+            by_link = await track_links(session, scope)
+        return TrackReport(
+            track_id=track_id, start=scope.start, end=scope.end, by_link=by_link, **dict(activity)
+        )

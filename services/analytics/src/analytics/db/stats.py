@@ -16,6 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics.db.models import engagement_facts as facts
 from analytics.db.models import link_stats
 from analytics.domain.batch import COUNTER_OF
+from contracts.api.analytics import (
+    Activity,
+    Counters,
+    DailyCounters,
+    LinkPlays,
+    Listeners,
+    SignedInListener,
+)
 from contracts.dto import LinkStats
 
 COUNTER_BY_TYPE = {model.TYPE: counter for model, counter in COUNTER_OF.items()}
@@ -80,7 +88,7 @@ def _totals(rows: Any) -> dict[str, int]:
     return totals
 
 
-async def report(session: AsyncSession, scope: Scope) -> dict[str, Any]:
+async def report(session: AsyncSession, scope: Scope) -> Activity:
     """Totals, uniques, listeners, sources and a UTC daily series for one scope."""
     where = scope.where()
     counted = func.count().filter(facts.c.counted)
@@ -134,27 +142,25 @@ async def report(session: AsyncSession, scope: Scope) -> dict[str, Any]:
     for row in sources:
         if counter := COUNTER_BY_TYPE.get(row.type):
             by_source[row.source or "unknown"][counter] += int(row.n)
-    return {
-        "totals": _totals(by_type),
-        "unique_visitors": int(uniques.visitors),
-        "unique_sessions": int(uniques.sessions),
-        "listeners": {
-            "signed_in": [
-                {
-                    "handle": r.user_handle,
-                    "display_name": r.user_display_name,
-                    "plays": int(r.plays),
-                }
+    return Activity(
+        totals=Counters(**_totals(by_type)),
+        unique_visitors=int(uniques.visitors),
+        unique_sessions=int(uniques.sessions),
+        listeners=Listeners(
+            signed_in=[
+                SignedInListener(
+                    handle=r.user_handle, display_name=r.user_display_name, plays=int(r.plays)
+                )
                 for r in listeners
             ],
-            "anonymous": int(uniques.anonymous_listeners),
-        },
-        "by_source": dict(by_source),
-        "daily": _series(daily, scope),
-    }
+            anonymous=int(uniques.anonymous_listeners),
+        ),
+        by_source={source: Counters(**counts) for source, counts in by_source.items()},
+        daily=_series(daily, scope),
+    )
 
 
-def _series(rows: Any, scope: Scope) -> list[dict[str, Any]]:
+def _series(rows: Any, scope: Scope) -> list[DailyCounters]:
     """One entry per UTC day from the range's start (or first activity) to its end."""
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for row in rows:
@@ -166,16 +172,11 @@ def _series(rows: Any, scope: Scope) -> list[dict[str, Any]]:
     last = scope.end or max(per_day)
     if (last - first).days > 366:
         first = last - timedelta(days=366)
-    return [
-        {
-            "date": (first + timedelta(days=i)).isoformat(),
-            **per_day.get(first + timedelta(days=i), dict.fromkeys(COUNTERS, 0)),
-        }
-        for i in range((last - first).days + 1)
-    ]
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    return [DailyCounters(date=day, **per_day.get(day, {})) for day in days]
 
 
-async def track_links(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
+async def track_links(session: AsyncSession, scope: Scope) -> list[LinkPlays]:
     """Plays of a track per link they came through (None: no link)."""
     rows = await session.execute(
         select(
@@ -185,4 +186,4 @@ async def track_links(session: AsyncSession, scope: Scope) -> list[dict[str, Any
         .group_by(facts.c.link_id, facts.c.link_kind)
         .order_by(func.count().desc())
     )
-    return [{"link_id": r.link_id, "link_kind": r.link_kind, "plays": int(r.plays)} for r in rows]
+    return [LinkPlays(link_id=r.link_id, link_kind=r.link_kind, plays=int(r.plays)) for r in rows]

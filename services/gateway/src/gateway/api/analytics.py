@@ -4,16 +4,17 @@ otherwise), then analytics answers for it. `from`/`to` are optional UTC dates.""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TypeVar
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, get
 from litestar.params import Parameter
 
+from contracts.api.analytics import LinkReport, PackReport, Report, TrackReport
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
 from servicekit.upstream import InternalClient, segment
 
-Req = Request[Any, Any, Any]
+ReportT = TypeVar("ReportT", bound=Report)
 
 
 async def _report(
@@ -21,15 +22,14 @@ async def _report(
     owner: InternalClient,
     owner_path: str,
     stats_path: str,
-    request: Req,
     membership: Membership,
-) -> Response[Any]:
+    dates: tuple[date | None, date | None],
+    model: type[ReportT],
+) -> ReportT:
     await owner.request("GET", owner_path, actor=actor(membership.caller))
-    params = {k: v for k, v in request.query_params.items() if k in ("from", "to")}
+    params = {k: v.isoformat() for k, v in zip(("from", "to"), dates, strict=True) if v is not None}
     upstream = await ctx.analytics.request("GET", stats_path, params=params)
-    return Response(
-        upstream.content, status_code=upstream.status_code, media_type="application/json"
-    )
+    return model.model_validate_json(upstream.content)
 
 
 class AnalyticsController(Controller):
@@ -38,13 +38,12 @@ class AnalyticsController(Controller):
     @get("/shares/{link_id:str}/analytics")
     async def link(
         self,
-        request: Req,
         link_id: str,
         membership: Membership,
         ctx: GatewayContext,
         start: date | None = Parameter(query="from", default=None),
         end: date | None = Parameter(query="to", default=None),
-    ) -> Response[Any]:
+    ) -> LinkReport:
         """Views, plays, downloads, re-shares, unique visitors, listeners, sources, daily."""
         org = membership.organization_id
         return await _report(
@@ -52,20 +51,20 @@ class AnalyticsController(Controller):
             ctx.sharing,
             f"/internal/orgs/{segment(org)}/shares/{segment(link_id)}",
             f"/internal/stats/links/{segment(link_id)}",
-            request,
             membership,
+            (start, end),
+            LinkReport,
         )
 
     @get("/packs/{pack_id:str}/analytics")
     async def pack(
         self,
-        request: Req,
         pack_id: str,
         membership: Membership,
         ctx: GatewayContext,
         start: date | None = Parameter(query="from", default=None),
         end: date | None = Parameter(query="to", default=None),
-    ) -> Response[Any]:
+    ) -> PackReport:
         """The same over every link of the pack; `uniqueVisitors` counts sessions."""
         org = membership.organization_id
         return await _report(
@@ -73,20 +72,20 @@ class AnalyticsController(Controller):
             ctx.catalog,
             f"/internal/orgs/{segment(org)}/packs/{segment(pack_id)}",
             f"/internal/stats/packs/{segment(pack_id)}",
-            request,
             membership,
+            (start, end),
+            PackReport,
         )
 
     @get("/tracks/{track_id:str}/analytics")
     async def track(
         self,
-        request: Req,
         track_id: str,
         membership: Membership,
         ctx: GatewayContext,
         start: date | None = Parameter(query="from", default=None),
         end: date | None = Parameter(query="to", default=None),
-    ) -> Response[Any]:
+    ) -> TrackReport:
         """Plays over time, by source and by link."""
         org = membership.organization_id
         return await _report(
@@ -94,6 +93,7 @@ class AnalyticsController(Controller):
             ctx.catalog,
             f"/internal/orgs/{segment(org)}/tracks/{segment(track_id)}",
             f"/internal/stats/tracks/{segment(track_id)}",
-            request,
             membership,
+            (start, end),
+            TrackReport,
         )

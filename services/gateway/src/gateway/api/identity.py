@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from litestar import Controller, Response, delete, get, patch, post
-from pydantic import BaseModel, Field, StringConstraints
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Operation, RequestBody
 
+from contracts.api.identity import (
+    AddMember,
+    ApiKeyCreated,
+    ApiKeyView,
+    ChangeRole,
+    CreateApiKey,
+    CreateOrganization,
+    CreateUser,
+    InvitationView,
+    InvitedOrganization,
+    Me,
+    MemberRole,
+    MyOrganization,
+    UserCreated,
+)
 from contracts.errors import ErrorCode
 from gateway.auth import ADMIN_ONLY, Membership
 from gateway.context import GatewayContext
 from gateway.db import identity
 from gateway.db.identity import Caller, HandleTaken
 from gateway.domain.identity import (
-    HANDLE_INPUT,
     ONLY_MANAGERS,
-    InvitationStatus,
     Refusal,
-    Role,
     can_manage_members,
     effective_status,
     invitation_refusal,
@@ -29,60 +43,21 @@ from gateway.domain.identity import (
 )
 from servicekit.errors import ApiError, not_found, validation_error
 
-# StringConstraints, not Field(pattern=...): Litestar's OpenAPI keeps only the former's pattern
-Handle = Annotated[str, StringConstraints(max_length=40, pattern=HANDLE_INPUT)]
 
+@dataclass
+class OptionalBodyOperation(Operation):
+    """The operation of a route whose body may be left out (its `data` has a default).
+    Litestar marks every request body required, which tells clients and fuzzers that the
+    call without one is refused when it is not."""
 
-class CreateUser(BaseModel):
-    handle: Handle
-    display_name: str | None = Field(default=None, max_length=120)
-
-
-class CreateApiKey(BaseModel):
-    name: str = Field(default="api key", min_length=1, max_length=80)
-
-
-class CreateOrganization(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-
-
-class AddMember(BaseModel):
-    handle: Handle
-    role: Role = "member"
-
-
-class ChangeRole(BaseModel):
-    role: Role
-
-
-class InvitedOrganization(BaseModel):
-    id: str
-    name: str
-
-
-class InvitationView(BaseModel):
-    id: str
-    organization: InvitedOrganization
-    role: Role
-    handle: str = Field(description="The invited user's handle.")
-    invited_by: str | None = Field(description="Handle of who sent it (None: since left).")
-    status: InvitationStatus
-    created_at: datetime
-    expires_at: datetime
-    responded_at: datetime | None = None
-
-
-class ApiKeyView(BaseModel):
-    id: str
-    name: str
-    key_preview: str
-    created_at: datetime
-    revoked_at: datetime | None = None
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
 
 
 async def register_user(
     ctx: GatewayContext, raw_handle: str, display_name: str | None
-) -> dict[str, Any]:
+) -> UserCreated:
     """Shared by the admin API and the operator CLI."""
     handle = normalize_handle(raw_handle)
     if handle is None:
@@ -98,14 +73,14 @@ async def register_user(
             raise ApiError(
                 ErrorCode.CONFLICT, "handle already taken", details={"handle": handle}
             ) from exc
-    return {
-        "user_id": new.user_id,
-        "handle": new.handle,
-        "display_name": new.display_name,
-        "organization_id": new.organization_id,
-        "api_key_id": new.api_key_id,
-        "api_key": new.api_key,
-    }
+    return UserCreated(
+        user_id=new.user_id,
+        handle=new.handle,
+        display_name=new.display_name,
+        organization_id=new.organization_id,
+        api_key_id=new.api_key_id,
+        api_key=new.api_key,
+    )
 
 
 async def _keep_an_owner(session: Any, organization_id: str) -> None:
@@ -118,7 +93,7 @@ class UsersController(Controller):
     path = "/v1/users"
 
     @post("/", status_code=201, opt=ADMIN_ONLY)  # the key is checked before the body is read
-    async def create(self, data: CreateUser, ctx: GatewayContext) -> dict[str, Any]:
+    async def create(self, data: CreateUser, ctx: GatewayContext) -> UserCreated:
         return await register_user(ctx, data.handle, data.display_name)
 
 
@@ -126,17 +101,15 @@ class MeController(Controller):
     path = "/v1/me"
 
     @get("/")
-    async def me(self, caller: Caller, ctx: GatewayContext) -> dict[str, Any]:
+    async def me(self, caller: Caller, ctx: GatewayContext) -> Me:
         async with ctx.sessions() as session:
             orgs = await identity.organizations_of(session, caller.user_id)
-        return {
-            "id": caller.user_id,
-            "handle": caller.handle,
-            "display_name": caller.display_name,
-            "organizations": [
-                {"id": o.id, "name": o.name, "personal": o.personal, "role": o.role} for o in orgs
-            ],
-        }
+        return Me(
+            id=caller.user_id,
+            handle=caller.handle,
+            display_name=caller.display_name,
+            organizations=[_my_organization(o) for o in orgs],
+        )
 
     @get("/api-keys")
     async def list_keys(self, caller: Caller, ctx: GatewayContext) -> list[ApiKeyView]:
@@ -144,14 +117,14 @@ class MeController(Controller):
             rows = await identity.list_api_keys(session, caller.user_id)
         return [ApiKeyView.model_validate(r, from_attributes=True) for r in rows]
 
-    @post("/api-keys", status_code=201)
+    @post("/api-keys", status_code=201, operation_class=OptionalBodyOperation)
     async def create_key(
         self, caller: Caller, ctx: GatewayContext, data: CreateApiKey | None = None
-    ) -> dict[str, str]:
+    ) -> ApiKeyCreated:
         name = (data or CreateApiKey()).name
         async with ctx.sessions() as session, session.begin():
             key_id, raw = await identity.create_api_key(session, caller.user_id, name)
-        return {"id": key_id, "name": name, "api_key": raw}
+        return ApiKeyCreated(id=key_id, name=name, api_key=raw)
 
     @delete("/api-keys/{key_id:str}", status_code=204)
     async def revoke_key(self, key_id: str, caller: Caller, ctx: GatewayContext) -> None:
@@ -164,20 +137,24 @@ class OrganizationsController(Controller):
     path = "/v1/organizations"
 
     @get("/")
-    async def mine(self, caller: Caller, ctx: GatewayContext) -> list[dict[str, Any]]:
+    async def mine(self, caller: Caller, ctx: GatewayContext) -> list[MyOrganization]:
         async with ctx.sessions() as session:
             orgs = await identity.organizations_of(session, caller.user_id)
-        return [{"id": o.id, "name": o.name, "personal": o.personal, "role": o.role} for o in orgs]
+        return [_my_organization(o) for o in orgs]
 
     @post("/", status_code=201)
     async def create(
         self, data: CreateOrganization, caller: Caller, ctx: GatewayContext
-    ) -> dict[str, Any]:
+    ) -> MyOrganization:
         async with ctx.sessions() as session, session.begin():
             org_id = await identity.create_organization(session, data.name.strip(), caller.user_id)
-        return {"id": org_id, "name": data.name.strip(), "personal": False, "role": "owner"}
+        return MyOrganization(id=org_id, name=data.name.strip(), personal=False, role="owner")
 
-    @post("/{org:str}/members", status_code=201)
+    @post(
+        "/{org:str}/members",
+        status_code=201,
+        responses={200: ResponseSpec(InvitationView, description="The open invitation, as it is")},
+    )
     async def invite(
         self, data: AddMember, membership: Membership, ctx: GatewayContext
     ) -> Response[InvitationView]:
@@ -208,7 +185,7 @@ class OrganizationsController(Controller):
     @patch("/{org:str}/members/{user_id:str}")
     async def change_role(
         self, user_id: str, data: ChangeRole, membership: Membership, ctx: GatewayContext
-    ) -> dict[str, str]:
+    ) -> MemberRole:
         """A member's new role (owners and admins; only owners touch the owner role)."""
         org_id = membership.organization_id
         if not can_manage_members(membership.role):
@@ -226,7 +203,7 @@ class OrganizationsController(Controller):
             if current == "owner" and data.role != "owner":
                 await _keep_an_owner(session, org_id)
             await identity.set_role(session, org_id, user_id, data.role)
-        return {"organization_id": org_id, "user_id": user_id, "role": data.role}
+        return MemberRole(organization_id=org_id, user_id=user_id, role=data.role)
 
     @delete("/{org:str}/members/{user_id:str}", status_code=204)
     async def remove_member(
@@ -338,6 +315,10 @@ def _refuse(refusal: Refusal | None) -> None:
     if refusal is not None:
         code = ErrorCode.CONFLICT if refusal.kind == "conflict" else ErrorCode.FORBIDDEN
         raise ApiError(code, refusal.reason)
+
+
+def _my_organization(row: Any) -> MyOrganization:
+    return MyOrganization(id=row.id, name=row.name, personal=row.personal, role=row.role)
 
 
 def _invitation(row: Any) -> InvitationView:

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
 
-Role = Literal["owner", "admin", "member"]
+from contracts.api.identity import InvitationStatus, Role
+
 ROLES: tuple[Role, ...] = ("owner", "admin", "member")
 MANAGING_ROLES: frozenset[str] = frozenset({"owner", "admin"})
 
 _HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
-# What a caller may send as a handle (any case: it is lowered); the API documents it.
-HANDLE_INPUT = r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38}[A-Za-z0-9])?$"
 
 
 def normalize_handle(raw: str) -> str | None:
@@ -28,8 +27,6 @@ def can_manage_members(role: str | None) -> bool:
 
 
 # --- organizations and invitations ---------------------------------------------------------
-
-InvitationStatus = Literal["pending", "accepted", "declined", "cancelled", "expired"]
 
 
 @dataclass(frozen=True, slots=True)
