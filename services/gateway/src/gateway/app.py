@@ -47,7 +47,7 @@ from gateway.forwarding import UPLOAD_OPTION
 from gateway.link_cache import TrackLinkCache
 from gateway.media import MediaProxy
 from gateway.media_access import MediaAccessCache, MediaAccessCheck
-from gateway.openapi import document_errors
+from gateway.openapi import document
 from gateway.ratelimit import Budget, Counters, Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
@@ -228,5 +228,5 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
     )
     allow_uploads(app, settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
-    document_errors(app.openapi_schema)
+    document(app)
     return serve_cached_opens(app, ctx)
