@@ -139,3 +139,24 @@ def test_create_operations_link_to_the_operations_that_use_what_they_made(
             for link in response.get("links", {}).values():
                 _, path, _ = operations[link["operationId"]]
                 assert set(re.findall(r"{(\w+)}", path)) == set(link["parameters"])
+
+
+async def test_options_and_405_list_exactly_the_documented_methods(
+    document: dict[str, Any],
+) -> None:
+    """`Allow` on OPTIONS (answered by servicekit.paths, as Litestar's own listed only the
+    methods registered first at a path) and on the 405, in the envelope, of any other."""
+    app: Any = create_app(GatewaySettings(env="dev"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        for path, item in document["paths"].items():
+            url = re.sub(r"{\w+}", "x", path)
+            declared = {method.upper() for method in item if method in METHODS}
+            options = await client.options(url)
+            assert options.status_code == 204
+            assert set(options.headers["allow"].split(", ")) - {"OPTIONS"} == declared, path
+            other = next(m for m in ("PUT", "PATCH", "POST", "DELETE", "GET") if m not in declared)
+            refused = await client.request(other, url)
+            assert refused.status_code == 405, path
+            assert refused.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+            assert set(refused.headers["allow"].split(", ")) - {"OPTIONS"} == declared, path
