@@ -19,7 +19,7 @@ from servicekit.internal import carries_internal_token, internal_token_guard
 from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
 from servicekit.ops import serve_ops
-from servicekit.paths import refuse_encoded_slashes
+from servicekit.paths import before_each_request
 from servicekit.settings import ServiceSettings
 
 
@@ -46,7 +46,7 @@ def build_service_app(
         route_handlers=[internal, live_handler()],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_middleware(name, trace_from=carries_internal_token(token))],
-        before_request=refuse_encoded_slashes,
+        before_request=before_each_request,
         lifespan=[lifespan, serve_ops(settings.ops_host, settings.ops_port, checks)],
         on_startup=[freeze_startup_objects],
         plugins=contract_plugins(),

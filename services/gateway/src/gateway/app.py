@@ -47,7 +47,7 @@ from gateway.forwarding import UPLOAD_OPTION
 from gateway.link_cache import TrackLinkCache
 from gateway.media import MediaProxy
 from gateway.media_access import MediaAccessCache, MediaAccessCheck
-from gateway.openapi import document_errors
+from gateway.openapi import document
 from gateway.ratelimit import Budget, Counters, Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
@@ -59,7 +59,7 @@ from servicekit.kafka import broker_check, make_broker
 from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
 from servicekit.ops import serve_ops
-from servicekit.paths import refuse_encoded_slashes
+from servicekit.paths import before_each_request
 from servicekit.upstream import InternalClient
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         # authentication, membership and the admin key, before any body is read (auth.py)
         guards=[authentication_guard(ctx)],
         middleware=[request_middleware("gateway", trace_from=ctx.proxies.peer_trusted)],
-        before_request=refuse_encoded_slashes,
+        before_request=before_each_request,
         lifespan=[lifespan, serve_ops(settings.ops_host, settings.ops_port, checks)],
         on_startup=[freeze_startup_objects],
         plugins=contract_plugins(),
@@ -229,5 +229,5 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         openapi_config=OpenAPIConfig(title="Encore API", version="1.0.0", path="/schema"),
     )
     allow_uploads(app, settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
-    document_errors(app.openapi_schema)
+    document(app)
     return serve_cached_opens(app, ctx)
