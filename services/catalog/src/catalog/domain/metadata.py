@@ -6,7 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.api.catalog import MAX_DESCRIPTION, MAX_LIST_JSON, MAX_SUPPORT_GATE, MAX_TITLE
+from contracts.api.catalog import (  # the bounds the API document states
+    MAX_DESCRIPTION as MAX_DESCRIPTION,
+)
+from contracts.api.catalog import MAX_LIST_JSON as MAX_LIST_JSON
+from contracts.api.catalog import MAX_SUPPORT_GATE as MAX_SUPPORT_GATE
+from contracts.api.catalog import MAX_TITLE as MAX_TITLE
 
 MAX_TAGS = 20
 MAX_TAG = 40
