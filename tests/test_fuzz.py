@@ -112,8 +112,12 @@ def member(api: httpx.Client, suite: Suite) -> Member:
     org = f"/v1/music/{artist.organization_id}"
     album = api.post(f"{org}/albums", headers=artist.headers, json={"title": "Fuzz"}).json()
     album_track = upload(api, artist, album_id=album["id"])
+    # named in bodies only, never in a path: no fuzzed DELETE removes it
+    body_track = upload(api, artist, title="In bodies")
     pack = api.post(
-        f"{org}/packs", headers=artist.headers, json={"title": "Fuzz", "track_ids": [track["id"]]}
+        f"{org}/packs",
+        headers=artist.headers,
+        json={"title": "Fuzz", "track_ids": [body_track["id"]]},
     ).json()
     link = api.post(f"{org}/tracks/{track['id']}/share", headers=artist.headers).json()
     pack_link = api.post(f"{org}/packs/{pack['id']}/share", headers=artist.headers, json={}).json()
@@ -131,7 +135,9 @@ def member(api: httpx.Client, suite: Suite) -> Member:
             "slug": [pack_link["slug"]],
             "handle": [artist.handle],
             "code": [ref["code"]],
-            "album_track": [album_track["id"]],  # not a path parameter: for finalize bodies
+            # not path parameters: the tracks bodies name (finalize names the album's)
+            "album_track": [album_track["id"]],
+            "body_track": [body_track["id"]],
         },
     )
 
@@ -271,7 +277,7 @@ def real_data(case: Case[Any], member: Member) -> None:
     if not isinstance(body, dict) or not len(case.operation.body):
         return
     if isinstance(body.get("track_ids"), list) and body["track_ids"]:
-        real = "album_track" if case.path.endswith("/finalize") else "track_id"
+        real = "album_track" if case.path.endswith("/finalize") else "body_track"
         body["track_ids"] = member.ids[real][:1]
     if case.media_type == "multipart/form-data":
         for part, content in FILE_PARTS.items():
