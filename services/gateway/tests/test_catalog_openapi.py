@@ -144,3 +144,23 @@ def test_the_cover_form_has_its_image_part(openapi: dict[str, Any]) -> None:
     form = _form(openapi, "post", f"{ALBUM}/cover")
     assert form["schema"]["required"] == ["image"]
     assert form["schema"]["properties"]["image"]["format"] == "binary"
+
+
+def _is_text(schema: dict[str, Any]) -> bool:
+    kinds = [schema.get("type")] + [option.get("type") for option in schema.get("oneOf", ())]
+    return "string" in kinds and "number" not in kinds
+
+
+def test_text_fields_say_they_cannot_hold_nul(openapi: dict[str, Any]) -> None:
+    """Postgres cannot store NUL: the document says so, so valid input is storable input."""
+    bodies = {request for request, _ in JSON_ROUTES.values() if request is not None}
+    schemas = openapi["components"]["schemas"]
+    for name in bodies | {"ContributorInput"}:
+        for field, schema in schemas[name]["properties"].items():
+            if _is_text(schema) and "enum" not in schema:
+                assert schema.get("pattern") == contract.STORABLE, (name, field)
+    for method, path in (("post", f"{ORG}/tracks"), ("patch", TRACK)):
+        fields = _form(openapi, method, path)["schema"]["properties"]
+        for field, schema in fields.items():
+            if schema.get("format") != "binary" and "enum" not in schema:
+                assert schema.get("pattern") == contract.STORABLE, (path, field)

@@ -32,6 +32,7 @@ IMAGE_PARTS = "image/png, image/jpeg, image/webp"
 _KEYWORDS = {
     "minLength": "min_length",
     "maxLength": "max_length",
+    "pattern": "pattern",
     "enum": "enum",
     "const": "const",
     "description": "description",

@@ -8,9 +8,10 @@ multipart forms the gateway streams through unread; their models only describe t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from contracts.dto import PackView, Page, TrackView, Visibility
 
@@ -22,6 +23,16 @@ MAX_LIST_JSON = 16 * 1024  # a tags/features array as sent, before it is parsed
 MAX_SUPPORT_GATE = 4 * 1024  # characters of the support gate's JSON
 MAX_LINK_NAME = 120
 MAX_GRANTEES = 100
+# Postgres text cannot hold NUL: such input would only come back as a 422 from the database
+STORABLE = r"^[^\x00]*$"
+Storable = Annotated[str, StringConstraints(pattern=STORABLE)]
+
+
+def optional_storable() -> JsonDict:
+    """Litestar documents the pattern of a plain `Storable` only: an optional one says it
+    here (a new dict each time: Litestar adds the field's examples into it)."""
+    return {"pattern": STORABLE}
+
 
 TRACK_ID_EXAMPLE = "mtrack_3f9a1c2b7d4e"
 PACK_ID_EXAMPLE = "mpack_8b2e4f6a1c3d"
@@ -34,34 +45,46 @@ class TrackUploadForm(BaseModel):
     """`POST …/tracks`: the audio file and its first metadata."""
 
     file: bytes = Field(description="The audio: WAV, MP3, FLAC, Ogg (Vorbis/Opus) or M4A")
-    title: str = Field(min_length=1, max_length=MAX_TITLE, examples=["Night Drive"])
+    title: Storable = Field(min_length=1, max_length=MAX_TITLE, examples=["Night Drive"])
     visibility: Visibility = Field(default="public", description="Who may see the track")
-    album_id: str | None = Field(default=None, description="One of your albums to put the track on")
+    album_id: Storable | None = Field(
+        json_schema_extra=optional_storable(),
+        default=None,
+        description="One of your albums to put the track on",
+    )
 
 
 class TrackUpdateForm(BaseModel):
     """`PATCH …/tracks/{track_id}`: only the fields sent change."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=MAX_TITLE)
-    album: str | None = Field(
+    title: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, min_length=1, max_length=MAX_TITLE
+    )
+    album: Storable | None = Field(
+        json_schema_extra=optional_storable(),
         default=None,
         max_length=MAX_TITLE,
         description="An album title, found or created; empty to leave the album",
     )
-    features: str | None = Field(
+    features: Storable | None = Field(
+        json_schema_extra=optional_storable(),
         default=None,
         max_length=MAX_LIST_JSON,
         description="A JSON array of featured artists' names (up to 20 of up to 80 characters)",
         examples=['["Ada", "Grace"]'],
     )
-    tags: str | None = Field(
+    tags: Storable | None = Field(
+        json_schema_extra=optional_storable(),
         default=None,
         max_length=MAX_LIST_JSON,
         description="A JSON array of tags (up to 20 of up to 40 characters)",
         examples=['["ambient", "demo"]'],
     )
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    support_gate: str | None = Field(
+    description: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, max_length=MAX_DESCRIPTION
+    )
+    support_gate: Storable | None = Field(
+        json_schema_extra=optional_storable(),
         default=None,
         max_length=MAX_SUPPORT_GATE,
         description="A JSON object (nested at most 8 levels), or `null` to remove it",
@@ -98,24 +121,37 @@ class DeletedTrack(BaseModel):
 class CreateAlbum(BaseModel):
     """A new album shell; the same title (or slug) again answers the album you have."""
 
-    title: str = Field(min_length=1, max_length=MAX_TITLE, examples=["Late Summer"])
-    slug: str | None = Field(default=None, max_length=MAX_SLUG, examples=["late-summer"])
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    title: Storable = Field(min_length=1, max_length=MAX_TITLE, examples=["Late Summer"])
+    slug: Storable | None = Field(
+        json_schema_extra=optional_storable(),
+        default=None,
+        max_length=MAX_SLUG,
+        examples=["late-summer"],
+    )
+    description: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, max_length=MAX_DESCRIPTION
+    )
 
 
 class UpdateAlbum(BaseModel):
     """A new title moves the slug (the old one keeps working); `description: null` clears."""
 
-    title: str | None = Field(
-        default=None, min_length=1, max_length=MAX_TITLE, examples=["Late Summer (Deluxe)"]
+    title: Storable | None = Field(
+        json_schema_extra=optional_storable(),
+        default=None,
+        min_length=1,
+        max_length=MAX_TITLE,
+        examples=["Late Summer (Deluxe)"],
     )
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    description: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, max_length=MAX_DESCRIPTION
+    )
 
 
 class FinalizeAlbum(BaseModel):
     """Tracks of the album, appended in this order; the first success releases it."""
 
-    track_ids: list[str] = Field(
+    track_ids: list[Storable] = Field(
         min_length=1, max_length=MAX_TRACK_IDS, examples=[[TRACK_ID_EXAMPLE]]
     )
 
@@ -139,22 +175,28 @@ class DeletedAlbum(BaseModel):
 class CreatePack(BaseModel):
     """Only your own tracks of this organization, each once."""
 
-    title: str = Field(min_length=1, max_length=MAX_TITLE, examples=["For the label"])
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    track_ids: list[str] = Field(
+    title: Storable = Field(min_length=1, max_length=MAX_TITLE, examples=["For the label"])
+    description: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, max_length=MAX_DESCRIPTION
+    )
+    track_ids: list[Storable] = Field(
         default_factory=list, max_length=MAX_TRACK_IDS, examples=[[TRACK_ID_EXAMPLE]]
     )
 
 
 class UpdatePack(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=MAX_TITLE)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    title: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, min_length=1, max_length=MAX_TITLE
+    )
+    description: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, max_length=MAX_DESCRIPTION
+    )
 
 
 class PackTracks(BaseModel):
     """Tracks to append, or (`PUT`) the pack's own tracks in their new order."""
 
-    track_ids: list[str] = Field(
+    track_ids: list[Storable] = Field(
         min_length=1, max_length=MAX_TRACK_IDS, examples=[[TRACK_ID_EXAMPLE]]
     )
 
@@ -172,10 +214,12 @@ class DeletedPack(BaseModel):
 
 
 class ContributorInput(BaseModel):
-    name: str = Field(min_length=1, max_length=120, examples=["Ada Lovelace"])
-    user_handle: str | None = Field(default=None, max_length=40)
-    role: str = Field(min_length=1, max_length=60, examples=["producer"])
-    percentage: float | str = Field(  # a union whose branches overlap is no valid oneOf
+    name: Storable = Field(min_length=1, max_length=120, examples=["Ada Lovelace"])
+    user_handle: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, max_length=40
+    )
+    role: Storable = Field(min_length=1, max_length=60, examples=["producer"])
+    percentage: float | Storable = Field(  # a union whose branches overlap is no valid oneOf
         description="A share in (0, 100] with at most two decimals, as a number or its text",
         examples=["33.33", 50],
     )
@@ -197,11 +241,22 @@ class SplitSheetStatusChange(BaseModel):
 
 
 class CreatePackLink(BaseModel):
-    name: str | None = Field(default=None, max_length=MAX_LINK_NAME, examples=["For A&R"])
-    access_code: str | None = Field(default=None, min_length=4, max_length=64, examples=["letmein"])
+    name: Storable | None = Field(
+        json_schema_extra=optional_storable(),
+        default=None,
+        max_length=MAX_LINK_NAME,
+        examples=["For A&R"],
+    )
+    access_code: Storable | None = Field(
+        json_schema_extra=optional_storable(),
+        default=None,
+        min_length=4,
+        max_length=64,
+        examples=["letmein"],
+    )
     disable_downloads: bool = False
     expires_in_days: int | None = Field(default=None, ge=1, examples=[30])
-    grantees: list[str] = Field(
+    grantees: list[Storable] = Field(
         default_factory=list,
         max_length=MAX_GRANTEES,
         description="Handles of users who may open the link signed in",
@@ -224,5 +279,7 @@ class PackLinkCreated(BaseModel):
 
 
 class CreateSplitLink(BaseModel):
-    name: str | None = Field(default=None, max_length=MAX_LINK_NAME)
+    name: Storable | None = Field(
+        json_schema_extra=optional_storable(), default=None, max_length=MAX_LINK_NAME
+    )
     expires_in_days: int | None = Field(default=None, ge=1, examples=[14])
