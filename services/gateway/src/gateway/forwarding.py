@@ -7,15 +7,18 @@ through (uploads are not buffered twice), and the caller travels in internal hea
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from litestar import Request, Response
 from litestar.exceptions import ClientException
+from pydantic import TypeAdapter
 
 from gateway.auth import Membership, actor
 from servicekit.errors import ApiError
 from servicekit.internal import ORG_ROLE_HEADER
-from servicekit.upstream import InternalClient, segment
+from servicekit.upstream import InternalClient, UpstreamResponse, segment
+
+T = TypeVar("T")
 
 # a handler marked with this option takes bodies up to the upload limit; every other route
 # keeps the small JSON limit (see `allow_uploads` in app.py)
@@ -71,6 +74,34 @@ class Body:
 async def forward(
     client: InternalClient, request: Request[Any, Any, Any], membership: Membership
 ) -> Response[Any]:
+    return as_response(await send(client, request, membership))
+
+
+async def forward_as(
+    shape: type[T],
+    client: InternalClient,
+    request: Request[Any, Any, Any],
+    membership: Membership,
+) -> T:
+    """Forwarded as `forward` does, the answer read as the contract model the route declares
+    (the service answers the same model, so this only checks that it did)."""
+    return read_as(shape, await send(client, request, membership))
+
+
+def read_as(shape: type[T], upstream: UpstreamResponse) -> T:
+    adapter = _adapters.get(shape)
+    if adapter is None:  # made once per shape: building one costs more than validating
+        adapter = _adapters[shape] = TypeAdapter(shape)
+    return cast(T, adapter.validate_json(upstream.content))
+
+
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+async def send(
+    client: InternalClient, request: Request[Any, Any, Any], membership: Membership
+) -> UpstreamResponse:
+    """The request as the service received it, its body streamed; the service's answer."""
     headers: dict[str, str] = {}
     body: Body | None = None
     content: Any = None
@@ -95,4 +126,4 @@ async def forward(
         if body is not None and body.refused is not None:
             raise body.refused from None
         raise
-    return as_response(upstream)
+    return upstream

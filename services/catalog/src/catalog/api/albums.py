@@ -9,7 +9,6 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
-from pydantic import BaseModel, Field
 
 from catalog.context import CatalogContext
 from catalog.db import albums as repo
@@ -19,26 +18,18 @@ from catalog.events.publish import emit
 from catalog.uploads import form_of, read_image
 from catalog.views import album_detail, album_summary
 from contracts import ids
+from contracts.api.catalog import (
+    CreateAlbum,
+    DeletedAlbum,
+    FinalizeAlbum,
+    RemovedAlbumTrack,
+    UpdateAlbum,
+)
 from contracts.dto import AlbumDetail, AlbumSummary
 from contracts.errors import ErrorCode
 from contracts.events import AlbumChanged, AlbumReleased, TrackChanged, TrackDeleted
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import Actor, actor_of
-
-
-class CreateAlbum(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    slug: str | None = Field(default=None, max_length=80)
-    description: str | None = Field(default=None, max_length=5000)
-
-
-class UpdateAlbum(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-
-
-class FinalizeAlbum(BaseModel):
-    track_ids: list[str] = Field(min_length=1, max_length=500)
 
 
 def album_changed(
@@ -286,7 +277,7 @@ class AlbumsController(Controller):
         album_id: str,
         track_id: str,
         ctx: CatalogContext,
-    ) -> dict[str, Any]:
+    ) -> RemovedAlbumTrack:
         """Orphans the track: it stays as a standalone track."""
         owner_id = actor_of(request).require_user()
         async with ctx.sessions() as session, session.begin():
@@ -308,7 +299,7 @@ class AlbumsController(Controller):
                 ),
             )
         ctx.outbox.notify()
-        return {"album_id": album_id, "track_id": track_id, "removed": True}
+        return RemovedAlbumTrack(album_id=album_id, track_id=track_id, removed=True)
 
     @delete("/{album_id:str}", status_code=200)
     async def delete_album(
@@ -318,7 +309,7 @@ class AlbumsController(Controller):
         album_id: str,
         ctx: CatalogContext,
         cascade: bool = Parameter(default=False),
-    ) -> dict[str, Any]:
+    ) -> DeletedAlbum:
         """Tracks are orphaned, or with `cascade=true` deleted (objects scheduled for removal)."""
         owner_id = actor_of(request).require_user()
         async with ctx.sessions() as session, session.begin():
@@ -351,9 +342,6 @@ class AlbumsController(Controller):
             await emit(ctx, session, album_changed(album, "deleted"))
         ctx.outbox.notify()
         ctx.sweeper.wake()
-        return {
-            "album_id": album_id,
-            "deleted": True,
-            "cascade": cascade,
-            "tracks": [t.id for t in track_rows],
-        }
+        return DeletedAlbum(
+            album_id=album_id, deleted=True, cascade=cascade, tracks=[t.id for t in track_rows]
+        )

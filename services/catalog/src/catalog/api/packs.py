@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import Parameter
-from pydantic import BaseModel, Field
 
 from catalog.context import CatalogContext
 from catalog.db import packs as repo
@@ -14,30 +13,12 @@ from catalog.db import tracks as tracks_repo
 from catalog.db.tracks import public_track
 from catalog.events.publish import emit
 from contracts import ids
-from contracts.dto import PackView, Page
+from contracts.api.catalog import CreatePack, DeletedPack, PackPage, PackTracks, UpdatePack
+from contracts.dto import PackView
 from contracts.errors import ErrorCode
 from contracts.events import PackChanged
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
-
-
-class CreatePack(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    track_ids: list[str] = Field(default_factory=list, max_length=500)
-
-
-class UpdatePack(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-
-
-class PackTracks(BaseModel):
-    track_ids: list[str] = Field(min_length=1, max_length=500)
-
-
-class PackPage(Page):
-    items: list[PackView]
 
 
 async def _check_tracks(session: Any, track_ids: list[str], org_id: str, owner_id: str) -> None:
@@ -259,14 +240,14 @@ class PacksController(Controller):
     @delete("/{pack_id:str}", status_code=200)
     async def delete_pack(
         self, request: Request[Any, Any, Any], org_id: str, pack_id: str, ctx: CatalogContext
-    ) -> dict[str, Any]:
+    ) -> DeletedPack:
         owner_id = actor_of(request).require_user()
         async with ctx.sessions() as session, session.begin():
             row = await self._owned(session, pack_id, org_id, owner_id, lock=True)
             await emit(ctx, session, _changed(row, "deleted", []))
             await repo.delete_pack(session, pack_id)
         ctx.outbox.notify()
-        return {"id": pack_id, "deleted": True}
+        return DeletedPack(id=pack_id, deleted=True)
 
 
 class PackSnapshotController(Controller):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from litestar import Controller, Request, get, post, put
-from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -17,27 +15,13 @@ from catalog.db.models import split_sheets
 from catalog.domain.splits import SplitError, can_move, check_total, parse_percentage
 from catalog.events.publish import emit
 from contracts import ids
+from contracts.api.catalog import SplitSheetInput, SplitSheetStatusChange
 from contracts.decimals import decimal_text
 from contracts.dto import ContributorView, SplitSheetView
 from contracts.errors import ErrorCode
 from contracts.events import Contributor, SplitSheetChanged, SplitSheetSnapshot
 from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of
-
-
-class ContributorIn(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    user_handle: str | None = Field(default=None, max_length=40)
-    role: str = Field(min_length=1, max_length=60)
-    percentage: Decimal | float | int | str
-
-
-class SplitSheetIn(BaseModel):
-    contributors: list[ContributorIn] = Field(min_length=1, max_length=50)
-
-
-class StatusIn(BaseModel):
-    status: Literal["draft", "sent", "signed"]
 
 
 def _snapshot(row: Any) -> SplitSheetSnapshot:
@@ -64,7 +48,7 @@ def _view(row: Any) -> SplitSheetView:
     )
 
 
-def _validated(data: SplitSheetIn) -> list[dict[str, Any]]:
+def _validated(data: SplitSheetInput) -> list[dict[str, Any]]:
     try:
         shares = [parse_percentage(c.percentage) for c in data.contributors]
         check_total(shares)
@@ -107,7 +91,7 @@ class SplitSheetController(Controller):
         request: Request[Any, Any, Any],
         org_id: str,
         track_id: str,
-        data: SplitSheetIn,
+        data: SplitSheetInput,
         ctx: CatalogContext,
     ) -> SplitSheetView:
         """Create or replace the contributors. A sent sheet goes back to draft (the
@@ -155,7 +139,7 @@ class SplitSheetController(Controller):
         request: Request[Any, Any, Any],
         org_id: str,
         track_id: str,
-        data: StatusIn,
+        data: SplitSheetStatusChange,
         ctx: CatalogContext,
     ) -> SplitSheetView:
         owner_id = actor_of(request).require_user()

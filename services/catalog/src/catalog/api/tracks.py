@@ -17,17 +17,13 @@ from catalog.events.publish import emit
 from catalog.signing import sign_url
 from catalog.uploads import form_of, read_audio, read_image
 from contracts import ids
-from contracts.dto import Page, PublicTrack, SignedUrl, TrackView
+from contracts.api.catalog import MAX_TITLE, DeletedTrack, TrackPage
+from contracts.dto import PublicTrack, SignedUrl, TrackView
 from contracts.events import TrackChanged, TrackDeleted
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
 
 VISIBILITIES = {"public", "private"}
-MAX_TITLE = 200
-
-
-class TrackPage(Page):
-    items: list[TrackView]
 
 
 async def owned_track(
@@ -198,7 +194,7 @@ class OrgTracksController(Controller):
     @delete("/{track_id:str}", status_code=200)
     async def delete_track(
         self, request: Request[Any, Any, Any], org_id: str, track_id: str, ctx: CatalogContext
-    ) -> dict[str, Any]:
+    ) -> DeletedTrack:
         """Owner only. Its objects are removed by the storage sweeper, which never forgets."""
         owner_id = actor_of(request).require_user()
         async with ctx.sessions() as session, session.begin():
@@ -216,7 +212,7 @@ class OrgTracksController(Controller):
             )
         ctx.outbox.notify()
         ctx.sweeper.wake()
-        return {"id": track_id, "deleted": True}
+        return DeletedTrack(id=track_id, deleted=True)
 
     @get("/{track_id:str}/playback-url")
     async def playback_url(self, org_id: str, track_id: str, ctx: CatalogContext) -> SignedUrl:

@@ -6,14 +6,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-MAX_TITLE = 200
-MAX_DESCRIPTION = 5000
+from contracts.api.catalog import (  # the bounds the API document states
+    MAX_DESCRIPTION as MAX_DESCRIPTION,
+)
+from contracts.api.catalog import MAX_LIST_JSON as MAX_LIST_JSON
+from contracts.api.catalog import MAX_SUPPORT_GATE as MAX_SUPPORT_GATE
+from contracts.api.catalog import MAX_TITLE as MAX_TITLE
+
 MAX_TAGS = 20
 MAX_TAG = 40
 MAX_FEATURES = 20
 MAX_NAME = 80
-MAX_LIST_JSON = 16 * 1024  # a tags/features array as sent, before it is parsed
-MAX_SUPPORT_GATE = 4 * 1024  # characters of the support gate's JSON
 MAX_SUPPORT_GATE_DEPTH = 8
 UNSET: Any = object()
 

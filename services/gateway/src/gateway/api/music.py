@@ -6,10 +6,13 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 
+from contracts.api.catalog import DeletedTrack, TrackPage, TrackUpdateForm, TrackUploadForm
+from contracts.dto import SignedUrl, TrackView
 from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
-from gateway.forwarding import UPLOAD_ROUTE, forward
+from gateway.forwarding import UPLOAD_ROUTE, forward, forward_as
+from gateway.multipart import AUDIO_PARTS, IMAGE_PARTS, multipart_form
 
 Req = Request[Any, Any, Any]
 
@@ -17,12 +20,15 @@ Req = Request[Any, Any, Any]
 class TracksController(Controller):
     path = "/v1/music/{org:str}/tracks"
 
-    @post("/", status_code=201, opt=UPLOAD_ROUTE)
-    async def upload(
-        self, request: Req, membership: Membership, ctx: GatewayContext
-    ) -> Response[Any]:
+    @post(
+        "/",
+        status_code=201,
+        opt=UPLOAD_ROUTE,
+        operation_class=multipart_form(TrackUploadForm, {"file": AUDIO_PARTS}),
+    )
+    async def upload(self, request: Req, membership: Membership, ctx: GatewayContext) -> TrackView:
         """Multipart `file` + `title` (+ `visibility`, `album_id`); streamed to catalog."""
-        return await forward(ctx.catalog, request, membership)
+        return await forward_as(TrackView, ctx.catalog, request, membership)
 
     @get("/")
     async def list_tracks(
@@ -32,41 +38,45 @@ class TracksController(Controller):
         ctx: GatewayContext,
         limit: int = LIMIT,
         offset: int = OFFSET,
-    ) -> Response[Any]:
-        return await forward(ctx.catalog, request, membership)
+    ) -> TrackPage:
+        return await forward_as(TrackPage, ctx.catalog, request, membership)
 
     @get("/{track_id:str}")
     async def get_track(
         self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
-    ) -> Response[Any]:
-        return await forward(ctx.catalog, request, membership)
+    ) -> TrackView:
+        return await forward_as(TrackView, ctx.catalog, request, membership)
 
-    @patch("/{track_id:str}", opt=UPLOAD_ROUTE)  # a form that may carry artwork
+    @patch(  # a form that may carry artwork
+        "/{track_id:str}",
+        opt=UPLOAD_ROUTE,
+        operation_class=multipart_form(TrackUpdateForm, {"image": IMAGE_PARTS}),
+    )
     async def update(
         self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
-    ) -> Response[Any]:
+    ) -> TrackView:
         """Form fields: title, album, features, tags, description, support_gate, visibility,
         image (file), remove_image=true. Owner only."""
-        return await forward(ctx.catalog, request, membership)
+        return await forward_as(TrackView, ctx.catalog, request, membership)
 
     @delete("/{track_id:str}", status_code=200)
     async def delete_track(
         self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
-    ) -> Response[Any]:
+    ) -> DeletedTrack:
         """Owner only; its objects are removed from storage and its links stop resolving."""
-        return await forward(ctx.catalog, request, membership)
+        return await forward_as(DeletedTrack, ctx.catalog, request, membership)
 
     @get("/{track_id:str}/playback-url")
     async def playback_url(
         self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
-    ) -> Response[Any]:
-        return await forward(ctx.catalog, request, membership)
+    ) -> SignedUrl:
+        return await forward_as(SignedUrl, ctx.catalog, request, membership)
 
     @get("/{track_id:str}/download-url")
     async def download_url(
         self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
-    ) -> Response[Any]:
-        return await forward(ctx.catalog, request, membership)
+    ) -> SignedUrl:
+        return await forward_as(SignedUrl, ctx.catalog, request, membership)
 
     @post("/{track_id:str}/share", status_code=201)
     async def share(

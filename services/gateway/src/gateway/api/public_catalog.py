@@ -6,35 +6,42 @@ briefly and in a bound of its own (cache.py); album lists are paged like every l
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TypeVar
 
-from litestar import Controller, Response, get
+from litestar import Controller, get
 
+from contracts.dto import AlbumDetail, AlbumPage, PublicTrack
 from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import actor
 from gateway.cache import ALBUMS_TAG, track_tag
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.domain.identity import normalize_handle
+from gateway.forwarding import read_as
 from servicekit.upstream import UpstreamError, UpstreamResponse, error_from_response, segment
+
+T = TypeVar("T")
 
 
 async def _cached(
+    shape: type[T],
     ctx: GatewayContext,
     key: str,
     path: str,
     tags: set[str],
     *,
     page: dict[str, int] | None = None,
-) -> Response[Any]:
-    """`page`: the limit and offset of a list, whose empty pages count as finding nothing.
+) -> T:
+    """catalog's answer as `shape` (its contract model), kept as the bytes catalog sent.
+
+    `page`: the limit and offset of a list, whose empty pages count as finding nothing.
     A 404 is kept as what it said (and raised again), never as a body with a trace id."""
     cache = ctx.public_cache
     entry = cache.get(key)
     if entry is not None:
         if entry.status == 404:
             raise error_from_response(ctx.catalog.name, UpstreamResponse(404, {}, entry.body))
-        return Response(entry.body, status_code=entry.status, media_type="application/json")
+        return read_as(shape, UpstreamResponse(entry.status, {}, entry.body))
     params = {name: str(value) for name, value in (page or {}).items()}
     try:
         upstream = await ctx.catalog.request("GET", path, params=params)
@@ -44,18 +51,12 @@ async def _cached(
         raise
     found = upstream.status_code == 200 and (page is None or bool(upstream.json()["items"]))
     cache.put(key, upstream.status_code, upstream.content, tags, found=found)
-    return Response(
-        upstream.content, status_code=upstream.status_code, media_type="application/json"
-    )
+    return read_as(shape, upstream)
 
 
 def _error_body(exc: UpstreamError) -> bytes:
     error = {"code": exc.code.value, "system_message": exc.system_message, "details": exc.details}
     return json.dumps({"error": error}).encode()
-
-
-def _empty_page(limit: int, offset: int) -> dict[str, Any]:
-    return {"items": [], "total": 0, "limit": limit, "offset": offset}
 
 
 class PublicCatalogController(Controller):
@@ -64,10 +65,11 @@ class PublicCatalogController(Controller):
     @get("/albums")
     async def albums(
         self, ctx: GatewayContext, limit: int = LIMIT, offset: int = OFFSET
-    ) -> Response[Any]:
+    ) -> AlbumPage:
         """Albums with at least one public track, newest release first: `{items, total,
         limit, offset}`."""
         return await _cached(
+            AlbumPage,
             ctx,
             f"albums:{limit}:{offset}",
             "/internal/public/albums",
@@ -78,12 +80,13 @@ class PublicCatalogController(Controller):
     @get("/artists/{handle:str}/albums")
     async def artist_albums(
         self, handle: str, ctx: GatewayContext, limit: int = LIMIT, offset: int = OFFSET
-    ) -> Response[Any]:
+    ) -> AlbumPage:
         """An artist's public albums, paged as `/v1/albums`."""
         if normalize_handle(handle) != handle:
             # no artist has it (handles are stored normalized): nothing to ask or to keep
-            return Response(_empty_page(limit, offset), media_type="application/json")
+            return AlbumPage(items=[], total=0, limit=limit, offset=offset)
         return await _cached(
+            AlbumPage,
             ctx,
             f"artist:{handle}:{limit}:{offset}",
             f"/internal/public/artists/{segment(handle)}/albums",
@@ -92,9 +95,10 @@ class PublicCatalogController(Controller):
         )
 
     @get("/albums/{handle:str}/{slug:str}")
-    async def album(self, handle: str, slug: str, ctx: GatewayContext) -> Response[Any]:
+    async def album(self, handle: str, slug: str, ctx: GatewayContext) -> AlbumDetail:
         """Tracks in album order."""
         return await _cached(
+            AlbumDetail,
             ctx,
             f"album:{handle}:{slug}",
             f"/internal/public/albums/{segment(handle)}/{segment(slug)}",
@@ -104,16 +108,15 @@ class PublicCatalogController(Controller):
     @get("/tracks/{track_id:str}")
     async def track(
         self, track_id: str, ctx: GatewayContext, caller_or_none: Caller | None
-    ) -> Response[Any]:
+    ) -> PublicTrack:
         """A public track's page; private tracks only for their owner (never cached)."""
         if caller_or_none is not None:
             upstream = await ctx.catalog.request(
                 "GET", f"/internal/tracks/{segment(track_id)}/public", actor=actor(caller_or_none)
             )
-            return Response(
-                upstream.content, status_code=upstream.status_code, media_type="application/json"
-            )
+            return read_as(PublicTrack, upstream)
         return await _cached(
+            PublicTrack,
             ctx,
             f"track:{track_id}",
             f"/internal/tracks/{segment(track_id)}/public",

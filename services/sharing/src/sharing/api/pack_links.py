@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from pydantic import BaseModel, Field
 
+from contracts.api.catalog import CreatePackLink, PackLinkCreated
 from contracts.dto import SignedUrl
 from contracts.errors import ErrorCode
 from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPlayed, TrackSnapshot
@@ -25,31 +25,6 @@ from sharing.domain.links import is_live, link_expiry, track_is_shareable
 from sharing.events.recording import about, record
 from sharing.links import create_link, new_pack_slug, public_url
 from sharing.tracks import find_pack, find_tracks
-
-MAX_GRANTEES = 100
-
-
-class CreatePackLink(BaseModel):
-    name: str | None = Field(default=None, max_length=120)
-    access_code: str | None = Field(default=None, min_length=4, max_length=64)
-    disable_downloads: bool = False
-    expires_in_days: int | None = Field(default=None, ge=1)
-    grantees: list[str] = Field(default_factory=list, max_length=MAX_GRANTEES)
-
-
-class PackLinkCreated(BaseModel):
-    id: str
-    slug: str
-    url: str
-    target_type: str = "pack"
-    pack_id: str
-    name: str | None
-    visibility: str
-    disable_downloads: bool
-    has_access_code: bool
-    grantees: list[str]
-    expires_at: datetime | None
-    created_at: datetime
 
 
 class PackLinkCreateController(Controller):

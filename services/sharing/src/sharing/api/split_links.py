@@ -5,19 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from pydantic import BaseModel, Field
 
+from contracts.api.catalog import CreateSplitLink
 from contracts.dto import ShareLinkCreated
 from servicekit.errors import not_found
 from servicekit.internal import actor_of
 from sharing.context import SharingContext
 from sharing.links import create_token_link, live_token_link, public_url
 from sharing.tracks import find_split_sheet, find_track
-
-
-class CreateSplitLink(BaseModel):
-    name: str | None = Field(default=None, max_length=120)
-    expires_in_days: int | None = Field(default=None, ge=1)
 
 
 class SplitLinkCreateController(Controller):
