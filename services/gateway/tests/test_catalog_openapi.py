@@ -29,7 +29,7 @@ JSON_ROUTES: dict[tuple[str, str], tuple[str | None, dict[str, str]]] = {
     ("get", f"{TRACK}/split-sheet"): (None, {"200": "SplitSheetView"}),
     ("put", f"{TRACK}/split-sheet"): ("SplitSheetInput", {"200": "SplitSheetView"}),
     ("post", f"{TRACK}/split-sheet/status"): ("SplitSheetStatusChange", {"200": "SplitSheetView"}),
-    ("post", f"{TRACK}/split-sheet/share"): ("CreateSplitLink", {"201": "ShareLinkCreated"}),
+    ("post", f"{TRACK}/split-sheet/share"): ("CreateSplitSheetLink", {"201": "ShareLinkCreated"}),
     ("post", f"{ORG}/albums"): ("CreateAlbum", {"201": "AlbumSummary", "200": "AlbumSummary"}),
     ("get", ALBUM): (None, {"200": "AlbumDetail"}),
     ("patch", ALBUM): ("UpdateAlbum", {"200": "AlbumSummary"}),

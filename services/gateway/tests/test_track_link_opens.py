@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from prometheus_client import REGISTRY
 
-from contracts.dto import ResolvedTrackLink, TrackLinkVisitBatch
+from contracts.dto import ResolvedTrackLink, TrackLinkView, TrackLinkVisitBatch
 from contracts.errors import ErrorCode
 from gateway.db.identity import Caller
 from gateway.link_cache import TrackLinkCache
@@ -17,7 +17,29 @@ from gateway.track_link_opens import TrackLinkOpens, visit_params
 from servicekit.errors import ApiError
 from servicekit.upstream import InternalClient, UpstreamError
 
-VIEW = {"link": {"id": "mslink_1"}, "track": {"id": "mtrack_1"}}
+VIEW = {
+    "link": {
+        "id": "mslink_1",
+        "target_type": "track",
+        "visibility": "link_only",
+        "expires_at": None,
+        "created_at": "2026-01-01T00:00:00Z",
+    },
+    "track": {
+        "id": "mtrack_1",
+        "title": "Tone",
+        "artist": {"handle": "ana", "display_name": "Ana"},
+        "album_id": None,
+        "features": [],
+        "tags": [],
+        "description": None,
+        "duration_seconds": 3.0,
+        "content_type": "audio/mpeg",
+        "has_artwork": False,
+        "artwork_url": None,
+        "created_at": "2026-01-01T00:00:00Z",
+    },
+}
 
 
 class Sharing:
@@ -36,7 +58,7 @@ class Sharing:
                 track_id="mtrack_1",
                 track_updated_at=datetime(2026, 1, 1, tzinfo=UTC),
                 expires_at=None,
-                view=VIEW,
+                view=TrackLinkView.model_validate(VIEW),
             )
             if token == "shr_live" and not self.revoked
             else None

@@ -68,13 +68,19 @@ class MediaAccess(BaseModel):
 
 
 class CreateTrackLink(BaseModel):
+    """Options of a new track link; the body may be left out altogether."""
+
     model_config = ConfigDict(extra="forbid")
 
-    visibility: LinkVisibility = "link_only"
-    expires_in_days: int | None = Field(default=None, ge=1)
+    visibility: LinkVisibility = Field(default="link_only", examples=["link_only"])
+    expires_in_days: int | None = Field(
+        default=None, ge=1, examples=[7], description="clamped to the longest a link may live"
+    )
 
 
 class ShareLinkCreated(BaseModel):
+    """A new capability link (track, split sheet): the raw token is in this answer only."""
+
     id: str
     token: str
     url: str
@@ -176,6 +182,23 @@ class TrackLinkResolveRequest(BaseModel):
     )
 
 
+class TrackLinkSummary(BaseModel):
+    """The link part of an opened track link: nothing of its owner or its token."""
+
+    id: str
+    target_type: Literal["track"]
+    visibility: LinkVisibility
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class TrackLinkView(BaseModel):
+    """What anyone holding a track link's token sees."""
+
+    link: TrackLinkSummary
+    track: PublicTrack
+
+
 class ResolvedTrackLink(BaseModel):
     """A live track link as the gateway caches it: the public payload to serve, plus what
     it needs to expire the entry and to drop it on `share.lifecycle`/`catalog.lifecycle`."""
@@ -184,7 +207,7 @@ class ResolvedTrackLink(BaseModel):
     track_id: str
     track_updated_at: datetime  # the version of the track the view was built from
     expires_at: datetime | None
-    view: dict[str, object]
+    view: TrackLinkView
 
 
 class TrackLinkResolveResults(BaseModel):

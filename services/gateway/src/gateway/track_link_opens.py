@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import msgspec
 from prometheus_client import Counter
 
-from contracts.dto import ResolvedTrackLink, TrackLinkResolveRequest
+from contracts.dto import ResolvedTrackLink, TrackLinkResolveRequest, TrackLinkResolveResults
 from contracts.errors import ErrorCode
 from contracts.hashing import hash_secret
 from contracts.ids import new_event_id
@@ -113,7 +113,7 @@ class TrackLinkOpens:
         if resolved is None:
             self.cache.forget(token_hash)  # never served stale again
             return None
-        body = msgspec.json.encode(resolved.view)
+        body = resolved.view.model_dump_json().encode()
         self.cache.put(
             token_hash,
             link_id=resolved.link_id,
@@ -132,8 +132,7 @@ class TrackLinkOpens:
             content=TrackLinkResolveRequest(tokens=tokens).model_dump_json(),
             headers=JSON,
         )
-        links = msgspec.json.decode(response.content)["links"]
-        return [None if link is None else ResolvedTrackLink.model_validate(link) for link in links]
+        return TrackLinkResolveResults.model_validate_json(response.content).links
 
     async def _record(self, visits: list[Visit]) -> None:
         try:

@@ -7,7 +7,6 @@ multipart forms the gateway streams through unread; their models only describe t
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -235,51 +234,3 @@ class SplitSheetStatusChange(BaseModel):
     """draft -> sent -> signed; nothing leaves `signed`."""
 
     status: Literal["draft", "sent", "signed"] = Field(examples=["sent"])
-
-
-# --- links to catalog things, made by sharing (pack and split-sheet links) ---
-
-
-class CreatePackLink(BaseModel):
-    name: Storable | None = Field(
-        json_schema_extra=optional_storable(),
-        default=None,
-        max_length=MAX_LINK_NAME,
-        examples=["For A&R"],
-    )
-    access_code: Storable | None = Field(
-        json_schema_extra=optional_storable(),
-        default=None,
-        min_length=4,
-        max_length=64,
-        examples=["letmein"],
-    )
-    disable_downloads: bool = False
-    expires_in_days: int | None = Field(default=None, ge=1, examples=[30])
-    grantees: list[Storable] = Field(
-        default_factory=list,
-        max_length=MAX_GRANTEES,
-        description="Handles of users who may open the link signed in",
-    )
-
-
-class PackLinkCreated(BaseModel):
-    id: str
-    slug: str
-    url: str
-    target_type: str = "pack"
-    pack_id: str
-    name: str | None
-    visibility: str
-    disable_downloads: bool
-    has_access_code: bool
-    grantees: list[str]
-    expires_at: datetime | None
-    created_at: datetime
-
-
-class CreateSplitLink(BaseModel):
-    name: Storable | None = Field(
-        json_schema_extra=optional_storable(), default=None, max_length=MAX_LINK_NAME
-    )
-    expires_in_days: int | None = Field(default=None, ge=1, examples=[14])

@@ -16,12 +16,9 @@ from contracts.api.catalog import (
     AlbumCoverForm,
     CreateAlbum,
     CreatePack,
-    CreatePackLink,
-    CreateSplitLink,
     DeletedAlbum,
     DeletedPack,
     FinalizeAlbum,
-    PackLinkCreated,
     PackPage,
     PackTracks,
     RemovedAlbumTrack,
@@ -30,6 +27,7 @@ from contracts.api.catalog import (
     UpdateAlbum,
     UpdatePack,
 )
+from contracts.api.sharing import CreatePackLink, CreateSplitSheetLink, PackLinkCreated
 from contracts.dto import AlbumDetail, AlbumSummary, PackView, ShareLinkCreated, SplitSheetView
 from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership
@@ -68,7 +66,7 @@ class SplitSheetController(Controller):
         track_id: str,
         membership: Membership,
         ctx: GatewayContext,
-        data: CreateSplitLink | None = None,
+        data: CreateSplitSheetLink | None = None,
     ) -> ShareLinkCreated:
         """A split-sheet link: `{name?, expires_in_days?}` -> the raw token and URL, once."""
         return await forward_as(ShareLinkCreated, ctx.sharing, request, membership)

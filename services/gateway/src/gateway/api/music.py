@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
+from pydantic import TypeAdapter
 
 from contracts.api.catalog import DeletedTrack, TrackPage, TrackUpdateForm, TrackUploadForm
-from contracts.dto import SignedUrl, TrackView
+from contracts.dto import (
+    CreateTrackLink,
+    LinkStats,
+    ShareLinkCreated,
+    ShareLinkPage,
+    SignedUrl,
+    TrackView,
+)
 from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
-from gateway.forwarding import UPLOAD_ROUTE, forward, forward_as
+from gateway.forwarding import UPLOAD_ROUTE, forward, forward_as, upstream_path
 from gateway.multipart import AUDIO_PARTS, IMAGE_PARTS, multipart_form
+from servicekit.internal import ORG_ROLE_HEADER
+
+LINK_STATS = TypeAdapter(dict[str, LinkStats])
 
 Req = Request[Any, Any, Any]
 
@@ -80,10 +91,22 @@ class TracksController(Controller):
 
     @post("/{track_id:str}/share", status_code=201)
     async def share(
-        self, request: Req, track_id: str, membership: Membership, ctx: GatewayContext
-    ) -> Response[Any]:
+        self,
+        request: Req,
+        track_id: str,
+        membership: Membership,
+        ctx: GatewayContext,
+        data: CreateTrackLink | None = None,
+    ) -> ShareLinkCreated:
         """Optional `{visibility, expires_in_days}`; the raw token is in this response only."""
-        return await forward(ctx.sharing, request, membership)
+        upstream = await ctx.sharing.request(
+            "POST",
+            upstream_path(request),
+            actor=actor(membership.caller),
+            headers={ORG_ROLE_HEADER: membership.role, "content-type": "application/json"},
+            content=(data or CreateTrackLink()).model_dump_json(exclude_unset=True),
+        )
+        return ShareLinkCreated.model_validate_json(upstream.content)
 
 
 class SharesController(Controller):
@@ -96,25 +119,25 @@ class SharesController(Controller):
         ctx: GatewayContext,
         limit: int = LIMIT,
         offset: int = OFFSET,
-    ) -> dict[str, Any]:
+    ) -> ShareLinkPage:
         """One call to sharing for the page, one to analytics for all its stats."""
-        page = await ctx.sharing.json(
+        listed = await ctx.sharing.request(
             "GET",
             f"/internal/orgs/{membership.organization_id}/shares",
-            params={"limit": limit, "offset": offset},
+            params={"limit": str(limit), "offset": str(offset)},
             actor=actor(membership.caller),
         )
-        link_ids = [item["id"] for item in page["items"]]
-        stats = (
-            await ctx.analytics.json(
-                "GET", "/internal/stats/links", params={"ids": ",".join(link_ids)}
+        page = ShareLinkPage.model_validate_json(listed.content)
+        if page.items:
+            counted = await ctx.analytics.request(
+                "GET",
+                "/internal/stats/links",
+                params={"ids": ",".join(item.id for item in page.items)},
             )
-            if link_ids
-            else {}
-        )
-        for item in page["items"]:
-            item["stats"] = stats.get(item["id"], item["stats"])
-        return dict(page)
+            stats = LINK_STATS.validate_json(counted.content)
+            for item in page.items:
+                item.stats = stats.get(item.id, item.stats)
+        return page
 
     @delete("/{link_id:str}", status_code=204)
     async def revoke(

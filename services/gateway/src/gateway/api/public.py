@@ -9,12 +9,23 @@ ratelimit.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any, TypeVar, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
+from litestar.params import QueryParameter
 from litestar.types import ASGIApp
+from pydantic import BaseModel
 
+from contracts.api.sharing import (
+    Acknowledged,
+    PackPresentation,
+    PlayReport,
+    RefShareCreated,
+    ShareEvent,
+    SplitSheetLinkView,
+)
+from contracts.dto import SignedUrl, TrackLinkView
 from contracts.errors import ErrorCode, default_status
 from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
@@ -27,6 +38,7 @@ from servicekit.tracing import current_trace_id
 from servicekit.upstream import error_from_response, segment
 
 Req = Request[Any, Any, Any]
+Answer = TypeVar("Answer", bound=BaseModel)
 FORWARDED_PARAMS = ("visitorId", "sessionId", "source", "accessCode")
 MEDIA_HEADERS = (
     "content-type",
@@ -38,6 +50,37 @@ MEDIA_HEADERS = (
 )
 PUBLIC_BODY_LIMIT = 16 * 1024  # share events and play reports are tiny
 LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
+JSON = {"content-type": "application/json"}
+
+# What a visitor says of themselves on the engagement calls (declared for the document;
+# they are forwarded from the query as sent, see `forwarded`)
+VisitorId = Annotated[
+    str | None,
+    QueryParameter(
+        name="visitorId",
+        description="the visitor's own id, for unique-visitor counts; trimmed to 120 characters",
+    ),
+]
+SessionId = Annotated[
+    str | None,
+    QueryParameter(
+        name="sessionId", description="the visitor's session; trimmed to 120 characters"
+    ),
+]
+Source = Annotated[
+    str | None,
+    QueryParameter(
+        description="where the visitor came from (`pack_link` when left out); trimmed to 120 "
+        "characters"
+    ),
+]
+AccessCode = Annotated[
+    str | None,
+    QueryParameter(
+        name="accessCode",
+        description="the code of a gated pack link (403 ACCESS_CODE_REQUIRED without it)",
+    ),
+]
 
 
 def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -46,22 +89,28 @@ def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 async def to_sharing(
-    request: Req, path: str, caller: Caller | None, ctx: GatewayContext, link: str | None = None
-) -> Response[Any]:
+    request: Req,
+    path: str,
+    caller: Caller | None,
+    ctx: GatewayContext,
+    answer: type[Answer],
+    link: str | None = None,
+    body: BaseModel | None = None,
+) -> Answer:
     """Forward a public call to sharing, each attempt charged to the client's budgets
-    before it is made (see ratelimit.py); `link` is the pack link an access code opens."""
+    before it is made (see ratelimit.py); `link` is the pack link an access code opens.
+    Sharing's answer is read as the `answer` model, which is what the route documents."""
     client = ctx.proxies.client_address(request.scope)
     params = forwarded(request.query_params.items())
     async with ctx.limiters.attempt(client, path, link, params.get("accessCode")) as attempt:
-        body = await request.body() if request.method == "POST" else None
         try:
             upstream = await ctx.sharing.request(
                 request.method,
                 path,
                 params=params,
                 actor=actor(caller),
-                content=body,
-                headers={"content-type": "application/json"} if body else None,
+                content=None if body is None else body.model_dump_json(exclude_unset=True),
+                headers=None if body is None else JSON,
             )
         except ApiError as exc:
             if exc.code in LOOKUP_FAILURES:
@@ -72,16 +121,18 @@ async def to_sharing(
                 attempt.found()
             raise
         attempt.succeeded()
-    return Response(
-        upstream.content, status_code=upstream.status_code, media_type="application/json"
-    )
+    return answer.model_validate_json(upstream.content)
 
 
 async def open_track_link(
     request: Req, token: str, caller: Caller | None, ctx: GatewayContext
-) -> Response[Any]:
+) -> Response[TrackLinkView]:
     """The track share payload, its `share.clicked` queued (see track_link_opens.py). A
-    cached link asks no shared store, as in the layer in front (cached_opens.py)."""
+    cached link asks no shared store, as in the layer in front (cached_opens.py).
+
+    The payload is sent as the bytes the link cache holds, which sharing built from a
+    `TrackLinkView` (the gateway validated it when it resolved the link): no model is built
+    again per open, here or in front."""
     client = ctx.proxies.client_address(request.scope)
     params = visit_params(request.query_params.items())
     if ctx.track_link_opens.cached(token) is not None:
@@ -96,7 +147,7 @@ async def open_track_link(
                 attempt.succeeded()
     if view is None:
         raise ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
-    return Response(view, media_type="application/json")
+    return cast("Response[TrackLinkView]", Response(view, media_type="application/json"))
 
 
 class PublicTrackLinksController(Controller):
@@ -104,7 +155,15 @@ class PublicTrackLinksController(Controller):
     request_max_body_size = PUBLIC_BODY_LIMIT
 
     @get("/")
-    async def open(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
+    async def open(
+        self,
+        request: Req,
+        token: str,
+        ctx: GatewayContext,
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> Response[TrackLinkView]:
         """The track share payload; records `share.clicked`."""
         # the caller is looked up here, not injected: this is the busiest public route, and
         # each injected dependency costs every request (most send no key at all)
@@ -118,13 +177,17 @@ class PublicTrackLinksController(Controller):
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> SignedUrl:
         """A signed stream URL; records `track.played`."""
         return await to_sharing(
             request,
             f"/internal/track-links/{segment(token)}/playback-url",
             caller_or_none,
             ctx,
+            SignedUrl,
         )
 
     @post("/share-events", status_code=200)
@@ -132,15 +195,21 @@ class PublicTrackLinksController(Controller):
         self,
         request: Req,
         token: str,
+        data: ShareEvent,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> Acknowledged:
         """`{channel}` -> `{ok: true}`; records `share.recorded`."""
         return await to_sharing(
             request,
             f"/internal/track-links/{segment(token)}/share-events",
             caller_or_none,
             ctx,
+            Acknowledged,
+            body=data,
         )
 
 
@@ -156,7 +225,10 @@ class SharedController(Controller):
         token: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> Response[TrackLinkView]:
         return await open_track_link(request, token, caller_or_none, ctx)
 
 
@@ -176,9 +248,15 @@ class _PackLinks(Controller):
         slug: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        access_code: AccessCode = None,
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> PackPresentation:
         """Pack presentation (`?accessCode=` for gated links); records `pack.viewed`."""
-        return await to_sharing(request, self._path(slug), caller_or_none, ctx, slug)
+        return await to_sharing(
+            request, self._path(slug), caller_or_none, ctx, PackPresentation, slug
+        )
 
     @get("/presentation")
     async def presentation_alias(
@@ -187,19 +265,38 @@ class _PackLinks(Controller):
         slug: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
-        return await to_sharing(request, self._path(slug), caller_or_none, ctx, slug)
+        access_code: AccessCode = None,
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> PackPresentation:
+        """The same as the pack presentation itself."""
+        return await to_sharing(
+            request, self._path(slug), caller_or_none, ctx, PackPresentation, slug
+        )
 
     @post("/share-events", status_code=200)
     async def share_event(
         self,
         request: Req,
         slug: str,
+        data: ShareEvent,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        access_code: AccessCode = None,
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> Acknowledged:
+        """`{channel}` -> `{ok: true}`; records `share.recorded`."""
         return await to_sharing(
-            request, self._path(slug, "/share-events"), caller_or_none, ctx, slug
+            request,
+            self._path(slug, "/share-events"),
+            caller_or_none,
+            ctx,
+            Acknowledged,
+            slug,
+            body=data,
         )
 
     @get("/tracks/{track_id:str}/playback-url")
@@ -210,12 +307,18 @@ class _PackLinks(Controller):
         track_id: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        access_code: AccessCode = None,
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> SignedUrl:
+        """A signed stream URL of a track in the pack; records `track.played`."""
         return await to_sharing(
             request,
             self._path(slug, f"/tracks/{segment(track_id)}/playback-url"),
             caller_or_none,
             ctx,
+            SignedUrl,
             slug,
         )
 
@@ -227,13 +330,18 @@ class _PackLinks(Controller):
         track_id: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        access_code: AccessCode = None,
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> SignedUrl:
         """403 DOWNLOADS_DISABLED when the link forbids downloads; records `track.downloaded`."""
         return await to_sharing(
             request,
             self._path(slug, f"/tracks/{segment(track_id)}/download-url"),
             caller_or_none,
             ctx,
+            SignedUrl,
             slug,
         )
 
@@ -253,9 +361,11 @@ class PublicSplitSheetsController(Controller):
     path = "/v1/public/split-sheets/{token:str}"
 
     @get("/")
-    async def open(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
+    async def open(self, request: Req, token: str, ctx: GatewayContext) -> SplitSheetLinkView:
         """`{link, splitSheet}`."""
-        return await to_sharing(request, f"/internal/split-sheets/{segment(token)}", None, ctx)
+        return await to_sharing(
+            request, f"/internal/split-sheets/{segment(token)}", None, ctx, SplitSheetLinkView
+        )
 
 
 class RefSharesController(Controller):
@@ -265,9 +375,7 @@ class RefSharesController(Controller):
     request_max_body_size = PUBLIC_BODY_LIMIT
 
     @post("/shares", status_code=201)
-    async def create(
-        self, request: Req, track_id: str, caller: Caller, ctx: GatewayContext
-    ) -> Response[Any]:
+    async def create(self, track_id: str, caller: Caller, ctx: GatewayContext) -> RefShareCreated:
         """A new 8-character code and the track URL with `?ref=CODE`."""
         upstream = await ctx.sharing.request(
             "POST",
@@ -275,9 +383,7 @@ class RefSharesController(Controller):
             actor=actor(caller),
             headers={ORG_ID_HEADER: caller.personal_organization_id or ""},
         )
-        return Response(
-            upstream.content, status_code=upstream.status_code, media_type="application/json"
-        )
+        return RefShareCreated.model_validate_json(upstream.content)
 
     @post("/shares/{code:str}/click", status_code=200)
     async def click(
@@ -287,13 +393,17 @@ class RefSharesController(Controller):
         code: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        visitor_id: VisitorId = None,
+        session_id: SessionId = None,
+        source: Source = None,
+    ) -> Acknowledged:
         """Always `{ok: true}`; skipped for the link's creator."""
         return await to_sharing(
             request,
             f"/internal/tracks/{segment(track_id)}/shares/{segment(code)}/click",
             caller_or_none,
             ctx,
+            Acknowledged,
         )
 
     @post("/plays", status_code=200)
@@ -303,10 +413,16 @@ class RefSharesController(Controller):
         track_id: str,
         caller_or_none: Caller | None,
         ctx: GatewayContext,
-    ) -> Response[Any]:
+        data: PlayReport | None = None,
+    ) -> Acknowledged:
         """`{ref?, visitorId?, sessionId?, source?}`: a listener heard the track."""
         return await to_sharing(
-            request, f"/internal/tracks/{segment(track_id)}/plays", caller_or_none, ctx
+            request,
+            f"/internal/tracks/{segment(track_id)}/plays",
+            caller_or_none,
+            ctx,
+            Acknowledged,
+            body=data,
         )
 
 
@@ -320,12 +436,18 @@ class MediaController(Controller):
     @get(
         "/",
         responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                description="The media's bytes (its own type in `Content-Type`)",
+                generate_examples=False,
+            ),
             206: ResponseSpec(
                 data_container=bytes,
                 media_type="application/octet-stream",
                 description="The requested byte range of the media (a `Range` header was sent)",
                 generate_examples=False,
-            )
+            ),
         },
     )
     async def fetch(self, request: Req, token: str, ctx: GatewayContext) -> ASGIApp:

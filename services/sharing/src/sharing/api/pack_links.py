@@ -9,15 +9,22 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 
-from contracts.api.catalog import CreatePackLink, PackLinkCreated
+from contracts.api.sharing import (
+    Acknowledged,
+    CreatePackLink,
+    PackContents,
+    PackLinkCreated,
+    PackLinkSummary,
+    PackPresentation,
+    ShareEvent,
+)
 from contracts.dto import SignedUrl
 from contracts.errors import ErrorCode
 from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPlayed, TrackSnapshot
-from contracts.text import trim
-from servicekit.errors import ApiError, not_found, validation_error
+from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of
 from servicekit.upstream import segment
-from sharing.api.track_links import ShareEvent, public_track
+from sharing.api.track_links import public_track
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
@@ -70,6 +77,7 @@ class PackLinkCreateController(Controller):
             id=row.id,
             slug=row.slug,
             url=public_url(ctx, f"/v1/public/pack-links/{row.slug}"),
+            target_type="pack",
             pack_id=pack_id,
             name=row.name,
             visibility=row.visibility,
@@ -128,7 +136,7 @@ class _PackLinkSurface(Controller):
 
     async def _presentation(
         self, request: Request[Any, Any, Any], slug: str, ctx: SharingContext
-    ) -> dict[str, Any]:
+    ) -> PackPresentation:
         link, pack = await self._open(request, ctx, slug)
         tracks = await self._tracks(ctx, pack)
         await record(
@@ -138,51 +146,48 @@ class _PackLinkSurface(Controller):
                 visitor=visitor_of(request),
             ),
         )
-        return {
-            "link": {
-                "slug": link.slug,
-                "name": link.name,
-                "disableDownloads": link.disable_downloads,
-                "expiresAt": link.expires_at,
-                "createdAt": link.created_at,
-            },
-            "pack": {
-                "id": pack.pack_id,
-                "title": pack.title,
-                "description": pack.description,
-                "tracks": [public_track(t).model_dump(mode="json") for t in tracks],
-            },
-        }
+        return PackPresentation(
+            link=PackLinkSummary(
+                slug=link.slug,
+                name=link.name,
+                disableDownloads=link.disable_downloads,
+                expiresAt=link.expires_at,
+                createdAt=link.created_at,
+            ),
+            pack=PackContents(
+                id=pack.pack_id,
+                title=pack.title,
+                description=pack.description,
+                tracks=[public_track(t) for t in tracks],
+            ),
+        )
 
     @get("/")
     async def presentation(
         self, request: Request[Any, Any, Any], slug: str, ctx: SharingContext
-    ) -> dict[str, Any]:
+    ) -> PackPresentation:
         return await self._presentation(request, slug, ctx)
 
     @get("/presentation")
     async def presentation_alias(
         self, request: Request[Any, Any, Any], slug: str, ctx: SharingContext
-    ) -> dict[str, Any]:
+    ) -> PackPresentation:
         return await self._presentation(request, slug, ctx)
 
     @post("/share-events", status_code=200)
     async def share_event(
         self, request: Request[Any, Any, Any], slug: str, data: ShareEvent, ctx: SharingContext
-    ) -> dict[str, bool]:
+    ) -> Acknowledged:
         link, _ = await self._open(request, ctx, slug)
-        channel = trim(data.channel)
-        if channel is None:
-            raise validation_error("channel is blank", {"channel": "required"})
         await record(
             ctx,
             ShareRecorded(
                 **about(link),
-                channel=channel,
+                channel=data.channel,
                 visitor=visitor_of(request),
             ),
         )
-        return {"ok": True}
+        return Acknowledged(ok=True)
 
     async def _track_in_pack(self, ctx: SharingContext, pack: Any, track_id: str) -> TrackSnapshot:
         if track_id not in pack.track_ids:

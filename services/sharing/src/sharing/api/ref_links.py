@@ -4,13 +4,12 @@ They grant nothing; they attribute clicks and plays to the person who shared."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, post
-from pydantic import BaseModel, Field
 
 from contracts import ids
+from contracts.api.sharing import Acknowledged, PlayReport, RefShareCreated
 from contracts.errors import ErrorCode
 from contracts.events import ShareClicked, TrackPlayed, Visitor
 from contracts.hashing import hash_secret, token_preview
@@ -25,28 +24,13 @@ from sharing.links import create_link, public_url
 from sharing.tracks import find_track
 
 
-class RefLinkCreated(BaseModel):
-    id: str
-    code: str
-    track_id: str
-    url: str
-    created_at: datetime
-
-
-class PlayReport(BaseModel):
-    ref: str | None = Field(default=None, max_length=64)
-    visitorId: str | None = Field(default=None, max_length=1000)  # noqa: N815 - wire name
-    sessionId: str | None = Field(default=None, max_length=1000)  # noqa: N815
-    source: str | None = Field(default=None, max_length=1000)
-
-
 class RefLinksController(Controller):
     path = "/internal/tracks/{track_id:str}"
 
     @post("/shares", status_code=201)
     async def create(
         self, request: Request[Any, Any, Any], track_id: str, ctx: SharingContext
-    ) -> RefLinkCreated:
+    ) -> RefShareCreated:
         """One new code per share action: 404 if the caller cannot see the track, 409 if it
         is private (its owner can see it, but nobody they share with could)."""
         user_id = actor_of(request).require_user()
@@ -80,7 +64,7 @@ class RefLinksController(Controller):
             preview=lambda: token_preview(codes[-1]),
         )
         code = codes[-1]
-        return RefLinkCreated(
+        return RefShareCreated(
             id=row.id,
             code=code,
             track_id=track_id,
@@ -91,7 +75,7 @@ class RefLinksController(Controller):
     @post("/shares/{code:str}/click", status_code=200)
     async def click(
         self, request: Request[Any, Any, Any], track_id: str, code: str, ctx: SharingContext
-    ) -> dict[str, bool]:
+    ) -> Acknowledged:
         """Always OK (an unknown code reveals nothing); the creator's own clicks are skipped."""
         async with ctx.sessions() as session:
             link = await repo.by_ref_code(session, code)
@@ -104,7 +88,7 @@ class RefLinksController(Controller):
                     visitor=visitor_of(request),
                 ),
             )
-        return {"ok": True}
+        return Acknowledged(ok=True)
 
     @post("/plays", status_code=200)
     async def play(
@@ -113,7 +97,7 @@ class RefLinksController(Controller):
         track_id: str,
         ctx: SharingContext,
         data: PlayReport | None = None,
-    ) -> dict[str, bool]:
+    ) -> Acknowledged:
         """A client reports a listen; with a valid `ref` it is attributed to that link."""
         report = data or PlayReport()
         actor = actor_of(request)
@@ -139,7 +123,7 @@ class RefLinksController(Controller):
             source=trim(report.source) or "pack_link",
         )
         if actor.user_id and actor.user_id == track.owner_id:
-            return {"ok": True}  # an artist listening to their own track is not a play
+            return Acknowledged(ok=True)  # an artist listening to their own track is not a play
         await record(
             ctx,
             TrackPlayed(
@@ -152,4 +136,4 @@ class RefLinksController(Controller):
                 visitor=visitor,
             ),
         )
-        return {"ok": True}
+        return Acknowledged(ok=True)

@@ -6,7 +6,13 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 
-from contracts.api.catalog import CreateSplitLink
+from contracts.api.sharing import (
+    CreateSplitSheetLink,
+    SharedContributor,
+    SharedSplitSheet,
+    SplitSheetLinkSummary,
+    SplitSheetLinkView,
+)
 from contracts.dto import ShareLinkCreated
 from servicekit.errors import not_found
 from servicekit.internal import actor_of
@@ -25,9 +31,9 @@ class SplitLinkCreateController(Controller):
         org_id: str,
         track_id: str,
         ctx: SharingContext,
-        data: CreateSplitLink | None = None,
+        data: CreateSplitSheetLink | None = None,
     ) -> ShareLinkCreated:
-        options = data or CreateSplitLink()
+        options = data or CreateSplitSheetLink()
         user_id = actor_of(request).require_user()
         track, deleted = await find_track(ctx, track_id)
         if track is None or deleted or track.organization_id != org_id or track.owner_id != user_id:
@@ -63,7 +69,7 @@ class SplitLinksController(Controller):
     path = "/internal/split-sheets/{token:str}"
 
     @get("/")
-    async def open(self, token: str, ctx: SharingContext) -> dict[str, Any]:
+    async def open(self, token: str, ctx: SharingContext) -> SplitSheetLinkView:
         """`{link, splitSheet}`; revoked, expired and unknown are the same 404."""
         link = await live_token_link(ctx, token, "split_sheet")
         if link is None:
@@ -76,32 +82,27 @@ class SplitLinksController(Controller):
         )
         if sheet is None:
             raise not_found("split sheet link")
-        link_envelope: dict[str, Any] = {
-            "name": link.name,
-            "status": sheet.status,
-            "tokenPreview": link.token_preview,
-            "trackId": link.track_id,
-            "createdAt": link.created_at,
-            "updatedAt": link.updated_at,
-        }
-        if link.expires_at is not None:
-            link_envelope["expiresAt"] = link.expires_at
-        return {
-            "link": link_envelope,
-            "splitSheet": {
-                "id": sheet.split_sheet_id,
-                "trackId": sheet.track_id,
-                "trackTitle": track.title if track else None,
-                "status": sheet.status,
-                "contributors": [
-                    {
-                        "name": c.name,
-                        "userHandle": c.user_handle,
-                        "role": c.role,
-                        "percentage": c.percentage,
-                    }
+        return SplitSheetLinkView(
+            link=SplitSheetLinkSummary(
+                name=link.name,
+                status=sheet.status,
+                tokenPreview=link.token_preview,
+                trackId=link.track_id,
+                createdAt=link.created_at,
+                updatedAt=link.updated_at,
+                expiresAt=link.expires_at,
+            ),
+            splitSheet=SharedSplitSheet(
+                id=sheet.split_sheet_id,
+                trackId=sheet.track_id,
+                trackTitle=track.title if track else None,
+                status=sheet.status,
+                contributors=[
+                    SharedContributor(
+                        name=c.name, userHandle=c.user_handle, role=c.role, percentage=c.percentage
+                    )
                     for c in sheet.contributors
                 ],
-                "updatedAt": sheet.updated_at,
-            },
-        }
+                updatedAt=sheet.updated_at,
+            ),
+        )

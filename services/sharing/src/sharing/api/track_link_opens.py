@@ -60,7 +60,7 @@ async def resolve_track_links(
                 track_id=link.track_id,
                 track_updated_at=track.updated_at,
                 expires_at=link.expires_at,
-                view=link_view(link, track).model_dump(mode="json"),
+                view=link_view(link, track),
             )
     return [resolved.get(token_hash) for token_hash in hashes]
 

@@ -5,17 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from pydantic import BaseModel, Field
 
-from contracts.dto import CreateTrackLink, PublicTrack, ShareLinkCreated, SignedUrl
+from contracts.api.sharing import Acknowledged, ShareEvent
+from contracts.dto import (
+    Artist,
+    CreateTrackLink,
+    PublicTrack,
+    ShareLinkCreated,
+    SignedUrl,
+    TrackLinkSummary,
+    TrackLinkView,
+)
 from contracts.errors import ErrorCode
 from contracts.events import (
     ShareRecorded,
     TrackPlayed,
     TrackSnapshot,
 )
-from contracts.text import trim
-from servicekit.errors import ApiError, not_found, validation_error
+from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of
 from servicekit.upstream import segment
 from sharing.api.visitors import visitor_of
@@ -26,20 +33,11 @@ from sharing.links import create_token_link, live_token_link, public_url
 from sharing.tracks import find_track
 
 
-class ShareEvent(BaseModel):
-    channel: str = Field(min_length=1, max_length=1000)
-
-
-class TrackLinkView(BaseModel):
-    link: dict[str, Any]
-    track: PublicTrack
-
-
 def public_track(track: TrackSnapshot) -> PublicTrack:
     return PublicTrack(
         id=track.track_id,
         title=track.title,
-        artist={"handle": track.owner_handle, "display_name": track.owner_display_name},
+        artist=Artist(handle=track.owner_handle, display_name=track.owner_display_name),
         album_id=track.album_id,
         features=track.features,
         tags=track.tags,
@@ -54,13 +52,13 @@ def public_track(track: TrackSnapshot) -> PublicTrack:
 def link_view(link: Any, track: TrackSnapshot) -> TrackLinkView:
     """What anyone holding the token sees (opens are served in batches: track_link_opens.py)."""
     return TrackLinkView(
-        link={
-            "id": link.id,
-            "target_type": "track",
-            "visibility": link.visibility,
-            "expires_at": link.expires_at,
-            "created_at": link.created_at,
-        },
+        link=TrackLinkSummary(
+            id=link.id,
+            target_type="track",
+            visibility=link.visibility,
+            expires_at=link.expires_at,
+            created_at=link.created_at,
+        ),
         track=public_track(track),
     )
 
@@ -130,21 +128,18 @@ class TrackLinksController(Controller):
     @post("/share-events", status_code=200)
     async def share_event(
         self, request: Request[Any, Any, Any], token: str, data: ShareEvent, ctx: SharingContext
-    ) -> dict[str, bool]:
+    ) -> Acknowledged:
         link, track = await self._resolve(ctx, token)
-        channel = trim(data.channel)
-        if channel is None:
-            raise validation_error("channel is blank", {"channel": "required"})
         await record(
             ctx,
             ShareRecorded(
                 **about(link),
                 track_id=track.track_id,
-                channel=channel,
+                channel=data.channel,
                 visitor=visitor_of(request),
             ),
         )
-        return {"ok": True}
+        return Acknowledged(ok=True)
 
     @get("/playback-url")
     async def playback_url(
