@@ -68,6 +68,12 @@ class JsonBody(Protocol):
     def json(self) -> Any: ...
 
 
+# An idle pooled connection is dropped before the service's server closes it (uvicorn's
+# keep-alive timeout is 5 s; aiohttp's default is 15 s): a request written into a connection
+# the server has just closed fails ("Can not write request body") and answered 503.
+IDLE_CONNECTION_SECONDS = 2.0
+
+
 class InternalClient:
     def __init__(self, name: str, base_url: str, token: str, timeout: float = 10.0) -> None:
         self.name = name
@@ -80,7 +86,9 @@ class InternalClient:
         """Made on first use: an aiohttp session belongs to the running event loop."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=200),
+                connector=aiohttp.TCPConnector(
+                    limit=200, keepalive_timeout=IDLE_CONNECTION_SECONDS
+                ),
                 timeout=self.timeout,
                 headers={INTERNAL_TOKEN_HEADER: self.token},
                 auto_decompress=False,

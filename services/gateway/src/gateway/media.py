@@ -30,7 +30,7 @@ from contracts.errors import ErrorCode
 from gateway.settings import GatewaySettings
 from servicekit.errors import UNREACHABLE, ApiError
 from servicekit.internal import INTERNAL_TOKEN_HEADER
-from servicekit.upstream import segment
+from servicekit.upstream import IDLE_CONNECTION_SECONDS, segment
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class MediaProxy:
             limits=httpx.Limits(
                 max_connections=settings.media_max_streams,
                 max_keepalive_connections=min(50, settings.media_max_streams),
+                keepalive_expiry=IDLE_CONNECTION_SECONDS,  # below catalog's keep-alive
             ),
             headers={INTERNAL_TOKEN_HEADER: settings.internal_token.get_secret_value()},
         )
