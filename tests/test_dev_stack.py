@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -330,7 +331,11 @@ def test_postgres_starts_over_a_leftover_server_and_a_stale_pid_file() -> None:
                 *("-D", str(database.pgdata), "-l", str(database.pgdata / "pg_ctl.log")),
                 *("-o", f'-h "" -k {database.socket_dir}', "-w", "start"),
             ],
+            # its own group too: under a parent only "others" may traverse (a 0701 temp
+            # dir), root's group would be refused
             user=user,
+            group=pwd.getpwnam(user).pw_gid if user else None,
+            extra_groups=[] if user else None,
             cwd=database.pgdata,
             capture_output=True,
             text=True,
