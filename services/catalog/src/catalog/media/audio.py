@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 import av.container
+import mutagen
 import numpy as np
 import numpy.typing as npt
 
@@ -124,12 +125,27 @@ class _Analysis:
         self.true_peak.add(chunk)
 
 
-def _claimed_seconds(container: av.container.InputContainer, stream: av.AudioStream) -> float:
+def _claimed_seconds(
+    source: Path, container: av.container.InputContainer, stream: av.AudioStream
+) -> float:
+    """The longest duration the file's headers claim, 0.0 when none does.
+
+    FFmpeg clamps some claims to the bytes present (a WAV's data chunk size, for one), so
+    the header is also read by mutagen, which reports what the file says it holds.
+    """
+    claims = [0.0]
     if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
-    return 0.0
+        claims.append(float(stream.duration * stream.time_base))
+    elif container.duration is not None:
+        claims.append(container.duration / av.time_base)
+    try:
+        tagged = mutagen.File(str(source))
+        length = getattr(getattr(tagged, "info", None), "length", None)
+    except Exception:  # mutagen raises many kinds on odd files; the claim is only a hint
+        length = None
+    if isinstance(length, (int, float)) and math.isfinite(length):
+        claims.append(float(length))
+    return max(claims)
 
 
 @contextlib.contextmanager
@@ -162,7 +178,7 @@ def process_audio(source: Path, workdir: Path, limits: MediaLimits = MediaLimits
             channels = min(2, stream.codec_context.channels)
             layout = "stereo" if channels == 2 else "mono"
             rate = aac_rate(source_rate)
-            claimed = _claimed_seconds(container, stream)
+            claimed = _claimed_seconds(source, container, stream)
             if claimed > limits.max_duration_seconds:
                 raise MediaRejected(
                     f"The audio is {claimed:.0f} s long; at most "

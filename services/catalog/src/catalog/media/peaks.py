@@ -16,7 +16,7 @@ Samples = npt.NDArray[np.float32]
 
 
 class PeakAccumulator:
-    def __init__(self, points: int = 1000, bin_samples: int = 64, max_bins: int = 1 << 16):
+    def __init__(self, points: int = 1000, bin_samples: int = 16, max_bins: int = 1 << 16):
         self.points = points
         self.bin_samples = bin_samples
         self.max_bins = max_bins
