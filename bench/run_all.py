@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import analytics_ingest
 import freshness
 import list_shares
+import media_worker
 import public_link
 from figures import Figure, table
 from stack import ROOT
@@ -69,12 +70,20 @@ def shares(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     return result.figures(), result.exact
 
 
+def media(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    result = media_worker.measure()
+    figures = result.figures()
+    print(table(figures))
+    return figures, True
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]] = {
     "public_link": link_open,
     "cold_start": cold_start,
     "freshness": fresh,
     "list_shares": shares,
     "analytics_ingest": ingest,
+    "media_worker": media,
 }
 
 

@@ -32,7 +32,7 @@ class MediaSource(BaseModel):
 
 
 class ArtworkSize(BaseModel):
-    """One artwork rendition, fitted within a `size`×`size` box (never upscaled)."""
+    """One artwork rendition, fitted within a `size`x`size` box (never upscaled)."""
 
     size: int
     url: str

@@ -9,13 +9,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catalog.media.types import ArtworkImage, MediaRejected
 
-# 50 megapixels (e.g. 7000×7000) is far beyond any cover; decoding it costs ~200 MB RGBA.
+# 50 megapixels (e.g. 7000x7000) is far beyond any cover; decoding it costs ~200 MB RGBA.
 MAX_PIXELS = 50_000_000
 WEBP_QUALITY = 82
 
 
 def artwork_sizes(image: bytes, sizes: tuple[int, ...] = (64, 300, 1200)) -> list[ArtworkImage]:
-    """One WebP per size, fitted within size×size without cropping; an original smaller
+    """One WebP per size, fitted within sizexsize without cropping; an original smaller
     than the box stays at its own size (the size key is still returned)."""
     original = _load(image)
     out: list[ArtworkImage] = []
@@ -36,7 +36,7 @@ def _load(data: bytes) -> Image.Image:
                 width, height = probe.size
                 if width * height > MAX_PIXELS:
                     raise MediaRejected(
-                        f"The artwork is {width}×{height} pixels; at most "
+                        f"The artwork is {width}x{height} pixels; at most "
                         f"{MAX_PIXELS // 1_000_000} megapixels are accepted."
                     )
                 probe.load()

@@ -32,6 +32,7 @@ PEAK_POINTS = 1000
 TRUNCATION_TOLERANCE = 0.9
 AAC_RATES = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 ANALYSIS_CHUNK = 1 << 16
+DEFAULT_LIMITS = MediaLimits()
 
 
 def aac_rate(source_rate: int) -> int:
@@ -87,6 +88,8 @@ def _open_output(
     options = {"movflags": "+faststart"} if fmt == "mp4" else {}
     container = av.open(str(path), mode="w", format=fmt, container_options=options)
     stream = container.add_stream(codec, rate=rate, layout=layout)
+    if not isinstance(stream, av.AudioStream):  # add_stream's type is the union of kinds
+        raise TypeError(f"{codec} did not open an audio stream")
     stream.bit_rate = bitrate
     sample_format = "fltp" if codec == "aac" else "flt"
     frame_size = 1024 if codec == "aac" else 960
@@ -110,7 +113,7 @@ class _Analysis:
 
     def add(self, frames: list[av.AudioFrame]) -> None:
         for frame in frames:
-            self.buffered.append(frame.to_ndarray())
+            self.buffered.append(np.asarray(frame.to_ndarray(), dtype=np.float32))
             self.buffered_samples += frame.samples
         if self.buffered_samples >= ANALYSIS_CHUNK:
             self.flush()
@@ -165,7 +168,7 @@ def _input(source: Path) -> Iterator[tuple[av.container.InputContainer, av.Audio
         container.close()
 
 
-def process_audio(source: Path, workdir: Path, limits: MediaLimits = MediaLimits()) -> AudioResult:
+def process_audio(source: Path, workdir: Path, limits: MediaLimits = DEFAULT_LIMITS) -> AudioResult:
     """Write `workdir/audio.webm` (Opus) and `workdir/audio.m4a` (AAC) or raise
     MediaRejected, in which case nothing is left in `workdir` under those names."""
     workdir.mkdir(parents=True, exist_ok=True)

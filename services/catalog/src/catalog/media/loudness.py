@@ -81,7 +81,7 @@ class LoudnessMeter:
 
 
 class TruePeakMeter:
-    """Maximum of the 4× oversampled signal (BS.1770-4 Annex 2), chunk by chunk.
+    """Maximum of the 4x oversampled signal (BS.1770-4 Annex 2), chunk by chunk.
 
     The interpolator is a 48-tap windowed-sinc low-pass at the original Nyquist; each chunk
     is filtered with the last 12 input samples of the one before, so no interpolated value
