@@ -245,3 +245,12 @@ def test_decompression_bombs_and_damaged_images_are_rejected() -> None:
         artwork_sizes((FIXTURES / "truncated.png").read_bytes())
     with pytest.raises(MediaRejected):
         artwork_sizes(b"not an image at all")
+
+
+def test_rates_above_48k_are_brought_down_to_48k(tmp_path: Path) -> None:
+    source = tmp_path / "hires.wav"
+    write_wav(source, sine(1000, 1.0, 96_000, 0.25), 96_000)
+    result = process_audio(source, tmp_path / "out")
+    assert result.sample_rate == 48_000
+    assert result.duration_seconds == 1.0
+    assert decoded(result.renditions[1].path)[3] == 48_000
