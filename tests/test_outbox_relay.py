@@ -168,7 +168,9 @@ async def test_two_relays_on_one_outbox_publish_each_row_once_in_key_order(suite
                 batches = await consumer.getmany(timeout_ms=10_000)
                 assert batches, f"only {len(received)} of {EVENTS} events arrived"
                 received += [
-                    (json.loads(m.value)["n"], m.key.decode()) for ms in batches.values() for m in ms
+                    (json.loads(m.value)["n"], m.key.decode())
+                    for ms in batches.values()
+                    for m in ms
                 ]
             assert not await consumer.getmany(timeout_ms=1_000), "a row was published twice"
         finally:
