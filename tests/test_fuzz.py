@@ -58,22 +58,6 @@ def openapi(suite: Suite) -> BaseSchema:
 schema = schemathesis.pytest.from_fixture("openapi")
 
 
-def _node_id_shim() -> None:
-    """schemathesis 4.32.5 renames each operation's subtest through `Node._nodeid`, which
-    pytest 9.2 replaced by a structured `_id`; give it the old attribute back."""
-    from _pytest.nodeid import coerce_node_id
-
-    if not hasattr(pytest.Item, "_nodeid"):
-
-        def set_node_id(node: pytest.Item, value: str) -> None:
-            node._id = coerce_node_id(value)
-
-        setattr(pytest.Item, "_nodeid", property(lambda node: node.nodeid, set_node_id))  # noqa: B010 (mypy: not a declared attribute)
-
-
-_node_id_shim()
-
-
 def envelope_errors(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every 4xx is the SPEC envelope, strictly: no extra keys, status and code agree."""
     if not 400 <= response.status_code < 500:

@@ -727,3 +727,57 @@ class TestPublicSurfaceRules:
 )
 def test_public_routes_refuse_other_methods(api: httpx.Client, path: str) -> None:
     assert_error(api.delete(path), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_pack_replica_keeps_the_newest_version_whatever_the_event_order(suite: Suite) -> None:
+    """The catalog consumer is idempotent by version: a replayed or older pack event after
+    a newer one changes nothing, and a version-less (pre-version) event cannot undo one."""
+    import asyncio
+
+    from contracts.events import PackChanged
+    from servicekit.db import make_engine, make_sessionmaker
+    from sharing.db import replica
+
+    pack_id = f"pack_{ids.new_ref_code()}"
+    older = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    newer = older + timedelta(milliseconds=1)
+
+    def event(title: str, track_ids: list[str], at: datetime | None) -> PackChanged:
+        return PackChanged(
+            action="updated",
+            pack_id=pack_id,
+            organization_id="org_x",
+            owner_id="usr_x",
+            title=title,
+            track_ids=track_ids,
+            updated_at=at,
+        )
+
+    async def run() -> list[tuple[str, list[str]]]:
+        engine = make_engine(suite.infra.database_url, pool_size=2)
+        sessions = make_sessionmaker(engine)
+        seen = []
+        try:
+            for applied in (
+                event("new", ["mtrack_b", "mtrack_a"], newer),
+                event("old", ["mtrack_a"], older),  # arrives late
+                event("new", ["mtrack_b", "mtrack_a"], newer),  # redelivered
+                event("legacy", [], None),  # no version at all
+            ):
+                async with sessions.begin() as session:
+                    await replica.upsert_pack(session, applied)
+                async with sessions() as session:
+                    row = await replica.load_pack(session, pack_id)
+                seen.append((row.title, list(row.track_ids)))
+            newest = event("newest", ["mtrack_c"], newer + timedelta(seconds=1))
+            async with sessions.begin() as session:
+                await replica.upsert_pack(session, newest)
+            async with sessions() as session:
+                row = await replica.load_pack(session, pack_id)
+            seen.append((row.title, list(row.track_ids)))
+        finally:
+            await engine.dispose()
+        return seen
+
+    state = ("new", ["mtrack_b", "mtrack_a"])
+    assert asyncio.run(run()) == [state, state, state, state, ("newest", ["mtrack_c"])]

@@ -235,6 +235,10 @@ class PackChanged(Payload):
     title: str
     description: str | None = None
     track_ids: list[str] = Field(default_factory=list)
+    # the pack's version (catalog's `updated_at`): a replica keeps the newest it has seen,
+    # so a replayed or reordered older event cannot undo a newer one; absent in events
+    # written before it existed
+    updated_at: datetime | None = None
 
     def key(self) -> str:
         return self.pack_id

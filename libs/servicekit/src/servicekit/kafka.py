@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -32,6 +33,21 @@ def make_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
         request_timeout_ms=10_000,
         logger=None,
     )
+
+
+def producer_factory(settings: ServiceSettings, client_id: str) -> Callable[[], AIOKafkaProducer]:
+    """The outbox relay's own producer, configured as the broker's publisher is."""
+
+    def make() -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id=f"{client_id}-outbox",
+            acks="all",
+            enable_idempotence=settings.kafka_idempotent_producer,
+            request_timeout_ms=10_000,
+        )
+
+    return make
 
 
 def consumer_options(settings: ServiceSettings) -> dict[str, Any]:

@@ -38,5 +38,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "uvicorn.access", "httpx"):
+    for noisy in ("aiokafka", "uvicorn.access", "httpx"):  # httpx: litestar, dev tools
         logging.getLogger(noisy).setLevel(logging.WARNING)

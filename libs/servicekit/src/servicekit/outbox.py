@@ -1,9 +1,12 @@
 """Transactional outbox: events are rows written with the change, then relayed to Kafka.
 
 A change and its event commit together or not at all; the relay publishes committed rows
-and deletes them only after the broker acknowledged every one. Several relays may run
-(one per replica): `FOR UPDATE SKIP LOCKED` hands each row to one of them. Delivery is
-at least once, so consumers dedupe by event id.
+and deletes them only after the broker acknowledged every one. Every replica runs a relay,
+but one publishes at a time per outbox (a transaction-scoped advisory lock): the others
+stand by and take over at their next poll once the active one's transaction ends, a crash
+included (Postgres drops the lock with the connection). One publisher keeps each key's
+events in the order they were written (docs/outbox.md). Delivery is at least once, so
+consumers are idempotent (by event id or by version).
 """
 
 from __future__ import annotations
@@ -14,12 +17,11 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
-from faststream.kafka import KafkaBroker
-from faststream.kafka.publisher.producer import AioKafkaFastProducerImpl
 from prometheus_client import Counter, Gauge
 from sqlalchemy import (
     BigInteger,
@@ -39,6 +41,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from contracts.events import EventEnvelope
 from servicekit.tracing import KAFKA_TRACE_HEADER
@@ -53,15 +56,6 @@ JSON_CONTENT_TYPE = ("content-type", b"application/json")
 KEY_HASH_CACHE_SIZE = 100_000
 
 OutboxRow = Row[int, str, str, str, str | None]  # id, topic, key, value, trace_id
-
-
-def kafka_producer(broker: KafkaBroker) -> Any:
-    """The started aiokafka producer under FastStream's broker (its `send` returns a future
-    that resolves on the broker's ack)."""
-    producer = broker.config.producer
-    if not isinstance(producer, AioKafkaFastProducerImpl) or producer.closed:
-        raise RuntimeError("Kafka producer is not started: connect the broker first")
-    return producer._producer.producer
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -131,11 +125,16 @@ class Outbox:
 
 
 class OutboxRelay:
+    """Publishes an outbox's rows through a Kafka producer of its own.
+
+    `producer_factory` is called by `start` (aiokafka wants a running event loop), so the
+    relay can be built where the app is composed and started with the service."""
+
     def __init__(
         self,
         outbox: Outbox,
         sessions: async_sessionmaker[AsyncSession],
-        broker: KafkaBroker,
+        producer_factory: Callable[[], AIOKafkaProducer],
         *,
         batch_size: int = 500,
         poll_interval: float = 0.25,
@@ -144,34 +143,65 @@ class OutboxRelay:
     ) -> None:
         self.outbox = outbox
         self.sessions = sessions
-        self.broker = broker
+        self.producer_factory = producer_factory
+        self._producer: AIOKafkaProducer | None = None
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
         self.coalesce_seconds = coalesce_seconds
         table = outbox.table
-        self._lock_key = int.from_bytes(
+        # the advisory lock that makes one relay per outbox the publisher
+        self.lock_key = int.from_bytes(
             hashlib.sha256(f"outbox:{table.schema}.{table.name}".encode()).digest()[:8],
             "big",
             signed=True,
         )
         # key -> positive murmur2 of its bytes; the partition count is applied per round
         self._key_hashes: dict[str, int] = {}
+        # a failed round is retried with backoff (0.1 s doubling up to max_backoff) for as
+        # long as it takes; a round that went through starts the next one from 0.1 s again
+        self._publish_retrying = AsyncRetrying(
+            wait=wait_exponential(multiplier=0.1, max=max_backoff),
+            retry=retry_if_exception_type(Exception),
+            before_sleep=self._round_failed,
+            reraise=True,
+        ).wraps(self.publish_batch)
+
+    async def start(self) -> None:
+        """Connect the relay's own producer (call in the service's start-up)."""
+        if self._producer is None:
+            producer = self.producer_factory()
+            await producer.start()
+            self._producer = producer
+
+    async def stop(self) -> None:
+        """Flush and close the producer (call after the run task was cancelled)."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("Kafka producer is not started: call OutboxRelay.start() first")
+        return self._producer
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; returns how many rows went out."""
         table = self.outbox.table
         async with self.sessions() as session, session.begin():
             # one publisher per outbox at a time: with parallel relays, two replicas could
-            # publish one key's events out of order; without the lock no row comes back
-            locked = select(func.pg_try_advisory_xact_lock(self._lock_key).label("ok")).subquery()
+            # publish one key's events out of order; without the lock no row comes back.
+            # FOR UPDATE (no SKIP LOCKED: nobody else locks these rows) re-checks each row
+            # at read time, so rows the previous holder deleted just before this statement
+            # got the lock are not published twice.
+            locked = select(func.pg_try_advisory_xact_lock(self.lock_key).label("ok")).subquery()
             rows = (
                 await session.execute(
                     select(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.trace_id)
                     .select_from(table.join(locked, locked.c.ok))
                     .order_by(table.c.id)
                     .limit(self.batch_size)
-                    .with_for_update(of=table, skip_locked=True)
+                    .with_for_update(of=table)
                 )
             ).all()
             if not rows:
@@ -194,7 +224,7 @@ class OutboxRelay:
         aiokafka's DefaultPartitioner), batches of one partition go in row order: one key's
         events land where they always did, in the order they were written.
         """
-        producer = kafka_producer(self.broker)
+        producer = self.producer()
         counts = {t: len(await producer.partitions_for(t)) for t in {row.topic for row in rows}}
         groups: dict[tuple[str, int], list[OutboxRow]] = collections.defaultdict(list)
         for row in rows:
@@ -225,25 +255,21 @@ class OutboxRelay:
             count = await session.scalar(select(func.count()).select_from(self.outbox.table))
         return int(count or 0)
 
+    @staticmethod
+    def _round_failed(state: RetryCallState) -> None:
+        RELAY_FAILURES.inc()
+        wait = state.next_action.sleep if state.next_action else 0.0
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("outbox relay round failed, retrying in %.1fs: %r", wait, error)
+
     async def run(self, backlog_every: float = 5.0) -> None:
-        backoff = 0.1
         last_backlog = 0.0
         while True:
             if time.monotonic() - last_backlog > backlog_every:
                 last_backlog = time.monotonic()
                 with contextlib.suppress(Exception):  # a metric never stops the relay
                     BACKLOG.set(await self.backlog())
-            try:
-                published = await self.publish_batch()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                RELAY_FAILURES.inc()
-                log.warning("outbox relay round failed, retrying in %.1fs: %r", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
+            published = await self._publish_retrying()
             if published < self.batch_size:
                 await self.outbox.wait(self.poll_interval)
                 # let a burst of requests land in one publish round instead of one each

@@ -23,7 +23,7 @@ from catalog.storage_sweeper import StorageSweeper
 from servicekit.app import build_service_app
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.health import database_check
-from servicekit.kafka import broker_check, make_broker
+from servicekit.kafka import broker_check, make_broker, producer_factory
 from servicekit.outbox import Outbox, OutboxRelay
 
 
@@ -38,12 +38,13 @@ def create_app(settings: CatalogSettings | None = None) -> Litestar:
     ctx = CatalogContext(
         settings=settings, sessions=sessions, outbox=outbox, storage=storage, sweeper=sweeper
     )
-    relay = OutboxRelay(outbox, sessions, broker)
+    relay = OutboxRelay(outbox, sessions, producer_factory(settings, "catalog"))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await storage.ensure_bucket()
         await broker.start()
+        await relay.start()
         tasks = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(sweeper.run(), name="storage-sweeper"),
@@ -56,6 +57,7 @@ def create_app(settings: CatalogSettings | None = None) -> Litestar:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await relay.stop()
             await broker.stop()
             await engine.dispose()
 

@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from gateway.api.analytics import AnalyticsController
 from gateway.api.catalog import AlbumsController, PacksController, SplitSheetController
@@ -66,16 +67,21 @@ log = logging.getLogger(__name__)
 
 
 async def start_in_background(broker: KafkaBroker, max_backoff: float = 10.0) -> None:
-    """Connect and subscribe, retrying until the broker answers."""
-    backoff = 0.5
-    while True:
-        try:
-            await broker.start()
-            return
-        except Exception as exc:
-            log.warning("Kafka not reachable yet, retrying in %.1fs: %r", backoff, exc)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff)
+    """Connect and subscribe, retrying (0.5 s doubling up to `max_backoff`) until the
+    broker answers."""
+
+    def not_yet(state: RetryCallState) -> None:
+        wait = state.next_action.sleep if state.next_action else 0.0
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("Kafka not reachable yet, retrying in %.1fs: %r", wait, error)
+
+    retrying = AsyncRetrying(
+        wait=wait_exponential(multiplier=0.5, max=max_backoff),
+        retry=retry_if_exception_type(Exception),
+        before_sleep=not_yet,
+        reraise=True,
+    )
+    await retrying(broker.start)
 
 
 def build_context(settings: GatewaySettings) -> GatewayContext:

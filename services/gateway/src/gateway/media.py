@@ -17,14 +17,17 @@ connection and the client's slot are given back when the stream ends, however it
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 import anyio
-import httpx
 from litestar.types import Receive, Scope, Send
 from prometheus_client import Counter, Gauge
+from yarl import URL
 
 from contracts.errors import ErrorCode
 from gateway.settings import GatewaySettings
@@ -89,20 +92,60 @@ class ClientStreams:
         return self._open.get(client, 0)
 
 
+# what a failed connection to catalog or a read from it raises (a read timeout included)
+UPSTREAM_ERRORS = (aiohttp.ClientError, TimeoutError)
+
+
+class MediaResponse:
+    """Catalog's answer to a media token: status and headers now, the body as it comes."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self.content = b""
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.response.headers  # case-insensitive
+
+    async def aread(self) -> bytes:
+        self.content = await self.response.read()
+        return self.content
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        return self.response.content.iter_any()
+
+    async def aclose(self) -> None:
+        """Give the connection back, or close it when the body was not read to its end (a
+        stream cut off): a half-read connection is never reused."""
+        if self.response.content.is_eof():
+            self.response.release()
+        else:
+            self.response.close()
+
+
 class MediaProxy:
-    """Catalog's media, through a pool of its own, a slot per stream, bounds on each."""
+    """Catalog's media, through a pool of its own, a slot per stream, bounds on each.
+
+    aiohttp, like every internal call (servicekit/upstream.py), with its own connector."""
 
     def __init__(self, settings: GatewaySettings) -> None:
-        self.http = httpx.AsyncClient(
-            base_url=settings.catalog_url.rstrip("/"),
-            timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=2.0),
-            limits=httpx.Limits(
-                max_connections=settings.media_max_streams,
-                max_keepalive_connections=min(50, settings.media_max_streams),
-                keepalive_expiry=IDLE_CONNECTION_SECONDS,  # below catalog's keep-alive
-            ),
-            headers={INTERNAL_TOKEN_HEADER: settings.internal_token.get_secret_value()},
+        self.base_url = settings.catalog_url.rstrip("/")
+        self.max_streams = settings.media_max_streams
+        self.token = settings.internal_token.get_secret_value()
+        wait = settings.upstream_timeout_seconds
+        # `connect` bounds the wait for a pooled connection too: none free in time is a 503;
+        # `sock_read` bounds each read of the body, not the whole stream (StreamBounds does)
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, connect=wait, sock_connect=2.0, sock_read=wait
         )
+        self._session: aiohttp.ClientSession | None = None
         self.clients = ClientStreams(settings.media_streams_per_client)
         self.bounds = StreamBounds(
             settings.media_stream_max_seconds,
@@ -110,19 +153,32 @@ class MediaProxy:
             settings.media_stream_grace_seconds,
         )
 
-    async def open(self, token: str, headers: dict[str, str]) -> httpx.Response:
+    def session(self) -> aiohttp.ClientSession:
+        """Made on first use: an aiohttp session belongs to the running event loop."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self.max_streams,
+                    keepalive_timeout=IDLE_CONNECTION_SECONDS,  # below catalog's keep-alive
+                ),
+                timeout=self.timeout,
+                headers={INTERNAL_TOKEN_HEADER: self.token},
+                auto_decompress=False,  # the bytes as catalog sent them
+            )
+        return self._session
+
+    async def open(self, token: str, headers: dict[str, str]) -> MediaResponse:
         """Catalog's response to a media token, its body not read yet (the caller closes
         it). 503 when catalog cannot be reached or no connection frees up in time."""
-        request = self.http.build_request(
-            "GET", f"/internal/media/{segment(token)}", headers=headers
-        )
+        url = URL(f"{self.base_url}/internal/media/{segment(token)}", encoded=True)
         try:
-            return await self.http.send(request, stream=True)
-        except httpx.HTTPError as exc:
+            return MediaResponse(await self.session().get(url, headers=headers))
+        except UPSTREAM_ERRORS as exc:
             raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, UNREACHABLE) from exc
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
 class BoundedStream:
@@ -131,7 +187,7 @@ class BoundedStream:
 
     def __init__(
         self,
-        upstream: httpx.Response,
+        upstream: MediaResponse,
         headers: Iterable[tuple[str, str]],
         proxy: MediaProxy,
         client: str,
@@ -174,7 +230,7 @@ class BoundedStream:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     sent += len(chunk)
                     bounded.deadline = bounds.due(started, sent)
-            except httpx.HTTPError as exc:  # catalog failed mid-body: the reader sees it cut
+            except UPSTREAM_ERRORS as exc:  # catalog failed mid-body: the reader sees it cut
                 log.warning("media stream from catalog broke off: %r", exc)
                 return
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import Counter, Gauge
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from gateway.batching import BATCH_SIZES
 
@@ -56,6 +57,14 @@ class VisitRecorder:
         self._wakeup = asyncio.Event()
         self._sizes = BATCH_SIZES.labels("sharing.track_link_visits")
         PENDING.set_function(lambda: self.pending)  # read when scraped: nothing per visit
+        # a batch sharing did not take is sent again, 0.1 s later doubling up to max_backoff,
+        # until it goes through; the next batch starts from 0.1 s again
+        self._send_batch_retrying = AsyncRetrying(
+            wait=wait_exponential(multiplier=0.1, max=max_backoff),
+            retry=retry_if_exception_type(Exception),
+            before_sleep=self._batch_failed,
+            reraise=True,
+        ).wraps(self._send_batch)
 
     @property
     def pending(self) -> int:
@@ -89,26 +98,22 @@ class VisitRecorder:
             self._batch = []
 
     async def _send_all(self) -> None:
-        backoff = 0.1
         while self._batch or self._queue:
             if not self._batch:
                 take = min(self.max_batch, len(self._queue))
                 self._batch = [self._queue.popleft() for _ in range(take)]
-            try:
-                await self.send(self._batch)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                SEND_FAILURES.inc()
-                log.warning(
-                    "%d track-link visits not stored yet, retrying in %.1fs: %r",
-                    len(self._batch),
-                    backoff,
-                    exc,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
+            await self._send_batch_retrying()
             self._sizes.observe(len(self._batch))
             self._batch = []
-            backoff = 0.1
+
+    async def _send_batch(self) -> None:
+        await self.send(self._batch)
+
+    def _batch_failed(self, state: RetryCallState) -> None:
+        SEND_FAILURES.inc()
+        log.warning(
+            "%d track-link visits not stored yet, retrying in %.1fs: %r",
+            len(self._batch),
+            state.next_action.sleep if state.next_action else 0.0,
+            state.outcome.exception() if state.outcome else None,
+        )

@@ -11,7 +11,7 @@ from litestar import Litestar
 from servicekit.app import build_service_app
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.health import database_check
-from servicekit.kafka import broker_check, make_broker
+from servicekit.kafka import broker_check, make_broker, producer_factory
 from servicekit.outbox import Outbox, OutboxRelay
 from servicekit.upstream import InternalClient
 from sharing.api.media_access import MediaAccessController
@@ -41,12 +41,13 @@ def create_app(settings: SharingSettings | None = None) -> Litestar:
         "catalog", settings.catalog_url, settings.internal_token.get_secret_value()
     )
     ctx = SharingContext(settings=settings, sessions=sessions, outbox=outbox, catalog=catalog)
-    relay = OutboxRelay(outbox, sessions, broker)
+    relay = OutboxRelay(outbox, sessions, producer_factory(settings, "sharing"))
     register_catalog_consumer(broker, settings, sessions)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await broker.start()
+        await relay.start()
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         try:
             yield
@@ -54,6 +55,7 @@ def create_app(settings: SharingSettings | None = None) -> Litestar:
             relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
+            await relay.stop()
             await broker.stop()
             await catalog.aclose()
             await engine.dispose()

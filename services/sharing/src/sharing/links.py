@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from tenacity import AsyncRetrying, retry_if_exception_type, retry_never, stop_after_attempt
 
 from contracts import ids
 from contracts.events import ShareLinkLifecycle, wrap
@@ -33,39 +34,49 @@ async def create_link(
     preview: Callable[[], str] | None = None,
 ) -> Any:
     """Insert a link; a random `unique_field` (ref code, slug) is redrawn on collision."""
-    for attempt in range(MAX_ATTEMPTS):
-        row_values = {"id": ids.new_share_link_id(), **values}
-        if unique_field and make_unique:
-            row_values[unique_field] = make_unique()
-        if preview:
-            row_values["token_preview"] = preview()
-        try:
-            async with ctx.sessions() as session, session.begin():
-                row = await repo.insert_link(session, row_values)
-                await ctx.outbox.add(
-                    session,
-                    wrap(
-                        ShareLinkLifecycle(
-                            action="created",
-                            link_id=row.id,
-                            link_kind=row.kind,
-                            organization_id=row.organization_id,
-                            owner_id=row.owner_id,
-                            track_id=row.track_id,
-                            pack_id=row.pack_id,
-                            name=row.name,
-                        ),
-                        producer=PRODUCER,
-                        trace_id=current_trace_id(),
-                    ),
-                )
-        except IntegrityError:
-            if unique_field is None or attempt == MAX_ATTEMPTS - 1:
-                raise
-            continue
-        ctx.outbox.notify()
-        return row
-    raise RuntimeError("unreachable")
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(IntegrityError) if unique_field else retry_never,
+        stop=stop_after_attempt(MAX_ATTEMPTS),
+        reraise=True,
+    )
+    row: Any = await retrying(insert_link_once, ctx, values, unique_field, make_unique, preview)
+    ctx.outbox.notify()
+    return row
+
+
+async def insert_link_once(
+    ctx: SharingContext,
+    values: dict[str, Any],
+    unique_field: str | None,
+    make_unique: Callable[[], str] | None,
+    preview: Callable[[], str] | None,
+) -> Any:
+    """One attempt: fresh id and random fields, the row and its event in one transaction."""
+    row_values = {"id": ids.new_share_link_id(), **values}
+    if unique_field and make_unique:
+        row_values[unique_field] = make_unique()
+    if preview:
+        row_values["token_preview"] = preview()
+    async with ctx.sessions() as session, session.begin():
+        row = await repo.insert_link(session, row_values)
+        await ctx.outbox.add(
+            session,
+            wrap(
+                ShareLinkLifecycle(
+                    action="created",
+                    link_id=row.id,
+                    link_kind=row.kind,
+                    organization_id=row.organization_id,
+                    owner_id=row.owner_id,
+                    track_id=row.track_id,
+                    pack_id=row.pack_id,
+                    name=row.name,
+                ),
+                producer=PRODUCER,
+                trace_id=current_trace_id(),
+            ),
+        )
+    return row
 
 
 def public_url(ctx: SharingContext, path: str) -> str:

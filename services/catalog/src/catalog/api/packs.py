@@ -48,6 +48,7 @@ def _changed(row: Any, action: str, track_ids: list[str]) -> PackChanged:
         title=row.title,
         description=row.description,
         track_ids=track_ids,
+        updated_at=row.updated_at,
     )
 
 

@@ -27,7 +27,9 @@ async def update_pack(session: AsyncSession, pack_id: str, values: dict[str, Any
         await session.execute(
             update(packs)
             .where(packs.c.id == pack_id)
-            .values(**values, updated_at=func.now())
+            # the clock, not the transaction's start: the pack row is locked by now, so the
+            # next change of this pack always gets a later version (PackChanged.updated_at)
+            .values(**values, updated_at=func.clock_timestamp())
             .returning(packs)
         )
     ).one()

@@ -72,6 +72,8 @@ pack_replica = Table(
     Column("description", Text),
     Column("track_ids", JSONB, nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
+    # the version of the pack this row holds (PackChanged.updated_at); older ones are ignored
+    Column("source_updated_at", DateTime(timezone=True)),
 )
 
 split_sheet_replica = Table(

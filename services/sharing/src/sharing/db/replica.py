@@ -80,6 +80,11 @@ async def load_tracks(
 
 
 async def upsert_pack(session: AsyncSession, pack: PackChanged) -> None:
+    """Apply a pack's state unless the replica holds a newer version or the pack is deleted.
+
+    Idempotent by version: the same event twice, or an older one after a newer (a replay,
+    a redelivery, the read-through fetch racing the consumer), changes nothing. An event
+    without a version applies only to a row that has none either."""
     values = {
         "pack_id": pack.pack_id,
         "organization_id": pack.organization_id,
@@ -88,13 +93,16 @@ async def upsert_pack(session: AsyncSession, pack: PackChanged) -> None:
         "description": pack.description,
         "track_ids": pack.track_ids,
         "deleted_at": None,
+        "source_updated_at": pack.updated_at,
     }
     stmt = insert(pack_replica).values(**values)
+    held = pack_replica.c.source_updated_at
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[pack_replica.c.pack_id],
             set_={k: stmt.excluded[k] for k in values if k != "pack_id"},
-            where=pack_replica.c.deleted_at.is_(None),
+            where=pack_replica.c.deleted_at.is_(None)
+            & (held.is_(None) | (held <= stmt.excluded.source_updated_at)),
         )
     )
 

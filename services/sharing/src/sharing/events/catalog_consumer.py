@@ -1,4 +1,8 @@
-"""Keeps the track replica in step with `catalog.lifecycle`."""
+"""Keeps the track replica in step with `catalog.lifecycle`.
+
+Idempotent by version, not by event id: every upsert keeps the newest version of its
+track, split sheet or pack (sharing/db/replica.py), so a redelivered or reordered older
+event changes nothing (docs/outbox.md)."""
 
 from __future__ import annotations
 
