@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import get_args
 
@@ -312,7 +312,7 @@ CONTRACT_MODULES = (
 )
 
 
-def close_forbidding_models(schemas: dict[str, Schema | Reference]) -> None:
+def close_forbidding_models(schemas: Mapping[str, Schema | Reference]) -> None:
     """A contracts model that refuses extra fields (`extra="forbid"`) says so in its schema
     (`additionalProperties: false`), which Litestar leaves out: a generated client then
     keeps no bag of unknown fields and a fuzzer knows an extra key is invalid input."""
