@@ -73,6 +73,7 @@ bench: install
 
 docs: install
 	$(UV) run --frozen python -m devstack.asyncapi docs/asyncapi.yaml
+	$(UV) run --frozen python -m gateway.api_index docs/api.md
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

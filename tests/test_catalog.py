@@ -265,7 +265,13 @@ class TestAlbums:
         with ThreadPoolExecutor(8) as pool:
             assert len(set(pool.map(create, range(16)))) == 1
         listed = api.get(self.base(artist), headers=artist.headers).json()
-        assert sorted(a["slug"] for a in listed) == ["night-drive", "racing"]
+        assert sorted(a["slug"] for a in listed["items"]) == ["night-drive", "racing"]
+        assert (listed["total"], listed["limit"], listed["offset"]) == (2, 20, 0)
+        second = api.get(
+            self.base(artist), headers=artist.headers, params={"limit": 1, "offset": 1}
+        )
+        assert [a["slug"] for a in second.json()["items"]] == ["night-drive"]
+        assert second.json()["total"] == 2
 
     def test_finalize_rules_and_order(
         self, api: httpx.Client, new_artist: Callable[[], Artist]

@@ -92,11 +92,15 @@ def test_json_routes_declare_their_contract_bodies(
         assert _ref(schema) == model
 
 
-def test_the_album_list_is_a_list_of_summaries(openapi: dict[str, Any]) -> None:
+def test_the_album_list_is_paged_like_every_list(openapi: dict[str, Any]) -> None:
     operation = openapi["paths"][f"{ORG}/albums"]["get"]
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
-    assert schema["type"] == "array"
-    assert _ref(schema["items"]) == "AlbumSummary"
+    assert _ref(schema) == "AlbumPage"
+    page = openapi["components"]["schemas"]["AlbumPage"]
+    assert {"items", "total", "limit", "offset"} <= set(page["properties"])
+    bounds = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    assert (bounds["limit"]["minimum"], bounds["limit"]["maximum"]) == (1, 100)
+    assert bounds["offset"]["minimum"] == 0
 
 
 def _form(openapi: dict[str, Any], method: str, path: str) -> dict[str, Any]:

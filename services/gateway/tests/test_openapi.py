@@ -161,3 +161,24 @@ async def test_options_and_405_list_exactly_the_documented_methods(
             assert refused.status_code == 405, path
             assert refused.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
             assert set(refused.headers["allow"].split(", ")) - {"OPTIONS"} == declared, path
+
+
+def test_models_that_refuse_extra_fields_say_so(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    closed = {
+        name for name, schema in schemas.items() if schema.get("additionalProperties") is False
+    }
+    # extra="forbid" in contracts: an unknown key in a share's options is a 422
+    assert {"CreateTrackLink", "PublicTrack", "ErrorEnvelope", "ErrorBody"} <= closed
+    assert "CreatePack" not in closed  # forbids nothing, so the document promises nothing
+
+
+def test_media_documents_the_types_it_really_answers_with(document: dict[str, Any]) -> None:
+    responses = document["paths"]["/v1/media/{token}"]["get"]["responses"]
+    for status in ("200", "206"):
+        assert set(responses[status]["content"]) == {
+            "application/octet-stream",
+            "audio/*",
+            "image/*",
+        }
+    assert set(responses["404"]["content"]) == {"application/json"}

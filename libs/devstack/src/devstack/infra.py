@@ -130,7 +130,7 @@ def start_infrastructure(
 
     `kafka_storage` (default `ENCORE_TANSU_STORAGE`, else `memory`) chooses where a local
     tansu keeps its log: `memory` (fast; lost when tansu stops) or `s3` (a `tansu` bucket in
-    the same S3 server; survives SIGKILL of tansu, several times slower, see README)."""
+    the same S3 server; survives SIGKILL of tansu, several times slower, see docs/testing.md)."""
     kafka_storage = kafka_storage or os.environ.get("ENCORE_TANSU_STORAGE", "memory")
     if kafka_storage not in ("memory", "s3"):
         raise ValueError(f"kafka_storage must be memory or s3, not {kafka_storage!r}")

@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> None:
             choices=list(CONSUMED_TOPICS),
             help="default: every consumed topic",
         )
-    groups.add_parser("recount-unique-visitors", help="after a rolling update; see README")
+    groups.add_parser(
+        "recount-unique-visitors", help="after a rolling update; see docs/operations.md"
+    )
     args = parser.parse_args(argv)
     settings = AnalyticsSettings()
     if args.group == "recount-unique-visitors":

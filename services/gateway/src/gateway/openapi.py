@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import get_args
 
@@ -37,7 +37,13 @@ from litestar.openapi.spec import (
     Tag,
 )
 from litestar.routes import HTTPRoute
+from pydantic import BaseModel
 
+import contracts.api.analytics
+import contracts.api.catalog
+import contracts.api.identity
+import contracts.api.sharing
+import contracts.dto
 from contracts.errors import ErrorCode, ErrorType
 from gateway.auth import ADMIN_ONLY
 from gateway.forwarding import UPLOAD_OPTION
@@ -297,6 +303,44 @@ def _document_links(routes: list[Route]) -> None:
         success.links = links
 
 
+CONTRACT_MODULES = (
+    contracts.dto,
+    contracts.api.analytics,
+    contracts.api.catalog,
+    contracts.api.identity,
+    contracts.api.sharing,
+)
+
+
+def close_forbidding_models(schemas: Mapping[str, Schema | Reference]) -> None:
+    """A contracts model that refuses extra fields (`extra="forbid"`) says so in its schema
+    (`additionalProperties: false`), which Litestar leaves out: a generated client then
+    keeps no bag of unknown fields and a fuzzer knows an extra key is invalid input."""
+    for module in CONTRACT_MODULES:
+        for model in vars(module).values():
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue
+            schema = schemas.get(model.__name__)
+            if isinstance(schema, Schema) and model.model_config.get("extra") == "forbid":
+                schema.additional_properties = False
+
+
+MEDIA_PATH = "/v1/media/{token}"
+MEDIA_TYPES = ("application/octet-stream", "audio/*", "image/*")
+
+
+def document_media_types(openapi: OpenAPI) -> None:
+    """Media answers with the stored object's own type (an `audio/…` or `image/…`), which
+    one Litestar `ResponseSpec` cannot say: list the ranges, so a response's real
+    `Content-Type` is a documented one."""
+    item = (openapi.paths or {}).get(MEDIA_PATH)
+    operation = item.get if item is not None else None
+    for status, response in (operation.responses or {}).items() if operation else ():
+        if status.startswith("2") and isinstance(response, OpenAPIResponse):
+            binary = Schema(type=OpenAPIType.STRING, content_media_type="application/octet-stream")
+            response.content = {kind: OpenAPIMediaType(schema=binary) for kind in MEDIA_TYPES}
+
+
 def document(app: Litestar) -> None:
     """Complete the document Litestar generated for `app` (once, at start-up)."""
     openapi = app.openapi_schema
@@ -317,5 +361,7 @@ def document(app: Litestar) -> None:
     openapi.tags = sorted(tags.values(), key=lambda tag: tag.name)
     components = openapi.components or Components()
     components.schemas = {**(components.schemas or {}), **envelope_schemas()}
+    close_forbidding_models(components.schemas)
+    document_media_types(openapi)
     components.security_schemes = {**(components.security_schemes or {}), **SECURITY_SCHEMES}
     openapi.components = components

@@ -25,7 +25,7 @@ from contracts.api.catalog import (
     RemovedAlbumTrack,
     UpdateAlbum,
 )
-from contracts.dto import AlbumDetail, AlbumSummary
+from contracts.dto import AlbumDetail, AlbumPage, AlbumSummary
 from contracts.errors import ErrorCode
 from contracts.events import AlbumChanged, AlbumReleased, TrackChanged, TrackDeleted
 from servicekit.errors import ApiError, not_found, validation_error
@@ -115,10 +115,17 @@ class AlbumsController(Controller):
         )
 
     @get("/")
-    async def list_albums(self, org_id: str, ctx: CatalogContext) -> list[AlbumSummary]:
+    async def list_albums(
+        self,
+        org_id: str,
+        ctx: CatalogContext,
+        limit: int = Parameter(default=20, ge=1, le=100),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> AlbumPage:
         async with ctx.sessions() as session:
-            rows = await repo.org_albums(session, org_id)
-        return [album_summary(r, ctx.settings, r.track_count) for r in rows]
+            rows, total = await repo.org_albums(session, org_id, limit, offset)
+        items = [album_summary(r, ctx.settings, r.track_count) for r in rows]
+        return AlbumPage(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{album_id:str}")
     async def get_album(self, org_id: str, album_id: str, ctx: CatalogContext) -> AlbumDetail:

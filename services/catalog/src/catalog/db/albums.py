@@ -153,13 +153,20 @@ async def delete_album(session: AsyncSession, album_id: str) -> None:
     await session.execute(delete(albums).where(albums.c.id == album_id))
 
 
-async def org_albums(session: AsyncSession, organization_id: str) -> Sequence[Any]:
-    """All of an organization's albums, drafts included, with their track counts."""
+async def org_albums(
+    session: AsyncSession, organization_id: str, limit: int, offset: int
+) -> tuple[Sequence[Any], int]:
+    """One page of an organization's albums, drafts included, newest first, with their
+    track counts, and how many albums it has in all."""
+    where = albums.c.organization_id == organization_id
+    total = await session.scalar(select(func.count()).select_from(albums).where(where))
     stmt = (
         select(albums, func.count(tracks.c.id).label("track_count"))
         .outerjoin(tracks, tracks.c.album_id == albums.c.id)
-        .where(albums.c.organization_id == organization_id)
+        .where(where)
         .group_by(albums.c.id)
-        .order_by(albums.c.created_at.desc())
+        .order_by(albums.c.created_at.desc(), albums.c.id)
+        .limit(limit)
+        .offset(offset)
     )
-    return (await session.execute(stmt)).all()
+    return (await session.execute(stmt)).all(), int(total or 0)

@@ -28,7 +28,14 @@ from contracts.api.catalog import (
     UpdatePack,
 )
 from contracts.api.sharing import CreatePackLink, CreateSplitSheetLink, PackLinkCreated
-from contracts.dto import AlbumDetail, AlbumSummary, PackView, ShareLinkCreated, SplitSheetView
+from contracts.dto import (
+    AlbumDetail,
+    AlbumPage,
+    AlbumSummary,
+    PackView,
+    ShareLinkCreated,
+    SplitSheetView,
+)
 from gateway.api.paging import LIMIT, OFFSET
 from gateway.auth import Membership
 from gateway.context import GatewayContext
@@ -101,9 +108,15 @@ class AlbumsController(Controller):
 
     @get("/")
     async def list_albums(
-        self, request: Req, membership: Membership, ctx: GatewayContext
-    ) -> list[AlbumSummary]:
-        return await forward_as(list[AlbumSummary], ctx.catalog, request, membership)
+        self,
+        request: Req,
+        membership: Membership,
+        ctx: GatewayContext,
+        limit: int = LIMIT,
+        offset: int = OFFSET,
+    ) -> AlbumPage:
+        """Paged like every list (SPEC §6): drafts included, newest first."""
+        return await forward_as(AlbumPage, ctx.catalog, request, membership)
 
     @get("/{album_id:str}")
     async def get_album(
