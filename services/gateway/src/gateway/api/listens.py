@@ -47,7 +47,9 @@ class ListensController(Controller):
                 for e in exc.errors(include_url=False, include_input=False)
             ][:20]
             raise ApiError(
-                ErrorCode.VALIDATION_ERROR, "invalid listening beacons", details={"errors": problems}
+                ErrorCode.VALIDATION_ERROR,
+                "invalid listening beacons",
+                details={"errors": problems},
             ) from None
         LISTEN_BEACONS.labels("accepted").inc(len(batch.beacons))
         return ListensAccepted(accepted=len(batch.beacons))

@@ -149,7 +149,9 @@ async def open_track_page(request: Req, raw: str, ctx: GatewayContext, embed: bo
         return not_found(embed)
     caller = await provide_optional_caller(request, ctx)
     try:
-        body = await open_track_link(request, token, caller, ctx, count_view=not is_preview(request))
+        body = await open_track_link(
+            request, token, caller, ctx, count_view=not is_preview(request)
+        )
     except ApiError as exc:
         return failure(exc, embed)
     view = TrackLinkView.model_validate_json(body)
@@ -290,7 +292,9 @@ class PagesController(Controller):
         except ApiError as exc:
             return failure(exc)
         title = view.splitSheet.trackTitle or view.link.name or "Split sheet"
-        page = Page(title=f"Split sheet · {title}", canonical=f"{origin(request, ctx)}/s/{clean_token}")
+        page = Page(
+            title=f"Split sheet · {title}", canonical=f"{origin(request, ctx)}/s/{clean_token}"
+        )
         return render("split.html", page, sheet=view.splitSheet, heading=title)
 
     @route("/tracks/{track_id:path}", http_method=PAGE_METHODS)
@@ -339,7 +343,9 @@ async def playback(request: Req, path: str, ctx: GatewayContext, link: str | Non
     if link is not None:
         code = request.cookies.get(code_cookie(link))
         extra = {"accessCode": code} if code else None
-    signed = await to_sharing(request, path, caller, ctx, SignedUrl, link, extra=extra, method="GET")
+    signed = await to_sharing(
+        request, path, caller, ctx, SignedUrl, link, extra=extra, method="GET"
+    )
     headers = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
     if "application/json" in request.headers.get("accept", ""):
         return Response(signed, headers=headers)

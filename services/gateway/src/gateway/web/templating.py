@@ -15,7 +15,9 @@ from litestar.exceptions import NotFoundException
 from litestar.template.config import TemplateConfig
 from litestar.types import ExceptionHandlersMap
 
+from contracts.errors import default_status
 from gateway.web.assets import asset_url
+from servicekit.errors import ApiError
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -71,10 +73,15 @@ def _on_pages(handler: Any) -> Any:
         if not is_page_path(path):
             return handler(request, exc)  # type: ignore[no-any-return]
         embed = path.startswith("/embed/")
-        status = getattr(exc, "status_code", 500)
+        status = default_status(exc.code) if isinstance(exc, ApiError) else None
+        status = status or getattr(exc, "status_code", 500)
+        if status == 429:
+            return render_problem(
+                429, "Too many tries", "Please wait a minute and try again.", embed
+            )
         if status == 413:
             return render_problem(413, "That's too long", "The code you sent is too long.", embed)
-        if status in (404, 405, 400):
+        if status in (400, 404, 405, 422):
             return render_problem(
                 404,
                 "This link isn't available",
