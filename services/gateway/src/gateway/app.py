@@ -21,6 +21,7 @@ from gateway.api.identity import (
     OrganizationsController,
     UsersController,
 )
+from gateway.api.listens import ListensController
 from gateway.api.music import SharesController, TracksController
 from gateway.api.public import (
     MediaController,
@@ -31,7 +32,6 @@ from gateway.api.public import (
     SharedController,
     SignedInPackLinksController,
 )
-from gateway.api.listens import ListensController
 from gateway.api.public_catalog import PublicCatalogController
 from gateway.auth import (
     authentication_guard,

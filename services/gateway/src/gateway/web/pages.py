@@ -8,7 +8,7 @@ is never counted as a view. Failures become one of a few friendly pages, never a
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Controller, Request, Response, get, post, route
@@ -17,7 +17,6 @@ from litestar.enums import HttpMethod, RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
-from typing_extensions import Annotated
 
 from contracts.api.sharing import Acknowledged, PackPresentation, SplitSheetLinkView
 from contracts.dto import SignedUrl, TrackLinkView
@@ -27,7 +26,7 @@ from gateway.api.public_catalog import public_track
 from gateway.auth import provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.public_access import open_track_link, to_sharing
-from gateway.web.views import Page, TrackCard, card
+from gateway.web.views import Page, card
 from servicekit.errors import ApiError
 from servicekit.upstream import segment
 

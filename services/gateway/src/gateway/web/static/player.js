@@ -127,7 +127,7 @@
     function seek(fraction) {
       var len = length(); if (!len) return;
       close(); audio.currentTime = Math.max(0, Math.min(len, fraction * len));
-      if (!audio.paused) from = audio.currentTime; draw();
+      if (!audio.paused) from = audio.currentTime; tick();
     }
     play.addEventListener("click", function () { self.toggle(); });
     if (prev) prev.addEventListener("click", function () { go(self.index - 1); });
@@ -155,12 +155,13 @@
     audio.addEventListener("seeking", function () { close(); });
     audio.addEventListener("seeked", function () { if (!audio.paused) from = audio.currentTime; });
     audio.addEventListener("ended", function () { report(); playId = null; go(self.index + 1, true); });
-    audio.addEventListener("timeupdate", function () {
+    function tick() {
       time.textContent = fmt(audio.currentTime) + " / " + fmt(length());
       wave.setAttribute("aria-valuenow", String(Math.round(audio.currentTime)));
       wave.setAttribute("aria-valuetext", fmt(audio.currentTime) + " of " + fmt(length()));
       draw();
-    });
+    }
+    audio.addEventListener("timeupdate", tick);
     window.addEventListener("resize", draw);
     draw();
   }
