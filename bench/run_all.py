@@ -30,6 +30,7 @@ import analytics_ingest
 import freshness
 import list_shares
 import public_link
+import web_pages
 from figures import Figure, table
 from stack import ROOT
 
@@ -69,12 +70,19 @@ def shares(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     return result.figures(), result.exact
 
 
+def pages(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    result = web_pages.measure()
+    web_pages.report(result)
+    return result.figures(), result.counted
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]] = {
     "public_link": link_open,
     "cold_start": cold_start,
     "freshness": fresh,
     "list_shares": shares,
     "analytics_ingest": ingest,
+    "web_pages": pages,
 }
 
 

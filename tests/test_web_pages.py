@@ -178,14 +178,15 @@ def test_listens_are_validated_and_acknowledged(api: httpx.Client) -> None:
         headers={"content-type": "text/plain;charset=UTF-8"},
     )
     assert text_plain.status_code == 202
-    for bad in (
+    bodies: list[dict[str, object]] = [
         {"beacons": []},
         {"beacons": [beacon(intervals=[{"from": 5, "to": 1}])]},
         {"beacons": [beacon(intervals=[{"from": -1, "to": 1}])]},
         {"beacons": [beacon(token="a", slug="b")]},
         {"beacons": [beacon(extra=1)]},
         {"beacons": [beacon(playId="x" * 500)]},
-    ):
+    ]
+    for bad in bodies:
         refused = api.post("/v1/public/listens", json=bad)
         assert refused.status_code == 422, (bad, refused.text)
         assert refused.json()["error"]["code"] == "VALIDATION_ERROR"

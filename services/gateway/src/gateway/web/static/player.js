@@ -54,9 +54,9 @@
       b.setAttribute("aria-label", label); if (cls) b.className = cls; controls.appendChild(b); return b;
     }
     var total = parseInt(box.getAttribute("data-total"), 10) || 1;
-    var prev = total > 1 ? button("Previous track", "⏮", "secondary") : null;
+    var prev = total > 1 ? button("Previous track", "Prev", "secondary") : null;
     var play = button("Play " + title, "Play", "play");
-    var next = total > 1 ? button("Next track", "⏭", "secondary") : null;
+    var next = total > 1 ? button("Next track", "Next", "secondary") : null;
     var time = document.createElement("span"); time.className = "time"; time.setAttribute("aria-live", "off");
     time.textContent = fmt(0) + " / " + fmt(duration); controls.appendChild(time);
     var wave = document.createElement("canvas"); wave.className = "wave"; wave.tabIndex = 0;
