@@ -110,7 +110,7 @@ def test_gated_pack_form_wrong_then_right_code_and_downloads(
     assert_page_headers(form)
     wrong = api.post(path, data={"code": "nope"})
     assert wrong.status_code == 403
-    assert "isn&#39;t right" in wrong.text
+    assert "That code isn't right" in wrong.text
     too_big = api.post(path, data={"code": "x" * 2000})
     assert too_big.status_code == 413
     right = api.post(path, data={"code": "letmein"})

@@ -54,7 +54,7 @@
       b.setAttribute("aria-label", label); if (cls) b.className = cls; controls.appendChild(b); return b;
     }
     var total = parseInt(box.getAttribute("data-total"), 10) || 1;
-    var prev = total > 1 ? button("Previous track", "Prev", "secondary") : null;
+    var prev = total > 1 ? button("Previous track", "Previous", "secondary") : null;
     var play = button("Play " + title, "Play", "play");
     var next = total > 1 ? button("Next track", "Next", "secondary") : null;
     var time = document.createElement("span"); time.className = "time"; time.setAttribute("aria-live", "off");
