@@ -8,6 +8,7 @@ is never counted as a view. Failures become one of a few friendly pages, never a
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +27,7 @@ from gateway.api.public_catalog import public_track
 from gateway.auth import provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.public_access import open_track_link, to_sharing
+from gateway.web.templating import ENVIRONMENT
 from gateway.web.views import Page, card
 from servicekit.errors import ApiError
 from servicekit.upstream import segment
@@ -131,18 +133,9 @@ def code_cookie(slug: str) -> str:
     return "ac_" + slug[:60]
 
 
-def track_page(request: Req, ctx: GatewayContext, token: str, embed: bool) -> Page:
-    base = origin(request, ctx)
-    return Page(
-        title="",
-        canonical=f"{base}/t/{token}",
-        embed=embed,
-        oembed=f"{base}/oembed?url={quote(f'{base}/t/{token}', safe='')}&format=json",
-        beacon={"token": token},
-    )
-
-
-async def open_track_page(request: Req, raw: str, ctx: GatewayContext, embed: bool) -> Template:
+async def open_track_page(
+    request: Req, raw: str, ctx: GatewayContext, embed: bool
+) -> Template | Response[bytes]:
     token = clean(raw)
     if token is None:
         return not_found(embed)
@@ -153,20 +146,32 @@ async def open_track_page(request: Req, raw: str, ctx: GatewayContext, embed: bo
         )
     except ApiError as exc:
         return failure(exc, embed)
+    html, noindex = track_html(token, body, embed, origin(request, ctx))
+    return Response(
+        html, media_type="text/html", headers=page_headers(embed=embed, noindex=noindex)
+    )
+
+
+@lru_cache(maxsize=2048)
+def track_html(token: str, body: bytes, embed: bool, base_url: str) -> tuple[bytes, bool]:
+    """The page of a track link's payload: the same payload bytes (the link cache's) give
+    the same page, so the busiest page is rendered once per link version, not per open."""
     view = TrackLinkView.model_validate_json(body)
     track = card(view.track, audio_url=f"/a/t/{token}")
-    base = track_page(request, ctx, token, embed)
+    canonical = f"{base_url}/t/{token}"
+    noindex = view.link.visibility == "link_only"
     page = Page(
         title=f"{track.title} · {track.artist}" if track.artist else track.title,
-        canonical=base.canonical,
+        canonical=canonical,
         description=track.description or f"Listen to {track.title}",
         image=track.artwork_url,
-        noindex=view.link.visibility == "link_only",
-        oembed=base.oembed,
+        noindex=noindex,
+        oembed=f"{base_url}/oembed?url={quote(canonical, safe='')}&format=json",
         embed=embed,
-        beacon=base.beacon,
+        beacon={"token": token},
     )
-    return render("embed.html" if embed else "track.html", page, tracks=[track])
+    template = ENVIRONMENT.get_template("embed.html" if embed else "track.html")
+    return template.render(page=page, tracks=[track]).encode(), noindex
 
 
 async def open_pack_page(
@@ -248,11 +253,15 @@ class PagesController(Controller):
     include_in_schema = False
 
     @route("/t/{token:path}", http_method=PAGE_METHODS)
-    async def track_link(self, request: Req, token: str, ctx: GatewayContext) -> Template:
+    async def track_link(
+        self, request: Req, token: str, ctx: GatewayContext
+    ) -> Template | Response[bytes]:
         return await open_track_page(request, token, ctx, embed=False)
 
     @route("/embed/t/{token:path}", http_method=PAGE_METHODS)
-    async def track_embed(self, request: Req, token: str, ctx: GatewayContext) -> Template:
+    async def track_embed(
+        self, request: Req, token: str, ctx: GatewayContext
+    ) -> Template | Response[bytes]:
         return await open_track_page(request, token, ctx, embed=True)
 
     @route("/p/{slug:path}", http_method=PAGE_METHODS)
