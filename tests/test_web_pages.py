@@ -142,7 +142,7 @@ def test_oembed_describes_the_embed(api: httpx.Client, new_artist: Callable[[], 
     found = api.get("/oembed", params={"url": link["url"], "format": "json"})
     assert found.status_code == 200, found.text
     assert f"/embed/t/{link['token']}" in found.json()["html"]
-    assert api.get("/oembed", params={"url": "https://elsewhere.example/x"}).status_code == 404
+    assert api.get("/oembed", params={"url": "https://elsewhere.example/x"}).status_code == 422
 
 
 def test_assets_are_hashed_immutable_and_gzipped(api: httpx.Client) -> None:

@@ -42,14 +42,14 @@ class ListensController(Controller):
             batch = ListenBatch.model_validate_json(raw)
         except ValidationError as exc:
             LISTEN_BEACONS.labels("rejected").inc()
-            problems = [
-                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                for e in exc.errors(include_url=False, include_input=False)
-            ][:20]
+            fields = {
+                ".".join(str(p) for p in e["loc"]) or "body": e["msg"]
+                for e in exc.errors(include_url=False, include_input=False)[:20]
+            }
             raise ApiError(
                 ErrorCode.VALIDATION_ERROR,
-                "invalid listening beacons",
-                details={"errors": problems},
+                "invalid " + ", ".join(fields),
+                details={"fields": fields},
             ) from None
         LISTEN_BEACONS.labels("accepted").inc(len(batch.beacons))
         return ListensAccepted(accepted=len(batch.beacons))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import Cookie
 from litestar.enums import HttpMethod, RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 from pydantic import BaseModel
 
@@ -396,16 +396,33 @@ class OEmbed(BaseModel):
     height: int
 
 
+OEMBED_URL = r"^https?://[^/?#\s]+/(t|p)/[A-Za-z0-9_\-]{1,200}$"
+
+
 @get("/oembed", include_in_schema=True, tags=["public"])
-async def oembed(request: Req, url: str, ctx: GatewayContext, format: str = "json") -> OEmbed:
+async def oembed(
+    request: Req,
+    ctx: GatewayContext,
+    url: Annotated[
+        str,
+        Parameter(
+            pattern=OEMBED_URL,
+            max_length=1000,
+            description="a track (`/t/{token}`) or pack (`/p/{slug}`) link page",
+        ),
+    ],
+    format: Literal["json"] = "json",
+) -> OEmbed:
     """oEmbed (https://oembed.com) for track and pack link pages: an iframe of the embed.
     Counts no view (the embed counts its own when it is opened)."""
-    if format != "json":
-        raise ApiError(ErrorCode.VALIDATION_ERROR, "only format=json is served")
     parts = urlsplit(url[:1000])
     match = re.fullmatch(r"/(t|p)/([A-Za-z0-9_\-]{1,200})", parts.path)
     if match is None:
-        raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not a link page of ours")
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            "invalid url",
+            details={"fields": {"url": "not a track or pack link page of ours"}},
+        )
     kind, name = match.groups()
     base = origin(request, ctx)
     height = 180 if kind == "t" else 420
