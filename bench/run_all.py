@@ -31,6 +31,7 @@ import freshness
 import list_shares
 import media_worker
 import public_link
+import web_pages
 from figures import Figure, table
 from stack import ROOT
 
@@ -77,6 +78,12 @@ def media(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     return figures, True
 
 
+def pages(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    result = web_pages.measure()
+    web_pages.report(result)
+    return result.figures(), result.counted
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]] = {
     "public_link": link_open,
     "cold_start": cold_start,
@@ -84,6 +91,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]]
     "list_shares": shares,
     "analytics_ingest": ingest,
     "media_worker": media,
+    "web_pages": pages,
 }
 
 

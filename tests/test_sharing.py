@@ -252,7 +252,7 @@ class TestPackLinks:
             disable_downloads=True,
             expires_in_days=7,
         )
-        assert gated["slug"] and gated["url"].endswith(f"/v1/public/pack-links/{gated['slug']}")
+        assert gated["slug"] and gated["url"].endswith(f"/p/{gated['slug']}")
         assert gated["has_access_code"] is True and "letmein" not in str(gated)
         base = f"/v1/public/pack-links/{gated['slug']}"
         assert_error(api.get(base), 403, "ACCESS_CODE_REQUIRED")

@@ -47,7 +47,7 @@ def test_upload_share_open_play_and_count(
     }
     assert link["id"].startswith("mslink_")
     assert re.fullmatch(r"shr_[0-9a-f]{32}", link["token"])
-    assert link["url"].endswith("/v1/music/shared/" + link["token"])
+    assert link["url"].endswith("/t/" + link["token"])
     assert link["target_type"] == "track" and link["visibility"] == "link_only"
     assert link["expires_at"].endswith("Z")
 

@@ -22,6 +22,7 @@ from gateway.api.identity import (
     OrganizationsController,
     UsersController,
 )
+from gateway.api.listens import ListensController
 from gateway.api.music import SharesController, TracksController
 from gateway.api.public import (
     MediaController,
@@ -52,6 +53,9 @@ from gateway.openapi import document
 from gateway.ratelimit import Budget, Counters, Limiters
 from gateway.settings import GatewaySettings
 from gateway.track_link_opens import TrackLinkOpens
+from gateway.web.assets import serve_asset
+from gateway.web.pages import PagesController, PlaybackController, oembed
+from gateway.web.templating import page_exception_handlers, template_config
 from servicekit.app import contract_plugins, freeze_startup_objects, provide_value
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.errors import EXCEPTION_HANDLERS
@@ -214,6 +218,11 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             PublicSplitSheetsController,
             RefSharesController,
             MediaController,
+            ListensController,
+            PagesController,
+            PlaybackController,
+            oembed,
+            serve_asset,
             # /metrics and /health/ready: on the ops port only, never the public one
             live_handler(),
         ],
@@ -223,7 +232,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             "caller": Provide(provide_caller),
             "membership": Provide(provide_membership),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=page_exception_handlers(EXCEPTION_HANDLERS),
+        template_config=template_config(),
         # authentication, membership and the admin key, before any body is read (auth.py)
         guards=[authentication_guard(ctx)],
         middleware=[request_middleware("gateway", trace_from=ctx.proxies.peer_trusted)],

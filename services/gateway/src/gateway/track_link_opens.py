@@ -59,14 +59,22 @@ class TrackLinkOpens:
         self.visits = VisitRecorder(self._record)
 
     async def open(
-        self, token: str, params: dict[str, str], caller: Caller | None, trace_id: str | None
+        self,
+        token: str,
+        params: dict[str, str],
+        caller: Caller | None,
+        trace_id: str | None,
+        *,
+        record: bool = True,
     ) -> bytes | None:
-        """The link's public payload with its view queued, or None if it is unavailable."""
+        """The link's public payload with its view queued (unless `record` is false: a
+        preview fetcher's open), or None if it is unavailable."""
         found = await self._find(token)
         if found is None:
             return None
         link_id, body = found
-        self.record(link_id, params, caller, trace_id)
+        if record:
+            self.record(link_id, params, caller, trace_id)
         return body
 
     def cached(self, token: str) -> CachedLink | None:

@@ -8,14 +8,12 @@ ratelimit.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.types import ASGIApp
-from pydantic import BaseModel
 
 from contracts.api.sharing import (
     Acknowledged,
@@ -26,20 +24,18 @@ from contracts.api.sharing import (
     SplitSheetLinkView,
 )
 from contracts.dto import SignedUrl, TrackLinkView
-from contracts.errors import ErrorCode, default_status
+from contracts.errors import ErrorCode
 from gateway.auth import actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.media import BoundedStream
-from gateway.track_link_opens import visit_params
+from gateway.public_access import open_track_link as shared_open_track_link
+from gateway.public_access import to_sharing
 from servicekit.errors import ApiError
 from servicekit.internal import MEDIA_LINK_HEADER, MEDIA_SUBJECT_HEADER, ORG_ID_HEADER
-from servicekit.tracing import current_trace_id
 from servicekit.upstream import error_from_response, segment
 
 Req = Request[Any, Any, Any]
-Answer = TypeVar("Answer", bound=BaseModel)
-FORWARDED_PARAMS = ("visitorId", "sessionId", "source", "accessCode")
 MEDIA_HEADERS = (
     "content-type",
     "content-length",
@@ -49,8 +45,6 @@ MEDIA_HEADERS = (
     "cache-control",
 )
 PUBLIC_BODY_LIMIT = 16 * 1024  # share events and play reports are tiny
-LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
-JSON = {"content-type": "application/json"}
 
 # What a visitor says of themselves on the engagement calls (declared for the document;
 # they are forwarded from the query as sent, see `forwarded`)
@@ -83,70 +77,11 @@ AccessCode = Annotated[
 ]
 
 
-def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The query parameters sharing reads (the last of repeated ones), cut to a sane size."""
-    return {k: v[:1000] for k, v in query if k in FORWARDED_PARAMS}
-
-
-async def to_sharing(
-    request: Req,
-    path: str,
-    caller: Caller | None,
-    ctx: GatewayContext,
-    answer: type[Answer],
-    link: str | None = None,
-    body: BaseModel | None = None,
-) -> Answer:
-    """Forward a public call to sharing, each attempt charged to the client's budgets
-    before it is made (see ratelimit.py); `link` is the pack link an access code opens.
-    Sharing's answer is read as the `answer` model, which is what the route documents."""
-    client = ctx.proxies.client_address(request.scope)
-    params = forwarded(request.query_params.items())
-    async with ctx.limiters.attempt(client, path, link, params.get("accessCode")) as attempt:
-        try:
-            upstream = await ctx.sharing.request(
-                request.method,
-                path,
-                params=params,
-                actor=actor(caller),
-                content=None if body is None else body.model_dump_json(exclude_unset=True),
-                headers=None if body is None else JSON,
-            )
-        except ApiError as exc:
-            if exc.code in LOOKUP_FAILURES:
-                await attempt.lookup_failed()
-            elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
-                attempt.code_refused()
-            elif default_status(exc.code) < 500:
-                attempt.found()
-            raise
-        attempt.succeeded()
-    return answer.model_validate_json(upstream.content)
-
-
 async def open_track_link(
     request: Req, token: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[TrackLinkView]:
-    """The track share payload, its `share.clicked` queued (see track_link_opens.py). A
-    cached link asks no shared store, as in the layer in front (cached_opens.py).
-
-    The payload is sent as the bytes the link cache holds, which sharing built from a
-    `TrackLinkView` (the gateway validated it when it resolved the link): no model is built
-    again per open, here or in front."""
-    client = ctx.proxies.client_address(request.scope)
-    params = visit_params(request.query_params.items())
-    if ctx.track_link_opens.cached(token) is not None:
-        ctx.limiters.check_spent(client)
-        view = await ctx.track_link_opens.open(token, params, caller, current_trace_id())
-    else:
-        async with ctx.limiters.attempt(client, f"track-link/{token}") as attempt:
-            view = await ctx.track_link_opens.open(token, params, caller, current_trace_id())
-            if view is None:
-                await attempt.lookup_failed()
-            else:
-                attempt.succeeded()
-    if view is None:
-        raise ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
+    """The track share payload as JSON; the rules are in public_access.py."""
+    view = await shared_open_track_link(request, token, caller, ctx)
     return cast("Response[TrackLinkView]", Response(view, media_type="application/json"))
 
 

@@ -110,15 +110,21 @@ class PublicCatalogController(Controller):
         self, track_id: str, ctx: GatewayContext, caller_or_none: Caller | None
     ) -> PublicTrack:
         """A public track's page; private tracks only for their owner (never cached)."""
-        if caller_or_none is not None:
-            upstream = await ctx.catalog.request(
-                "GET", f"/internal/tracks/{segment(track_id)}/public", actor=actor(caller_or_none)
-            )
-            return read_as(PublicTrack, upstream)
-        return await _cached(
-            PublicTrack,
-            ctx,
-            f"track:{track_id}",
-            f"/internal/tracks/{segment(track_id)}/public",
-            {track_tag(track_id)},
+        return await public_track(track_id, ctx, caller_or_none)
+
+
+async def public_track(track_id: str, ctx: GatewayContext, caller: Caller | None) -> PublicTrack:
+    """The public track as anyone sees it (the JSON route and the web page both ask here);
+    private tracks only for their owner, and then never cached."""
+    if caller is not None:
+        upstream = await ctx.catalog.request(
+            "GET", f"/internal/tracks/{segment(track_id)}/public", actor=actor(caller)
         )
+        return read_as(PublicTrack, upstream)
+    return await _cached(
+        PublicTrack,
+        ctx,
+        f"track:{track_id}",
+        f"/internal/tracks/{segment(track_id)}/public",
+        {track_tag(track_id)},
+    )

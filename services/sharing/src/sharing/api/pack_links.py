@@ -76,7 +76,7 @@ class PackLinkCreateController(Controller):
         return PackLinkCreated(
             id=row.id,
             slug=row.slug,
-            url=public_url(ctx, f"/v1/public/pack-links/{row.slug}"),
+            url=public_url(ctx, f"/p/{row.slug}"),
             target_type="pack",
             pack_id=pack_id,
             name=row.name,

@@ -105,7 +105,7 @@ class OrgTrackShareController(Controller):
         return ShareLinkCreated(
             id=row.id,
             token=token,
-            url=public_url(ctx, f"/v1/music/shared/{token}"),
+            url=public_url(ctx, f"/t/{token}"),
             target_type="track",
             visibility=row.visibility,
             expires_at=row.expires_at,

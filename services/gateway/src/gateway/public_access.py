@@ -1,0 +1,105 @@
+"""The rules of the public link surfaces, shared by the JSON API (api/public.py) and the
+pages a person opens (web/pages.py): one place decides what a token, slug or access code
+opens, what is charged to which rate budget and what is counted as a view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from litestar import Request
+from pydantic import BaseModel
+
+from contracts.errors import ErrorCode, default_status
+from gateway.auth import actor
+from gateway.context import GatewayContext
+from gateway.db.identity import Caller
+from gateway.track_link_opens import visit_params
+from servicekit.errors import ApiError
+from servicekit.tracing import current_trace_id
+
+Req = Request[Any, Any, Any]
+Answer = TypeVar("Answer", bound=BaseModel)
+FORWARDED_PARAMS = ("visitorId", "sessionId", "source", "accessCode")
+LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
+JSON = {"content-type": "application/json"}
+
+
+def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The query parameters sharing reads (the last of repeated ones), cut to a sane size."""
+    return {k: v[:1000] for k, v in query if k in FORWARDED_PARAMS}
+
+
+async def to_sharing(
+    request: Req,
+    path: str,
+    caller: Caller | None,
+    ctx: GatewayContext,
+    answer: type[Answer],
+    link: str | None = None,
+    body: BaseModel | None = None,
+    extra: Mapping[str, str] | None = None,
+    method: str | None = None,
+) -> Answer:
+    """Forward a public call to sharing, each attempt charged to the client's budgets
+    before it is made (see ratelimit.py); `link` is the pack link an access code opens.
+    Sharing's answer is read as the `answer` model, which is what the route documents.
+    `extra` adds parameters a page received otherwise than in its query (a posted access
+    code, a cookie), cut like the query's."""
+    client = ctx.proxies.client_address(request.scope)
+    params = forwarded(request.query_params.items())
+    if extra:
+        params.update(forwarded(extra.items()))
+    async with ctx.limiters.attempt(client, path, link, params.get("accessCode")) as attempt:
+        try:
+            upstream = await ctx.sharing.request(
+                method or request.method,
+                path,
+                params=params,
+                actor=actor(caller),
+                content=None if body is None else body.model_dump_json(exclude_unset=True),
+                headers=None if body is None else JSON,
+            )
+        except ApiError as exc:
+            if exc.code in LOOKUP_FAILURES:
+                await attempt.lookup_failed()
+            elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
+                attempt.code_refused()
+            elif default_status(exc.code) < 500:
+                attempt.found()
+            raise
+        attempt.succeeded()
+    return answer.model_validate_json(upstream.content)
+
+
+async def open_track_link(
+    request: Req,
+    token: str,
+    caller: Caller | None,
+    ctx: GatewayContext,
+    *,
+    count_view: bool = True,
+) -> bytes:
+    """The track share payload, its `share.clicked` queued (see track_link_opens.py)
+    unless `count_view` is false (a link preview fetcher, a prefetch). A cached link asks
+    no shared store, as in the layer in front (cached_opens.py).
+
+    The payload is the bytes the link cache holds, which sharing built from a
+    `TrackLinkView` (the gateway validated it when it resolved the link): no model is built
+    again per open, here or in front. Raises TRACK_LINK_UNAVAILABLE."""
+    client = ctx.proxies.client_address(request.scope)
+    params = visit_params(request.query_params.items())
+    opens = ctx.track_link_opens
+    if opens.cached(token) is not None:
+        ctx.limiters.check_spent(client)
+        view = await opens.open(token, params, caller, current_trace_id(), record=count_view)
+    else:
+        async with ctx.limiters.attempt(client, f"track-link/{token}") as attempt:
+            view = await opens.open(token, params, caller, current_trace_id(), record=count_view)
+            if view is None:
+                await attempt.lookup_failed()
+            else:
+                attempt.succeeded()
+    if view is None:
+        raise ApiError(ErrorCode.TRACK_LINK_UNAVAILABLE, "track link unavailable")
+    return view

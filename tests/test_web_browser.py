@@ -1,0 +1,209 @@
+"""The link pages in a real browser (Debian's Chromium via Playwright), as a recipient
+opens them: play, seek on the waveform, the access-code form, downloads, an embed on
+another origin, a preview fetcher, and axe-core's accessibility check. A screenshot of
+each page is saved under .artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.suite import Suite
+from tests.browser import AXE, SCREENSHOTS, chromium, require_chromium
+from tests.conftest import Artist, eventually, link_stats, upload
+from tests.test_sharing import make_pack, share_pack, track_link
+
+SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    with chromium() as running:
+        yield running
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+def no_serious_violations(page: Any) -> None:
+    # evaluated over the devtools protocol, which the page's strict CSP does not govern
+    page.evaluate(AXE.read_text() + "\n;undefined")
+    result = page.evaluate("async () => await axe.run(document)")
+    bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, [(v["id"], v["help"], [n["html"] for n in v["nodes"]]) for v in bad]
+
+
+def test_track_page_plays_seeks_and_is_accessible(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.wav", title="Long tone")
+    link = track_link(api, artist, track["id"])
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(link["url"].replace(link["url"].split("/t/")[0], suite.gateway_url))
+    assert page.title().startswith("Long tone")
+    play = page.get_by_role("button", name="Play Long tone")
+    play.click()
+    page.wait_for_function("() => document.querySelector('audio').currentTime > 0.3", timeout=15000)
+    page.get_by_role("button", name="Pause Long tone").click()
+    wave = page.get_by_role("slider", name="Seek in Long tone")
+    box = wave.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+    position = page.evaluate("() => document.querySelector('audio').currentTime")
+    duration = page.evaluate("() => document.querySelector('audio').duration")
+    assert abs(position - 0.75 * duration) < 0.3, (position, duration)
+    assert "0:02" in page.locator(".time").inner_text()
+    shot(page, "track-link")
+    no_serious_violations(page)
+    assert not errors
+    counted = eventually(
+        lambda: (
+            link_stats(api, artist, link["id"])
+            if link_stats(api, artist, link["id"])["plays"] >= 1
+            else None
+        )
+    )
+    assert counted["views"] == 1 and counted["plays"] >= 1
+    context.close()
+
+
+def test_gated_pack_wrong_then_right_code_and_no_download(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    pack, tracks = make_pack(api, artist)
+    gated = share_pack(api, artist, pack["id"], access_code="letmein", disable_downloads=True)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{suite.gateway_url}/p/{gated['slug']}")
+    shot(page, "pack-gate")
+    no_serious_violations(page)
+    page.get_by_label("Access code").fill("wrong")
+    page.get_by_role("button", name="Open").click()
+    assert page.get_by_role("alert").inner_text().startswith("That code isn't right")
+    page.get_by_label("Access code").fill("letmein")
+    page.get_by_role("button", name="Open").click()
+    assert page.locator(".track").count() == len(tracks)
+    assert page.locator("a.download").count() == 0
+    page.get_by_role("button", name=f"Play {tracks[1]['title']}").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('audio')[1].currentTime > 0.2", timeout=15000
+    )
+    shot(page, "pack-open")
+    no_serious_violations(page)
+    context.close()
+
+
+def test_open_pack_downloads(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    pack, tracks = make_pack(api, artist)
+    link = share_pack(api, artist, pack["id"])
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{suite.gateway_url}/p/{link['slug']}")
+    assert page.locator("a.download").count() == len(tracks)
+    with page.expect_download() as download:
+        page.locator("a.download").first.click()
+    saved = download.value.path()
+    assert saved is not None and saved.stat().st_size > 1000
+    context.close()
+
+
+class OtherOrigin(http.server.BaseHTTPRequestHandler):
+    html = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.end_headers()
+        self.wfile.write(self.html)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_embed_plays_inside_another_origin(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    link = track_link(api, artist, upload(api, artist, "tone-3s.wav", title="Embedded")["id"])
+    src = f"{suite.gateway_url}/embed/t/{link['token']}"
+    handler = type(
+        "Page",
+        (OtherOrigin,),
+        {"html": f'<iframe src="{src}" title="player" width="600" height="200"></iframe>'.encode()},
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        frame = page.frame_locator("iframe")
+        frame.get_by_role("button", name="Play Embedded").click()
+        page.wait_for_function("() => true", timeout=1000)
+        inner = next(f for f in page.frames if "/embed/t/" in f.url)
+        inner.wait_for_function(
+            "() => document.querySelector('audio').currentTime > 0.2", timeout=15000
+        )
+        shot(page, "embed-other-origin")
+        # the page proper refuses to be framed
+        assert (
+            "frame-ancestors 'none'"
+            in httpx.get(f"{suite.gateway_url}/t/{link['token']}").headers[
+                "content-security-policy"
+            ]
+        )
+        page.close()
+    finally:
+        server.shutdown()
+
+
+def test_preview_fetcher_gets_the_card_and_no_view(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    link = track_link(api, artist, upload(api, artist, title="Card me")["id"])
+    context = browser.new_context(user_agent=SLACK)
+    page = context.new_page()
+    page.goto(f"{suite.gateway_url}/t/{link['token']}")
+    title = page.locator('meta[property="og:title"]').get_attribute("content")
+    assert title is not None and title.startswith("Card me")
+    assert page.locator('link[rel="canonical"]').count() == 1
+    shot(page, "preview-card")
+    context.close()
+    person = browser.new_page()
+    person.goto(f"{suite.gateway_url}/t/{link['token']}")
+    person.close()
+    counted = eventually(
+        lambda: (
+            link_stats(api, artist, link["id"])
+            if link_stats(api, artist, link["id"])["views"] >= 1
+            else None
+        )
+    )
+    assert counted["views"] == 1  # the person, not the fetcher
+
+
+def test_other_pages_render_and_are_accessible(browser: Any, suite: Suite) -> None:
+    page = browser.new_page()
+    page.goto(f"{suite.gateway_url}/t/shr_{'0' * 32}")
+    assert page.get_by_role("heading").first.inner_text() == "This link isn't available"
+    shot(page, "not-found")
+    no_serious_violations(page)
+    page.close()

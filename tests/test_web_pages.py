@@ -1,0 +1,203 @@
+"""The link pages over HTTP against the running suite: what a recipient, a preview
+fetcher and a bad link get, with the headers SPEC §8 asks for. (Browser behaviour is in
+test_web_browser.py.)"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.conftest import Artist, eventually, link_stats, upload
+from tests.test_sharing import make_pack, share_pack, track_link
+
+SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36"
+
+
+def assert_page_headers(response: httpx.Response, embed: bool = False) -> None:
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "private, no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert ("frame-ancestors *" if embed else "frame-ancestors 'none'") in csp
+    assert "<script>" not in response.text and "style=" not in response.text
+    assert "Traceback" not in response.text
+
+
+def test_track_page_counts_a_person_not_a_preview(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist, title="Night <drive>")
+    link = track_link(api, artist, track["id"])
+    page_path = "/t/" + link["token"]
+    assert link["url"].endswith(page_path)
+
+    for head in (
+        {"user-agent": SLACK},
+        {"user-agent": CHROME, "sec-purpose": "prefetch"},
+    ):
+        card = api.get(page_path, headers=head)
+        assert card.status_code == 200, card.text
+        assert '<meta property="og:title" content="Night &lt;drive&gt; · Artist' in card.text
+    assert api.head(page_path, headers={"user-agent": CHROME}).status_code == 200
+
+    opened = api.get(page_path, headers={"user-agent": CHROME})
+    assert opened.status_code == 200
+    assert_page_headers(opened)
+    assert opened.headers["x-robots-tag"] == "noindex"
+    assert '<meta name="robots" content="noindex">' in opened.text
+    assert '<link rel="canonical" href="' in opened.text and page_path in opened.text
+    assert 'type="application/json+oembed"' in opened.text
+    assert "<audio controls" in opened.text  # plays without script
+    assert re.search(r'src="/assets/player\.[0-9a-f]{12}\.js"', opened.text)
+
+    counted = eventually(
+        lambda: (
+            link_stats(api, artist, link["id"])
+            if link_stats(api, artist, link["id"])["views"] >= 1
+            else None
+        )
+    )
+    assert counted["views"] == 1  # the preview, the prefetch and the HEAD were not counted
+
+    audio = api.get(f"/a/t/{link['token']}", headers={"accept": "application/json"})
+    assert audio.status_code == 200 and audio.json()["url"]
+    redirect = api.get(f"/a/t/{link['token']}")
+    assert redirect.status_code == 302 and "/v1/media/" in redirect.headers["location"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/t/shr_" + "0" * 32,
+        "/t/" + "x" * 5000,
+        "/t/%C3%A9t%C3%A9",
+        "/t/a%2Fb",
+        "/t/..%2F..%2Fetc",
+        "/p/no-such-pack",
+        "/s/nope",
+        "/tracks/mtrack_nope",
+        "/embed/t/nope",
+    ],
+)
+def test_bad_links_get_the_same_friendly_404(api: httpx.Client, path: str) -> None:
+    response = api.get(path)
+    assert response.status_code == 404, (path, response.text[:200])
+    assert (
+        "This link isn&#39;t available" in response.text
+        or "This link isn't available" in response.text
+    )
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_gated_pack_form_wrong_then_right_code_and_downloads(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    pack, tracks = make_pack(api, artist)
+    gated = share_pack(api, artist, pack["id"], access_code="letmein", disable_downloads=True)
+    path = f"/p/{gated['slug']}"
+    assert gated["url"].endswith(path)
+    form = api.get(path)
+    assert form.status_code == 403 and '<form method="post"' in form.text
+    assert_page_headers(form)
+    wrong = api.post(path, data={"code": "nope"})
+    assert wrong.status_code == 403
+    assert "That code isn't right" in wrong.text
+    too_big = api.post(path, data={"code": "x" * 2000})
+    assert too_big.status_code == 413
+    right = api.post(path, data={"code": "letmein"})
+    assert right.status_code == 200, right.text
+    assert all(t["title"] in right.text for t in tracks)
+    assert right.text.index(tracks[0]["title"]) < right.text.index(tracks[1]["title"])
+    assert "Download" not in right.text  # downloads are off on this link
+    cookie = right.cookies.get(f"ac_{gated['slug']}")
+    assert cookie
+    again = api.get(path)  # the client kept the HttpOnly cookie, as a browser does
+    assert again.status_code == 200
+    api.cookies.clear()
+    assert api.get(path).status_code == 403
+
+    open_link = share_pack(api, artist, pack["id"])
+    page = api.get(f"/p/{open_link['slug']}")
+    assert page.status_code == 200 and page.text.count('class="download"') == len(tracks)
+    download = api.get(f"/d/p/{open_link['slug']}/{tracks[0]['id']}")
+    assert download.status_code == 302
+
+    embed = api.get(f"/embed/p/{open_link['slug']}")
+    assert embed.status_code == 200
+    assert_page_headers(embed, embed=True)
+
+
+def test_oembed_describes_the_embed(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:
+    artist = new_artist()
+    link = track_link(api, artist, upload(api, artist)["id"])
+    found = api.get("/oembed", params={"url": link["url"], "format": "json"})
+    assert found.status_code == 200, found.text
+    assert f"/embed/t/{link['token']}" in found.json()["html"]
+    assert api.get("/oembed", params={"url": "https://elsewhere.example/x"}).status_code == 422
+
+
+def test_assets_are_hashed_immutable_and_gzipped(api: httpx.Client) -> None:
+    page = api.get("/t/nope")
+    for name in re.findall(r"(/assets/[a-z]+\.[0-9a-f]{12}\.(?:css|js))", page.text):
+        response = api.get(name, headers={"accept-encoding": "gzip"})
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["content-encoding"] == "gzip"
+    assert api.get("/assets/player.000000000000.js").status_code == 404
+
+
+def beacon(**over: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "token": "shr_x",
+        "visitorId": "v1",
+        "sessionId": "s1",
+        "playId": "p1",
+        "trackId": "mtrack_1",
+        "intervals": [{"from": 0, "to": 9.5}],
+    }
+    body.update(over)
+    return body
+
+
+def test_listens_are_validated_and_acknowledged(api: httpx.Client) -> None:
+    ok = api.post("/v1/public/listens", json={"beacons": [beacon()]})
+    assert ok.status_code == 202, ok.text
+    assert ok.json() == {"accepted": 1}
+    text_plain = api.post(
+        "/v1/public/listens",
+        content=b'{"beacons": [' + httpx.Request("POST", "/", json=beacon()).content + b"]}",
+        headers={"content-type": "text/plain;charset=UTF-8"},
+    )
+    assert text_plain.status_code == 202
+    bodies: list[dict[str, object]] = [
+        {"beacons": []},
+        {"beacons": [beacon(intervals=[{"from": 5, "to": 1}])]},
+        {"beacons": [beacon(intervals=[{"from": -1, "to": 1}])]},
+        {"beacons": [beacon(token="a", slug="b")]},
+        {"beacons": [beacon(extra=1)]},
+        {"beacons": [beacon(playId="x" * 500)]},
+    ]
+    for bad in bodies:
+        refused = api.post("/v1/public/listens", json=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["error"]["code"] == "VALIDATION_ERROR"
+    huge = api.post("/v1/public/listens", content=b"{" + b" " * 20000 + b"}")
+    assert huge.status_code == 413
+
+
+def test_gzip_payload_sizes_are_small(api: httpx.Client) -> None:
+    """Not a timing: the bytes a first visit downloads stay far under SPEC's 60 KB."""
+    page = api.get("/t/nope")
+    total = len(gzip.compress(page.content))
+    for name in re.findall(r"(/assets/[a-z]+\.[0-9a-f]{12}\.(?:css|js))", page.text):
+        total += len(api.get(name, headers={"accept-encoding": "gzip"}).content)
+    assert total < 60 * 1024
