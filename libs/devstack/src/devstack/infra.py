@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,11 +146,16 @@ def start_infrastructure(
         return use_docker
 
     sources: dict[str, str] = {}
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infra")
+    local_redis: Future[str] | None = None
     try:
         # moto imports for a while: let it do so while Postgres initialises
         moto = None
         if not os.environ.get("ENCORE_S3_ENDPOINT") and not docker():
             moto = _spawn_moto(data_dir, closers)
+        # Redis needs nothing else: it starts beside Postgres (its closer joins `closers`)
+        if not os.environ.get("ENCORE_REDIS_URL") and not docker():
+            local_redis = background.submit(lambda: _local_redis(redis_binary(), data_dir, closers))
         database_url = os.environ.get("ENCORE_DATABASE_URL")
         sources["postgres"] = "environment"
         if not database_url:
@@ -198,13 +204,15 @@ def start_infrastructure(
             if docker():
                 redis_url, sources["redis"] = _redis_container(closers), "testcontainers"
             else:
-                binary = redis_binary()
-                redis_url, sources["redis"] = _local_redis(binary, data_dir, closers), binary.name
+                assert local_redis is not None
+                redis_url, sources["redis"] = local_redis.result(), redis_binary().name
     except BaseException:
+        background.shutdown(wait=True)  # a Redis still starting has added its closer
         for closer in reversed(closers):
             with contextlib.suppress(Exception):
                 closer()
         raise
+    background.shutdown(wait=False)
     return Infrastructure(
         database_url=database_url,
         kafka_bootstrap=kafka,
