@@ -150,6 +150,11 @@ def start_infrastructure(
         moto = None
         if not os.environ.get("ENCORE_S3_ENDPOINT") and not docker():
             moto = _spawn_moto(data_dir, closers)
+        # Redis needs nothing else: spawned now, it starts beside Postgres. Spawned from
+        # this thread: a child's death signal fires when the thread that forked it ends.
+        local_redis = None
+        if not os.environ.get("ENCORE_REDIS_URL") and not docker():
+            local_redis = _spawn_redis(redis_binary(), data_dir, closers)
         database_url = os.environ.get("ENCORE_DATABASE_URL")
         sources["postgres"] = "environment"
         if not database_url:
@@ -198,8 +203,8 @@ def start_infrastructure(
             if docker():
                 redis_url, sources["redis"] = _redis_container(closers), "testcontainers"
             else:
-                binary = redis_binary()
-                redis_url, sources["redis"] = _local_redis(binary, data_dir, closers), binary.name
+                assert local_redis is not None
+                redis_url, sources["redis"] = _redis_ready(*local_redis), redis_binary().name
     except BaseException:
         for closer in reversed(closers):
             with contextlib.suppress(Exception):
@@ -270,9 +275,12 @@ def redis_binary() -> Path:
     )
 
 
-def _local_redis(binary: Path, data_dir: Path, closers: list[Callable[[], None]]) -> str:
+def _spawn_redis(
+    binary: Path, data_dir: Path, closers: list[Callable[[], None]]
+) -> tuple[subprocess.Popen[bytes], int]:
     """A throwaway server on a free loopback port: no persistence (the gateway's guessing
-    counters are worth nothing after a restart), stopped with the rest."""
+    counters are worth nothing after a restart), stopped with the rest. `_redis_ready`
+    waits for it, so it can start while something else does."""
     port = processes.free_port()
     work = data_dir / "redis"
     logs = data_dir / "logs"
@@ -283,6 +291,10 @@ def _local_redis(binary: Path, data_dir: Path, closers: list[Callable[[], None]]
     argv += ["--appendonly", "no", "--dir", str(work), "--daemonize", "no"]
     proc = processes.spawn(argv, log_path=logs / "redis.log")
     closers.append(lambda: processes.stop(proc))
+    return proc, port
+
+
+def _redis_ready(proc: subprocess.Popen[bytes], port: int) -> str:
     processes.wait_for_port(port, 30, proc)
     return f"redis://127.0.0.1:{port}/0"
 

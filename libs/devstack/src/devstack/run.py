@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from devstack import demo, preload
 from devstack.infra import start_infrastructure
-from devstack.suite import SERVICES, Suite
+from devstack.suite import SERVICES, Suite, spawn_migrator
 
 DATA_DIR = Path(os.environ.get("ENCORE_DATA_DIR", ".data/dev")).resolve()
 STACK_FILE = "stack.json"  # read by the operator CLI (gateway/cli.py)
@@ -128,6 +128,7 @@ def main() -> int:
         print(f"Starting Encore (data in {DATA_DIR}) ...", flush=True)
         # the services import while the infrastructure starts (see preload.py)
         importing = {s: preload.spawn(s, DATA_DIR / "logs" / f"{s}.log") for s in SERVICES}
+        migrator = spawn_migrator()  # imports Alembic and the migrations meanwhile too
         infra = start_infrastructure(DATA_DIR, persistent=True)
         print(
             "Infrastructure: " + ", ".join(f"{k}={v}" for k, v in infra.sources.items()), flush=True
@@ -143,7 +144,7 @@ def main() -> int:
             admin_api_key=os.environ.get("ENCORE_ADMIN_API_KEY", keys["admin_api_key"]),
             media_signing_key=keys["media_signing_key"],
         )
-        suite.prepare()
+        suite.prepare(migrator)
         for service, proc in importing.items():
             suite.start(service, importing=proc)
         suite.wait_ready(SERVICES, timeout=60)

@@ -74,14 +74,26 @@ class Suite:
     def database_url(self, service: str) -> str:
         return self.service_env.get(service, {}).get("ENCORE_DATABASE_URL", self.infra.database_url)
 
-    def prepare(self) -> None:
-        """Create topics and migrate every schema (idempotent), each in its service's database."""
+    def prepare(self, migrator: subprocess.Popen[bytes] | None = None) -> None:
+        """Create topics and migrate every schema (idempotent), each in its service's database.
+        `migrator`: a `spawn_migrator` process already importing, for a single database.
+        The topics are created while the migrations run: neither needs the other."""
         from servicekit.kafka import ensure_topics
 
-        asyncio.run(ensure_topics(self.infra.kafka_bootstrap, ALL_TOPICS_WITH_DLQ))
         by_database: dict[str, list[str]] = {}
         for service in SERVICES:
             by_database.setdefault(self.database_url(service), []).append(service)
+        if migrator is not None and len(by_database) == 1:
+            (url,) = by_database
+            _release_migrator(migrator, url)
+        else:
+            if migrator is not None:  # several databases: it is not needed
+                _release_migrator(migrator, "")
+            migrator = None
+        asyncio.run(ensure_topics(self.infra.kafka_bootstrap, ALL_TOPICS_WITH_DLQ))
+        if migrator is not None:
+            _wait_for_migrator(migrator)
+            return
         for url, services in by_database.items():
             migrate_all(url, tuple(services))
 
@@ -176,6 +188,48 @@ def migrate_all(database_url: str, services: tuple[str, ...] = SERVICES) -> None
         env=processes.child_env({"ENCORE_DATABASE_URL": database_url}),
         check=True,
     )
+
+
+def spawn_migrator(services: tuple[str, ...] = SERVICES) -> subprocess.Popen[bytes]:
+    """The migrations' child process, started early: it imports Alembic and every
+    service's migrations (over a second, longer on a busy machine) while Postgres starts,
+    then waits for the database URL on stdin (`Suite.prepare` sends it)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from devstack.suite import _migrate_when_told; _migrate_when_told({services!r})",
+        ],
+        env=processes.child_env({}),
+        stdin=subprocess.PIPE,
+    )
+
+
+def _release_migrator(proc: subprocess.Popen[bytes], database_url: str) -> None:
+    """Send the URL (an empty line: exit without migrating)."""
+    assert proc.stdin is not None
+    proc.stdin.write(database_url.encode() + b"\n")
+    proc.stdin.close()
+
+
+def _wait_for_migrator(proc: subprocess.Popen[bytes]) -> None:
+    if proc.wait() != 0:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
+
+
+def _migrate_when_told(services: tuple[str, ...]) -> None:
+    import importlib
+    import os
+
+    import servicekit.migrations  # noqa: F401  # imported now, while Postgres starts
+
+    for service in services:
+        importlib.import_module(f"{service}.db.migrate")
+    database_url = sys.stdin.readline().strip()
+    if not database_url:  # not needed after all, or whoever started us gave up
+        return
+    os.environ["ENCORE_DATABASE_URL"] = database_url
+    _migrate_here(services)
 
 
 def _migrate_here(services: tuple[str, ...]) -> None:

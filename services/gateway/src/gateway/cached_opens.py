@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
-from litestar._asgi.utils import is_valid_host  # Litestar's own Host check
 from litestar.enums import ScopeType
 from litestar.types import (
     ASGIApp,
@@ -31,6 +30,7 @@ from prometheus_client import Counter
 
 from gateway.api.public import PublicTrackLinksController
 from gateway.context import GatewayContext
+from gateway.hosts import is_valid_host
 from gateway.link_cache import HITS, CachedLink
 from gateway.track_link_opens import visit_params
 from servicekit.middleware import request_middleware
