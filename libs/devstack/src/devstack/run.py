@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from devstack import demo, preload
 from devstack.infra import start_infrastructure
-from devstack.suite import SERVICES, Suite
+from devstack.suite import SERVICES, WORKERS, Suite
 
 DATA_DIR = Path(os.environ.get("ENCORE_DATA_DIR", ".data/dev")).resolve()
 STACK_FILE = "stack.json"  # read by the operator CLI (gateway/cli.py)
@@ -127,7 +127,9 @@ def main() -> int:
     try:
         print(f"Starting Encore (data in {DATA_DIR}) ...", flush=True)
         # the services import while the infrastructure starts (see preload.py)
-        importing = {s: preload.spawn(s, DATA_DIR / "logs" / f"{s}.log") for s in SERVICES}
+        importing = {
+            s: preload.spawn(s, DATA_DIR / "logs" / f"{s}.log") for s in (*SERVICES, *WORKERS)
+        }
         infra = start_infrastructure(DATA_DIR, persistent=True)
         print(
             "Infrastructure: " + ", ".join(f"{k}={v}" for k, v in infra.sources.items()), flush=True
@@ -146,7 +148,7 @@ def main() -> int:
         suite.prepare()
         for service, proc in importing.items():
             suite.start(service, importing=proc)
-        suite.wait_ready(SERVICES, timeout=60)
+        suite.wait_ready((*SERVICES, *WORKERS), timeout=60)
         seeded = demo.seed(suite.gateway_url, suite.admin_api_key, DATA_DIR / "demo.json")
         print(f"API key: {seeded.api_key}")
         print(f"Organization: {seeded.organization_id}")

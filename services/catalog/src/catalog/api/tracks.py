@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 
+from catalog import media_jobs
 from catalog.api.albums import find_or_create_album, owned_album
 from catalog.context import CatalogContext
 from catalog.db import tracks as repo
@@ -19,7 +20,9 @@ from catalog.uploads import form_of, read_audio, read_image
 from contracts import ids
 from contracts.api.catalog import MAX_TITLE, DeletedTrack, TrackPage
 from contracts.dto import PublicTrack, SignedUrl, TrackView
+from contracts.errors import ErrorCode
 from contracts.events import TrackChanged, TrackDeleted
+from contracts.media import MediaSource
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
 
@@ -93,6 +96,7 @@ class OrgTracksController(Controller):
                     },
                 )
                 await emit(ctx, session, TrackChanged(action="created", track=repo.snapshot(row)))
+                await media_jobs.enqueue(ctx.outbox, session, track_id, key, "upload")
         except BaseException:
             await ctx.storage.remove(key)  # the row never existed: do not leak the object
             raise
@@ -277,4 +281,37 @@ async def _signed_url(
     if org_id is None and row.visibility != "public":
         # the id-only route serves links, and links never open private tracks
         raise not_found("track", track_id=track_id)
-    return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type, link_id)
+    if disposition == "attachment":
+        return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type, link_id)
+    return playback(ctx, row, link_id)
+
+
+def playback(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
+    """Playback serves the streaming renditions only (SPEC §7), never the original: 409
+    until they exist, or with the reason they never will."""
+    if row.processing_state == "failed":
+        raise ApiError(
+            ErrorCode.MEDIA_FAILED,
+            f"this track's audio could not be processed: {row.processing_reason}",
+            details={"track_id": row.id, "reason": row.processing_reason},
+        )
+    aac = repo.rendition(row, "aac")
+    if aac is None:
+        raise ApiError(
+            ErrorCode.MEDIA_PROCESSING,
+            "this track is still being processed; try again shortly",
+            details={"track_id": row.id},
+        )
+    sources: list[MediaSource] = []
+    for name in ("opus", "aac"):
+        item = repo.rendition(row, name)
+        if item is not None:
+            signed = sign_url(ctx.settings, row.id, name, "inline", item["content_type"], link_id)
+            sources.append(
+                MediaSource(
+                    url=signed.url,
+                    content_type=f'{item["content_type"]}; codecs="{item["codecs"]}"',
+                )
+            )
+    main = sign_url(ctx.settings, row.id, "aac", "inline", aac["content_type"], link_id)
+    return main.model_copy(update={"sources": sources})
