@@ -147,6 +147,16 @@ class OrgTracksController(Controller):
             raise validation_error(
                 "image and remove_image together", {"remove_image": "not with a new image"}
             )
+        replacement = files.get("file")  # new audio: the same track, a new upload version
+        new_audio_key: str | None = None
+        if replacement is not None:
+            audio_spool, audio = await read_audio(
+                replacement, ctx.settings.max_upload_bytes, "file"
+            )
+            new_audio_key = f"tracks/{track_id}/audio-{secrets.token_hex(8)}.{audio.extension}"
+            await ctx.storage.put(
+                new_audio_key, audio_spool.file, audio_spool.size, audio.content_type
+            )
         new_key = None
         if image is not None:
             spool, info = await read_image(image, ctx.settings.max_image_bytes, "image")
@@ -182,14 +192,30 @@ class OrgTracksController(Controller):
                     values.update(artwork_key=None, artwork_content_type=None)
                 if new_key is not None or changes.remove_image:
                     await repo.schedule_removal(session, current.artwork_key)
+                if new_audio_key is not None:
+                    values.update(
+                        audio_key=new_audio_key,
+                        content_type=audio.content_type,
+                        size_bytes=audio.size_bytes,
+                        duration_seconds=audio.duration_seconds,
+                        checksum_sha256=audio.checksum_sha256,
+                    )
+                    # the old renditions go when the worker records the new ones
+                    await repo.schedule_removal(session, current.audio_key)
                 row = await repo.update_track(session, track_id, values) if values else current
+                if new_audio_key is not None:
+                    await media_jobs.enqueue(
+                        ctx.outbox, session, track_id, new_audio_key, "replace"
+                    )
+                    row = await repo.get_track(session, track_id)
                 if values:
                     await emit(
                         ctx, session, TrackChanged(action="updated", track=repo.snapshot(row))
                     )
         except BaseException:
-            if new_key is not None:
-                await ctx.storage.remove(new_key)
+            for key in (new_key, new_audio_key):
+                if key is not None:
+                    await ctx.storage.remove(key)
             raise
         ctx.outbox.notify()
         ctx.sweeper.wake()
