@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +15,15 @@ import httpx
 import pytest
 
 from devstack.suite import Suite
-from tests.conftest import MEDIA, Artist, assert_error, eventually, upload, wait_processed
+from tests.conftest import (
+    MEDIA,
+    Artist,
+    assert_error,
+    eventually,
+    run_sql,
+    upload,
+    wait_processed,
+)
 from tests.test_catalog import objects_of
 from tests.test_sharing import make_pack, share_pack
 
@@ -194,3 +205,53 @@ def test_sigkill_mid_job_still_ends_ready_with_one_set(
 def settled_one_set(suite: Suite, track_id: str) -> list[str] | None:
     found = media_objects(suite, track_id)
     return found if len(found) == 3 else None
+
+
+def run_backfill(suite: Suite) -> dict[str, int]:
+    result = subprocess.run(
+        [sys.executable, "-m", "catalog.cli", "backfill-media", "--quiet"],
+        env={**os.environ, **suite.env(), "ENCORE_DATABASE_URL": suite.database_url("catalog")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_backfill_renditions_a_track_from_before_the_pipeline_once(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.ogg")
+    # as a row migrated from before the worker existed looks: processing, no job ever sent
+    run_sql(
+        suite.database_url("catalog"),
+        "UPDATE catalog.tracks SET processing_state = 'processing', processed_audio_key = NULL,"
+        " processing_enqueued_at = NULL WHERE id = $1",
+        track["id"],
+    )
+    assert_error(
+        api.get(track_url(artist, track["id"], "/playback-url"), headers=artist.headers),
+        409,
+        "MEDIA_PROCESSING",
+    )
+    summary = run_backfill(suite)
+    assert summary["enqueued"] >= 1 and summary["tracks"] >= summary["enqueued"]
+    enqueued_at = run_sql(
+        suite.database_url("catalog"),
+        "SELECT processing_enqueued_at FROM catalog.tracks WHERE id = $1",
+        track["id"],
+    )[0][0]
+    assert enqueued_at is not None
+    wait_processed(api, artist, track["id"])
+    run_backfill(suite)  # again: nothing for this track, it is ready for its upload
+    again = run_sql(
+        suite.database_url("catalog"),
+        "SELECT processing_enqueued_at FROM catalog.tracks WHERE id = $1",
+        track["id"],
+    )[0][0]
+    assert again == enqueued_at
+    assert (
+        api.get(track_url(artist, track["id"], "/playback-url"), headers=artist.headers).status_code
+        == 200
+    )

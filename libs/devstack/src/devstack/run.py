@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -105,6 +106,19 @@ def _say(message: str) -> None:
         print(message, flush=True)
 
 
+def _backfill_media(suite: Suite) -> None:
+    """Tracks kept from an older data dir get their renditions too (docs/media-pipeline.md);
+    idempotent, so every start runs it."""
+    env = {**os.environ, **suite.env(), "ENCORE_DATABASE_URL": suite.database_url("catalog")}
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog.cli", "backfill-media", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    print(f"Media backfill: {done.stdout.strip() or done.stderr.strip()[-300:]}", flush=True)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     started = time.monotonic()
@@ -150,6 +164,7 @@ def main() -> int:
             suite.start(service, importing=proc)
         suite.wait_ready((*SERVICES, *WORKERS), timeout=60)
         seeded = demo.seed(suite.gateway_url, suite.admin_api_key, DATA_DIR / "demo.json")
+        _backfill_media(suite)
         print(f"API key: {seeded.api_key}")
         print(f"Organization: {seeded.organization_id}")
         print(f"Track: {seeded.track_id}")
