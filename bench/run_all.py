@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import analytics_ingest
 import freshness
 import list_shares
+import media_ready
 import media_worker
 import public_link
 from figures import Figure, table
@@ -77,6 +78,12 @@ def media(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     return figures, True
 
 
+def ready(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    figures = media_ready.measure().figures()
+    print(table(figures))
+    return figures, True
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]] = {
     "public_link": link_open,
     "cold_start": cold_start,
@@ -84,6 +91,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]]
     "list_shares": shares,
     "analytics_ingest": ingest,
     "media_worker": media,
+    "media_ready": ready,
 }
 
 
