@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import analytics_ingest
 import freshness
 import list_shares
+import media_ready
 import media_worker
 import public_link
 import web_pages
@@ -84,6 +85,12 @@ def pages(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     return result.figures(), result.counted
 
 
+def ready(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    figures = media_ready.measure().figures()
+    print(table(figures))
+    return figures, True
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]] = {
     "public_link": link_open,
     "cold_start": cold_start,
@@ -92,6 +99,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]]
     "analytics_ingest": ingest,
     "media_worker": media,
     "web_pages": pages,
+    "media_ready": ready,
 }
 
 

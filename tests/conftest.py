@@ -114,8 +114,16 @@ def new_artist(api: httpx.Client, suite: Suite) -> Callable[[], Artist]:
 
 
 def upload(
-    api: httpx.Client, artist: Artist, name: str = "tone-3s.mp3", title: str = "Tone", **form: str
+    api: httpx.Client,
+    artist: Artist,
+    name: str = "tone-3s.mp3",
+    title: str = "Tone",
+    *,
+    ready: bool = True,
+    **form: str,
 ) -> dict[str, Any]:
+    """Upload a fixture; by default wait until the media worker made it playable (SPEC §7:
+    playback answers 409 MEDIA_PROCESSING before), and return the track as it is then."""
     with (MEDIA / name).open("rb") as audio:
         response = api.post(
             f"/v1/music/{artist.organization_id}/tracks",
@@ -124,7 +132,27 @@ def upload(
             data={"title": title, **form},
         )
     assert response.status_code == 201, response.text
-    return dict(response.json())
+    track = dict(response.json())
+    return wait_processed(api, artist, track["id"]) if ready else track
+
+
+def wait_processed(
+    api: httpx.Client, artist: Artist, track_id: str, state: str = "ready", timeout: float = 60.0
+) -> dict[str, Any]:
+    """Poll the owner's view of a track until the media worker finished with it."""
+
+    def check() -> dict[str, Any] | None:
+        got = api.get(
+            f"/v1/music/{artist.organization_id}/tracks/{track_id}", headers=artist.headers
+        )
+        assert got.status_code == 200, got.text
+        body = dict(got.json())
+        if body["processing_state"] == "processing":
+            return None
+        assert body["processing_state"] == state, body
+        return body
+
+    return dict(eventually(check, timeout=timeout, interval=0.2))
 
 
 def join(

@@ -618,9 +618,15 @@ def main_container(r: Rendered, service: str) -> Obj:
     return container
 
 
+WORKER = "catalog-media-worker"  # docs/media-pipeline.md: catalog's image, its own Deployment
+
+
 def test_each_service_runs_its_own_app_and_image(rendered: Rendered) -> None:
     deployments = {d["metadata"]["name"] for d in rendered.of("Deployment")}
-    assert deployments == set(SERVICES)
+    assert deployments == {*SERVICES, WORKER}
+    worker = rendered.deployment(WORKER)["spec"]["template"]["spec"]["containers"][0]
+    assert " catalog.worker:create_app " in " ".join(worker["command"])
+    assert image_repository(worker["image"]).endswith("/catalog")
     for service in SERVICES:
         container = main_container(rendered, service)
         assert image_repository(container["image"]).endswith(f"/{service}")
@@ -740,7 +746,7 @@ def test_gateway_and_analytics_scale_horizontally(rendered: Rendered) -> None:
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"], label(hpa)
         assert hpa["spec"]["metrics"], label(hpa)
         targets[ref["name"]] = hpa
-    assert {"gateway", "analytics"} <= set(targets)
+    assert {"gateway", "analytics", WORKER} <= set(targets)
     for name in targets:
         assert "replicas" not in rendered.deployment(name)["spec"], (
             f"{name}: the HPA owns the replica count; a value here resets it on every apply"

@@ -142,9 +142,21 @@ def test_ctrl_c_right_after_an_upload_keeps_its_bytes(dev_stack: DevStack) -> No
         assert "Stopped." in supervisor.lines, supervisor.output
 
         dev_stack.start()
-        playback = api.get(f"/v1/music/{org}/tracks/{track_id}/playback-url", headers=headers)
-        assert playback.status_code == 200, playback.text
-        media = httpx.get(playback.json()["url"], timeout=30)
+        # the original is kept byte for byte (downloads serve it); playback serves the
+        # rendition once the media job, written with the upload, has run after the restart
+        download = api.get(f"/v1/music/{org}/tracks/{track_id}/download-url", headers=headers)
+        assert download.status_code == 200, download.text
+        media = httpx.get(download.json()["url"], timeout=30)
+        playable = eventually(
+            lambda: (
+                api.get(
+                    f"/v1/music/{org}/tracks/{track_id}/playback-url", headers=headers
+                ).status_code
+                == 200
+            ),
+            timeout=60,
+        )
+    assert playable
     assert media.status_code == 200, media.text
     assert media.content == audio
 

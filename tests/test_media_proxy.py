@@ -12,6 +12,7 @@ stop reading, so the gateway's sends block as a stalled player's would.
 from __future__ import annotations
 
 import io
+import json
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -60,11 +61,15 @@ def long_track_link(
     reading would not stop the stream."""
     artist = new_artist()
     track = upload(api, artist)
+    # playback streams the AAC rendition (SPEC §7): that is the object made long
     [row] = run_sql(
         suite.database_url("catalog"),
-        "SELECT audio_key FROM catalog.tracks WHERE id = $1",
+        "SELECT media::text AS media FROM catalog.tracks WHERE id = $1",
         track["id"],
     )
+    media = json.loads(row["media"])
+    aac = next(r for r in media["renditions"] if r["name"] == "aac")
+    aac["size_bytes"] = LONG_TRACK_BYTES
     endpoint = urlsplit(suite.infra.s3_endpoint)
     Minio(
         endpoint.netloc,
@@ -73,16 +78,16 @@ def long_track_link(
         secure=False,
     ).put_object(
         "encore-media",
-        row["audio_key"],
+        aac["key"],
         io.BytesIO(bytes(LONG_TRACK_BYTES)),
         LONG_TRACK_BYTES,
-        content_type="audio/mpeg",
+        content_type="audio/mp4",
     )
     run_sql(
         suite.database_url("catalog"),
-        "UPDATE catalog.tracks SET size_bytes = $2 WHERE id = $1",
+        "UPDATE catalog.tracks SET media = $2::jsonb WHERE id = $1",
         track["id"],
-        LONG_TRACK_BYTES,
+        json.dumps(media),
     )
     link = track_link(api, artist, track["id"])
     played = api.get(f"/v1/public/track-links/{link['token']}/playback-url")

@@ -299,7 +299,9 @@ def _shared_track(stack: FaultStack) -> tuple[Artist, dict[str, Any]]:
 
 
 def _upload(stack: FaultStack, artist: Artist) -> dict[str, Any]:
-    from tests.conftest import MEDIA
+    """A track the media worker has finished with: its `ready` change is a catalog event
+    that evicts cached links, which must not land in the middle of an outage test."""
+    from tests.conftest import MEDIA, wait_processed
 
     with (MEDIA / "tone-3s.mp3").open("rb") as audio:
         response = stack.api.post(
@@ -309,7 +311,7 @@ def _upload(stack: FaultStack, artist: Artist) -> dict[str, Any]:
             data={"title": "Tone"},
         )
     assert response.status_code == 201, response.text
-    return dict(response.json())
+    return wait_processed(stack.api, artist, response.json()["id"])
 
 
 def test_restarting_the_analytics_database_turns_only_analytics_unready_and_nothing_hangs(

@@ -64,8 +64,9 @@ def test_upload_share_open_play_and_count(
     assert_nothing_private(playback.text, artist.user_id)
     audio = httpx.get(playback.json()["url"], timeout=10)
     assert audio.status_code == 200
-    assert audio.content == (MEDIA / "tone-3s.mp3").read_bytes()
-    assert audio.headers["content-type"] == "audio/mpeg"
+    # playback is the AAC/MP4 rendition (SPEC §7), never the uploaded original
+    assert audio.content != (MEDIA / "tone-3s.mp3").read_bytes()
+    assert audio.content[4:8] == b"ftyp" and audio.headers["content-type"] == "audio/mp4"
 
     def stats() -> dict[str, int] | None:
         page = api.get(f"/v1/music/{artist.organization_id}/shares", headers=artist.headers).json()
@@ -85,9 +86,10 @@ def test_signed_url_serves_byte_ranges(api: httpx.Client, new_artist: Callable[[
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}/playback-url",
         headers=artist.headers,
     ).json()["url"]
+    whole = httpx.get(url, timeout=10).content
     part = httpx.get(url, headers={"Range": "bytes=0-99"}, timeout=10)
     assert part.status_code == 206
-    assert part.content == (MEDIA / "tone-3s.wav").read_bytes()[:100]
+    assert part.content == whole[:100] and len(whole) > 100
     assert part.headers["content-range"].startswith("bytes 0-99/")
     for unsatisfiable in ("bytes=999999999-", "bytes=-0", "bytes=50-10"):
         refused = httpx.get(url, headers={"Range": unsatisfiable}, timeout=10)

@@ -102,6 +102,9 @@ def test_each_operation_lists_its_own_error_statuses_in_the_envelope(
     assert errors("list_tracks") == {"401", "403", "404", "422", "503"}
     assert errors("upload") == {"401", "403", "404", "409", "413", "415", "422", "503"}
     assert errors("albums") == {"422", "503"}
+    # MEDIA_PROCESSING / MEDIA_FAILED: playback waits for the media worker (SPEC §7)
+    playbacks = [name for name in operations if name.endswith("playback_url")]
+    assert len(playbacks) >= 4 and all("409" in errors(name) for name in playbacks)
     # its engagement query parameters (visitorId, sessionId, source) bring the 422
     assert errors("public_track_links_open") == {"401", "403", "404", "422", "429", "503"}
     assert errors("public_pack_links_share_event") >= {"413", "422", "429"}

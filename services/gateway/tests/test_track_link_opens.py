@@ -38,6 +38,12 @@ VIEW = {
         "has_artwork": False,
         "artwork_url": None,
         "created_at": "2026-01-01T00:00:00Z",
+        "processing_state": "ready",
+        "processing_reason": None,
+        "peaks_url": None,
+        "artwork_sizes": [],
+        "loudness_lufs": -14.0,
+        "true_peak_dbtp": -1.0,
     },
 }
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.decimals import DecimalText
+from contracts.media import ArtworkSize, MediaSource, ProcessingState
 
 Visibility = Literal["public", "private"]
 LinkVisibility = Literal["link_only", "public"]
@@ -36,6 +37,13 @@ class PublicTrack(BaseModel):
     has_artwork: bool = False
     artwork_url: str | None = None
     created_at: datetime
+    # SPEC §7: what the media worker made of the upload (never a storage key)
+    processing_state: ProcessingState = "processing"
+    processing_reason: str | None = None  # failed only: a sentence a person can read
+    peaks_url: str | None = None  # a media URL of the waveform JSON; null until ready
+    artwork_sizes: list[ArtworkSize] = Field(default_factory=list)
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
 
 
 class TrackView(PublicTrack):
@@ -54,6 +62,8 @@ class SignedUrl(BaseModel):
     url: str
     expires_at: datetime
     content_type: str | None = None
+    # playback only: the renditions, opus/webm first then aac/mp4 (`url` is the aac one)
+    sources: list[MediaSource] = Field(default_factory=list)
 
 
 class MediaAccess(BaseModel):

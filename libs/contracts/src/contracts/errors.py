@@ -24,6 +24,8 @@ class ErrorCode(StrEnum):
     ACCESS_CODE_INVALID = "ACCESS_CODE_INVALID"
     DOWNLOADS_DISABLED = "DOWNLOADS_DISABLED"
     TRACK_LINK_UNAVAILABLE = "TRACK_LINK_UNAVAILABLE"
+    MEDIA_PROCESSING = "MEDIA_PROCESSING"
+    MEDIA_FAILED = "MEDIA_FAILED"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -60,6 +62,12 @@ _DEFAULTS: dict[ErrorCode, tuple[int, ErrorType, str]] = {
         "client_error",
         "This link is not available.",
     ),
+    ErrorCode.MEDIA_PROCESSING: (
+        409,
+        "client_error",
+        "This track is still being processed. Try again shortly.",
+    ),
+    ErrorCode.MEDIA_FAILED: (409, "client_error", "This track's audio could not be processed."),
     ErrorCode.METHOD_NOT_ALLOWED: (405, "client_error", "This method is not allowed here."),
     ErrorCode.SERVICE_UNAVAILABLE: (
         503,

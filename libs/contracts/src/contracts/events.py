@@ -161,6 +161,7 @@ class TrackSnapshot(BaseModel):
     duration_seconds: float | None = None
     created_at: datetime
     updated_at: datetime
+    processing_state: Literal["processing", "ready", "failed"] | None = None
 
 
 class TrackChanged(Payload):
@@ -184,6 +185,21 @@ class TrackDeleted(Payload):
     organization_id: str
     owner_id: str
     deleted_at: datetime
+
+    def key(self) -> str:
+        return self.track_id
+
+
+class MediaJob(Payload):
+    """Process the upload `audio_key` of a track (SPEC §7). The key names the upload
+    version: a job for a key the track no longer has, or has finished, is a no-op."""
+
+    TYPE: ClassVar[str] = "media.job"
+    TOPIC: ClassVar[str] = topics.MEDIA_JOBS
+
+    track_id: str
+    audio_key: str
+    reason: Literal["upload", "replace", "backfill", "retry"] = "upload"
 
     def key(self) -> str:
         return self.track_id
@@ -288,6 +304,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         ShareLinkLifecycle,
         TrackChanged,
         TrackDeleted,
+        MediaJob,
         AlbumChanged,
         AlbumReleased,
         PackChanged,

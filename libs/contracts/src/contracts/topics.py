@@ -9,6 +9,7 @@ TRACK_DOWNLOADED = "track.downloaded"
 SHARE_RECORDED = "share.recorded"
 SHARE_LIFECYCLE = "share.lifecycle"
 CATALOG_LIFECYCLE = "catalog.lifecycle"
+MEDIA_JOBS = "media.jobs"  # catalog outbox -> media worker
 
 ENGAGEMENT_TOPICS: tuple[str, ...] = (
     TRACK_PLAYED,
@@ -17,7 +18,12 @@ ENGAGEMENT_TOPICS: tuple[str, ...] = (
     TRACK_DOWNLOADED,
     SHARE_RECORDED,
 )
-ALL_TOPICS: tuple[str, ...] = (*ENGAGEMENT_TOPICS, SHARE_LIFECYCLE, CATALOG_LIFECYCLE)
+ALL_TOPICS: tuple[str, ...] = (
+    *ENGAGEMENT_TOPICS,
+    SHARE_LIFECYCLE,
+    CATALOG_LIFECYCLE,
+    MEDIA_JOBS,
+)
 
 DLQ_SUFFIX = ".dlq"
 

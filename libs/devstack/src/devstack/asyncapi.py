@@ -25,10 +25,12 @@ PRODUCERS = {
     topics.SHARE_RECORDED: "sharing",
     topics.SHARE_LIFECYCLE: "sharing",
     topics.CATALOG_LIFECYCLE: "catalog",
+    topics.MEDIA_JOBS: "catalog",
 }
 CONSUMERS = {
     topics.SHARE_LIFECYCLE: "analytics, gateway (track-link cache invalidation)",
     topics.CATALOG_LIFECYCLE: "sharing (replicas), gateway (cache invalidation)",
+    topics.MEDIA_JOBS: "the catalog media worker (catalog.worker)",
 }
 
 

@@ -21,6 +21,13 @@ from pathlib import Path
 
 from devstack import processes
 
+# processes that are not `<service>.app`: the module whose `create_app` they serve
+APPS = {"media-worker": "catalog.worker"}
+
+
+def app_module(service: str) -> str:
+    return APPS.get(service, f"{service}.app")
+
 
 def spawn(service: str, log_path: Path) -> subprocess.Popen[bytes]:
     """Start importing `service` now; `release` tells it where to serve."""
@@ -37,7 +44,7 @@ def release(proc: subprocess.Popen[bytes], port: int, env: Mapping[str, str]) ->
 
 
 def main(service: str) -> None:
-    importlib.import_module(f"{service}.app")
+    importlib.import_module(app_module(service))
     line = sys.stdin.readline()
     if not line:  # whoever started us gave up before the infrastructure was ready
         return
@@ -47,7 +54,7 @@ def main(service: str) -> None:
     import uvicorn
 
     uvicorn.run(
-        f"{service}.app:create_app",
+        f"{app_module(service)}:create_app",
         factory=True,
         port=orders["port"],
         host="127.0.0.1",

@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import IO, Any
 
 from devstack import demo, preload
 from devstack.infra import start_infrastructure
-from devstack.suite import SERVICES, Suite, spawn_migrator
+from devstack.suite import SERVICES, WORKERS, Suite, spawn_migrator
 
 DATA_DIR = Path(os.environ.get("ENCORE_DATA_DIR", ".data/dev")).resolve()
 STACK_FILE = "stack.json"  # read by the operator CLI (gateway/cli.py)
@@ -105,6 +106,19 @@ def _say(message: str) -> None:
         print(message, flush=True)
 
 
+def _backfill_media(suite: Suite) -> None:
+    """Tracks kept from an older data dir get their renditions too (docs/media-pipeline.md);
+    idempotent, so every start runs it."""
+    env = {**os.environ, **suite.env(), "ENCORE_DATABASE_URL": suite.database_url("catalog")}
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog.cli", "backfill-media", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    print(f"Media backfill: {done.stdout.strip() or done.stderr.strip()[-300:]}", flush=True)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     started = time.monotonic()
@@ -127,7 +141,9 @@ def main() -> int:
     try:
         print(f"Starting Encore (data in {DATA_DIR}) ...", flush=True)
         # the services import while the infrastructure starts (see preload.py)
-        importing = {s: preload.spawn(s, DATA_DIR / "logs" / f"{s}.log") for s in SERVICES}
+        importing = {
+            s: preload.spawn(s, DATA_DIR / "logs" / f"{s}.log") for s in (*SERVICES, *WORKERS)
+        }
         migrator = spawn_migrator()  # imports Alembic and the migrations meanwhile too
         infra = start_infrastructure(DATA_DIR, persistent=True)
         print(
@@ -147,8 +163,9 @@ def main() -> int:
         suite.prepare(migrator)
         for service, proc in importing.items():
             suite.start(service, importing=proc)
-        suite.wait_ready(SERVICES, timeout=60)
+        suite.wait_ready((*SERVICES, *WORKERS), timeout=60)
         seeded = demo.seed(suite.gateway_url, suite.admin_api_key, DATA_DIR / "demo.json")
+        _backfill_media(suite)
         print(f"API key: {seeded.api_key}")
         print(f"Organization: {seeded.organization_id}")
         print(f"Track: {seeded.track_id}")

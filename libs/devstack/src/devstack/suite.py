@@ -21,6 +21,8 @@ from devstack import preload, processes
 from devstack.infra import Infrastructure
 
 SERVICES = ("catalog", "sharing", "analytics", "gateway")
+# processes without an API of their own, started after the services (devstack.preload.APPS)
+WORKERS = ("media-worker",)
 
 
 @dataclass
@@ -125,9 +127,9 @@ class Suite:
 
     def start_all(self, timeout: float = 60.0) -> None:
         self.env()
-        for service in SERVICES:
+        for service in (*SERVICES, *WORKERS):
             self.start(service)
-        self.wait_ready(SERVICES, timeout)
+        self.wait_ready((*SERVICES, *WORKERS), timeout)
 
     def wait_ready(self, services: tuple[str, ...], timeout: float) -> None:
         deadline = time.monotonic() + timeout

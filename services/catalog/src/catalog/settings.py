@@ -37,3 +37,13 @@ class CatalogSettings(ServiceSettings):
         default=10 * 1024 * 1024, ge=1, description="Largest artwork or cover."
     )
     storage_sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    # the media worker (catalog.worker, docs/media-pipeline.md)
+    media_max_duration_seconds: float = Field(default=7200.0, gt=0)
+    media_max_attempts: int = Field(
+        default=3, ge=1, description="Attempts at one upload before it is dead-lettered."
+    )
+    media_retry_wait_seconds: float = Field(default=1.0, ge=0)
+    media_stuck_after_seconds: float = Field(
+        default=600.0, gt=0, description="A track processing this long is enqueued again."
+    )
+    media_stuck_sweep_interval_seconds: float = Field(default=30.0, gt=0)

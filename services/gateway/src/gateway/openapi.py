@@ -203,6 +203,8 @@ def error_statuses(route: Route) -> set[int]:
         statuses.add(409)  # a name or handle taken, a state that does not allow it
     if route.public and not route.key_required:
         statuses |= {403, 429}  # access codes and downloads; guessing is limited
+    if route.path.endswith("/playback-url"):
+        statuses.add(409)  # MEDIA_PROCESSING until the renditions exist, MEDIA_FAILED
     return statuses
 
 

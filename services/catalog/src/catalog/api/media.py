@@ -135,6 +135,15 @@ async def _locate(
         return None
     if grant.asset == "audio":
         return row.audio_key, row.content_type, row.title, int(row.size_bytes)
-    if row.artwork_key is None:
+    if grant.asset in ("aac", "opus"):
+        item = repo.rendition(row, grant.asset)
+        if item is None:
+            return None
+        return item["key"], item["content_type"], row.title, item.get("size_bytes")
+    if grant.asset == "peaks":
+        if row.processing_state != "ready" or not row.media or not row.media.get("peaks_key"):
+            return None
+        return row.media["peaks_key"], "application/json", row.title, None
+    if grant.asset != "artwork" or row.artwork_key is None:
         return None
     return row.artwork_key, row.artwork_content_type, row.title, None

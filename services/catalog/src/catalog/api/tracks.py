@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 
+from catalog import media_jobs
 from catalog.api.albums import find_or_create_album, owned_album
 from catalog.context import CatalogContext
 from catalog.db import tracks as repo
@@ -19,7 +20,9 @@ from catalog.uploads import form_of, read_audio, read_image
 from contracts import ids
 from contracts.api.catalog import MAX_TITLE, DeletedTrack, TrackPage
 from contracts.dto import PublicTrack, SignedUrl, TrackView
+from contracts.errors import ErrorCode
 from contracts.events import TrackChanged, TrackDeleted
+from contracts.media import MediaSource
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
 
@@ -93,6 +96,7 @@ class OrgTracksController(Controller):
                     },
                 )
                 await emit(ctx, session, TrackChanged(action="created", track=repo.snapshot(row)))
+                await media_jobs.enqueue(ctx.outbox, session, track_id, key, "upload")
         except BaseException:
             await ctx.storage.remove(key)  # the row never existed: do not leak the object
             raise
@@ -143,6 +147,16 @@ class OrgTracksController(Controller):
             raise validation_error(
                 "image and remove_image together", {"remove_image": "not with a new image"}
             )
+        replacement = files.get("file")  # new audio: the same track, a new upload version
+        new_audio_key: str | None = None
+        if replacement is not None:
+            audio_spool, audio = await read_audio(
+                replacement, ctx.settings.max_upload_bytes, "file"
+            )
+            new_audio_key = f"tracks/{track_id}/audio-{secrets.token_hex(8)}.{audio.extension}"
+            await ctx.storage.put(
+                new_audio_key, audio_spool.file, audio_spool.size, audio.content_type
+            )
         new_key = None
         if image is not None:
             spool, info = await read_image(image, ctx.settings.max_image_bytes, "image")
@@ -178,14 +192,30 @@ class OrgTracksController(Controller):
                     values.update(artwork_key=None, artwork_content_type=None)
                 if new_key is not None or changes.remove_image:
                     await repo.schedule_removal(session, current.artwork_key)
+                if new_audio_key is not None:
+                    values.update(
+                        audio_key=new_audio_key,
+                        content_type=audio.content_type,
+                        size_bytes=audio.size_bytes,
+                        duration_seconds=audio.duration_seconds,
+                        checksum_sha256=audio.checksum_sha256,
+                    )
+                    # the old renditions go when the worker records the new ones
+                    await repo.schedule_removal(session, current.audio_key)
                 row = await repo.update_track(session, track_id, values) if values else current
+                if new_audio_key is not None:
+                    await media_jobs.enqueue(
+                        ctx.outbox, session, track_id, new_audio_key, "replace"
+                    )
+                    row = await repo.get_track(session, track_id)
                 if values:
                     await emit(
                         ctx, session, TrackChanged(action="updated", track=repo.snapshot(row))
                     )
         except BaseException:
-            if new_key is not None:
-                await ctx.storage.remove(new_key)
+            for key in (new_key, new_audio_key):
+                if key is not None:
+                    await ctx.storage.remove(key)
             raise
         ctx.outbox.notify()
         ctx.sweeper.wake()
@@ -277,4 +307,37 @@ async def _signed_url(
     if org_id is None and row.visibility != "public":
         # the id-only route serves links, and links never open private tracks
         raise not_found("track", track_id=track_id)
-    return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type, link_id)
+    if disposition == "attachment":
+        return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type, link_id)
+    return playback(ctx, row, link_id)
+
+
+def playback(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
+    """Playback serves the streaming renditions only (SPEC §7), never the original: 409
+    until they exist, or with the reason they never will."""
+    if row.processing_state == "failed":
+        raise ApiError(
+            ErrorCode.MEDIA_FAILED,
+            f"this track's audio could not be processed: {row.processing_reason}",
+            details={"track_id": row.id, "reason": row.processing_reason},
+        )
+    aac = repo.rendition(row, "aac")
+    if aac is None:
+        raise ApiError(
+            ErrorCode.MEDIA_PROCESSING,
+            "this track is still being processed; try again shortly",
+            details={"track_id": row.id},
+        )
+    sources: list[MediaSource] = []
+    for name in ("opus", "aac"):
+        item = repo.rendition(row, name)
+        if item is not None:
+            signed = sign_url(ctx.settings, row.id, name, "inline", item["content_type"], link_id)
+            sources.append(
+                MediaSource(
+                    url=signed.url,
+                    content_type=f'{item["content_type"]}; codecs="{item["codecs"]}"',
+                )
+            )
+    main = sign_url(ctx.settings, row.id, "aac", "inline", aac["content_type"], link_id)
+    return main.model_copy(update={"sources": sources})

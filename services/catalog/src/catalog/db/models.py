@@ -52,7 +52,19 @@ tracks = Table(
     Column("artwork_content_type", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # SPEC §7, written by the media worker (catalog.worker)
+    Column("processing_state", Text, nullable=False, server_default="processing"),
+    Column("processing_reason", Text),
+    Column("processing_attempts", Integer, nullable=False, server_default="0"),
+    Column("processing_enqueued_at", DateTime(timezone=True)),
+    Column("processed_audio_key", Text),  # the upload version `media` was made from
+    # {"renditions": [{name, key, content_type, codecs, bitrate}], "peaks_key",
+    #  "artwork": [{size, key, content_type}]}
+    Column("media", JSONB),
+    Column("loudness_lufs", Float),
+    Column("true_peak_dbtp", Float),
     Index("ix_tracks_org_created", "organization_id", "created_at"),
+    Index("ix_tracks_processing", "processing_state", "processing_enqueued_at"),
     Index("ix_tracks_album", "album_id", "album_position"),
 )
 

@@ -48,7 +48,28 @@ async def update_track(session: AsyncSession, track_id: str, values: dict[str, A
 async def delete_track(session: AsyncSession, row: Any) -> None:
     """Delete the row and schedule its objects for removal in the same transaction."""
     await session.execute(delete(tracks).where(tracks.c.id == row.id))
-    await schedule_removal(session, row.audio_key, row.artwork_key)
+    await schedule_removal(session, row.audio_key, row.artwork_key, *media_keys(row.media))
+
+
+def media_keys(media: dict[str, Any] | None) -> list[str]:
+    """Every object a worker's output set (the `media` column) references."""
+    if not media:
+        return []
+    keys = [r["key"] for r in media.get("renditions", [])]
+    keys += [a["key"] for a in media.get("artwork", [])]
+    if media.get("peaks_key"):
+        keys.append(media["peaks_key"])
+    return keys
+
+
+def rendition(row: Any, name: str) -> dict[str, Any] | None:
+    """The rendition `name` ("aac" | "opus") of a ready track, if it has one."""
+    if row.processing_state != "ready" or not row.media:
+        return None
+    for item in row.media.get("renditions", []):
+        if item["name"] == name:
+            return dict(item)
+    return None
 
 
 async def schedule_removal(session: AsyncSession, *keys: str | None) -> None:
@@ -80,6 +101,10 @@ def public_track(row: Any, settings: CatalogSettings) -> PublicTrack:
         if row.artwork_key
         else None
     )
+    ready = row.processing_state == "ready" and row.media and row.media.get("peaks_key")
+    peaks_url = (
+        sign_url(settings, row.id, "peaks", content_type="application/json").url if ready else None
+    )
     return PublicTrack(
         id=row.id,
         title=row.title,
@@ -93,6 +118,11 @@ def public_track(row: Any, settings: CatalogSettings) -> PublicTrack:
         has_artwork=row.artwork_key is not None,
         artwork_url=artwork_url,
         created_at=row.created_at,
+        processing_state=row.processing_state,
+        processing_reason=row.processing_reason if row.processing_state == "failed" else None,
+        peaks_url=peaks_url,
+        loudness_lufs=row.loudness_lufs,
+        true_peak_dbtp=row.true_peak_dbtp,
     )
 
 
@@ -129,4 +159,5 @@ def snapshot(row: Any) -> TrackSnapshot:
         duration_seconds=row.duration_seconds,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        processing_state=row.processing_state,
     )

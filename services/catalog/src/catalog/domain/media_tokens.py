@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 Disposition = Literal["inline", "attachment"]
-Asset = Literal["audio", "artwork", "cover"]
+# "audio" is the uploaded original (downloads only); "aac"/"opus" the streaming renditions
+# and "peaks" the waveform (SPEC §7): the asset is signed, so a playback URL cannot be
+# turned into one for the original.
+Asset = Literal["audio", "aac", "opus", "peaks", "artwork", "cover"]
 VERSION = 2
 
 

@@ -46,6 +46,8 @@ def public_track(track: TrackSnapshot) -> PublicTrack:
         content_type=track.content_type,
         has_artwork=track.has_artwork,
         created_at=track.created_at,
+        # from the replica's snapshot; peaks/loudness are not in it (docs/media-pipeline.md)
+        processing_state=track.processing_state or "processing",
     )
 
 

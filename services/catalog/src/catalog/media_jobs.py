@@ -1,0 +1,34 @@
+"""Enqueuing media jobs: a `media.jobs` event through the outbox, in the caller's
+transaction, so a track is never committed without the job that processes it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.db.models import tracks
+from contracts.events import MediaJob, wrap
+from servicekit.outbox import Outbox
+from servicekit.tracing import current_trace_id
+
+PRODUCER = "catalog"
+Reason = Literal["upload", "replace", "backfill", "retry"]
+
+
+async def enqueue(
+    outbox: Outbox, session: AsyncSession, track_id: str, audio_key: str, reason: Reason
+) -> None:
+    """Mark the track `processing` for `audio_key` and write its job. The attempt count
+    restarts for a new upload version, not for a retry of the same one."""
+    values: dict[str, Any] = {"processing_enqueued_at": func.now()}
+    if reason != "retry":
+        values.update(processing_state="processing", processing_reason=None, processing_attempts=0)
+    await session.execute(
+        update(tracks)
+        .where(tracks.c.id == track_id, tracks.c.audio_key == audio_key)
+        .values(**values)
+    )
+    job = MediaJob(track_id=track_id, audio_key=audio_key, reason=reason)
+    await outbox.add(session, wrap(job, producer=PRODUCER, trace_id=current_trace_id()))

@@ -1,0 +1,364 @@
+"""The media worker (SPEC §7): consumes `media.jobs`, turns an upload into its renditions,
+peaks and loudness, and records them on the track.
+
+Its own process and Deployment: `uvicorn catalog.worker:create_app --factory` serves only
+`/health/live` on its API port and `/metrics` + `/health/ready` on its ops port, like every
+service. A job is committed to Kafka only after it was handled, so a worker killed mid-job
+gets it again; the attempt count lives in the database, so a file that kills the worker
+every time still ends `failed` after `media_max_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from litestar import Litestar
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import (
+    AsyncRetrying,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from catalog import media_jobs
+from catalog.db import tracks as repo
+from catalog.db.models import outbox as outbox_table
+from catalog.db.models import tracks
+from catalog.media import MediaLimits, MediaRejected, process_audio
+from catalog.settings import CatalogSettings
+from catalog.storage import MediaStorage
+from contracts import topics
+from contracts.events import MediaJob, TrackChanged, UnknownEventType, parse_event, wrap
+from servicekit.app import build_service_app
+from servicekit.db import make_engine, make_sessionmaker
+from servicekit.dead_letters import dead_letter, send_to_dead_letters
+from servicekit.health import database_check
+from servicekit.kafka import broker_check, consumer_options, make_broker, producer_factory
+from servicekit.outbox import Outbox, OutboxRelay
+from servicekit.tracing import current_trace_id
+
+log = logging.getLogger(__name__)
+
+GROUP_ID = "catalog.media-worker"
+JOBS = Counter("encore_media_jobs_total", "Media jobs handled", ["outcome"])
+SECONDS = Histogram(
+    "encore_media_job_seconds",
+    "Wall time of one processed media job",
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900),
+)
+
+
+class JobFailed(Exception):
+    """A job used up its attempts; `reason` goes on the track."""
+
+
+def media_prefix(track_id: str) -> str:
+    return f"tracks/{track_id}/media/"
+
+
+class MediaWorker:
+    def __init__(
+        self,
+        settings: CatalogSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        storage: MediaStorage,
+        outbox: Outbox,
+        broker: KafkaBroker,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.storage = storage
+        self.outbox = outbox
+        self.broker = broker
+        self.limits = MediaLimits(max_duration_seconds=settings.media_max_duration_seconds)
+
+    async def handle(self, job: MediaJob) -> str:
+        """One job, start to end; returns the outcome (for metrics and tests' logs)."""
+        row = await self._current(job)
+        if row is None:
+            return "stale"
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.settings.media_max_attempts),
+                wait=wait_exponential(multiplier=self.settings.media_retry_wait_seconds, max=30),
+                retry=retry_if_not_exception_type((MediaRejected, JobFailed)),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts = await self._count_attempt(job)
+                    if attempts is None:
+                        return "stale"
+                    if attempts > self.settings.media_max_attempts:
+                        raise JobFailed(
+                            f"processing failed {attempts - 1} times (the worker stopped "
+                            "during the job each time)"
+                        )
+                    await self._process(job)
+        except MediaRejected as exc:
+            await self._finish(job, failed=exc.reason)
+            return "rejected"
+        except JobFailed as exc:
+            await self._dead_letter(job, exc)
+            await self._finish(job, failed=str(exc))
+            return "dead_lettered"
+        except Exception as exc:
+            log.exception("media job for %s kept failing", job.track_id)
+            await self._dead_letter(job, exc)
+            await self._finish(
+                job,
+                failed=f"processing failed {self.settings.media_max_attempts} times; "
+                "the last error was logged",
+            )
+            return "dead_lettered"
+        return "ready"
+
+    async def _current(self, job: MediaJob) -> Any:
+        """The track if this job is still to do: its upload version, and not finished."""
+        async with self.sessions() as session:
+            row = await repo.get_track(session, job.track_id)
+        if row is None or row.audio_key != job.audio_key:
+            return None
+        if row.processed_audio_key == job.audio_key and row.processing_state != "processing":
+            return None  # a redelivered job for a finished upload version
+        return row
+
+    async def _count_attempt(self, job: MediaJob) -> int | None:
+        async with self.sessions() as session, session.begin():
+            attempts = await session.scalar(
+                update(tracks)
+                .where(
+                    tracks.c.id == job.track_id,
+                    tracks.c.audio_key == job.audio_key,
+                    tracks.c.processing_state == "processing",
+                )
+                .values(processing_attempts=tracks.c.processing_attempts + 1)
+                .returning(tracks.c.processing_attempts)
+            )
+        return None if attempts is None else int(attempts)
+
+    async def _process(self, job: MediaJob) -> None:
+        run = secrets.token_hex(6)
+        prefix = f"{media_prefix(job.track_id)}{run}/"
+        with tempfile.TemporaryDirectory(prefix="encore-media-") as tmp:
+            workdir = Path(tmp)
+            source = workdir / "original"
+            await asyncio.to_thread(
+                self.storage.client.fget_object, self.storage.bucket, job.audio_key, str(source)
+            )
+            with SECONDS.time():
+                result = await asyncio.to_thread(process_audio, source, workdir, self.limits)
+            renditions = []
+            for item in result.renditions:
+                key = f"{prefix}{item.name}.{'m4a' if item.name == 'aac' else 'webm'}"
+                size = item.path.stat().st_size
+                with item.path.open("rb") as file:
+                    await self.storage.put(key, file, size, item.content_type)
+                renditions.append(
+                    {
+                        "name": item.name,
+                        "key": key,
+                        "content_type": item.content_type,
+                        "codecs": item.codecs,
+                        "bitrate": item.bitrate,
+                        "size_bytes": size,
+                    }
+                )
+            peaks = workdir / "peaks.json"
+            peaks.write_text(result.peaks.model_dump_json())
+            peaks_key = f"{prefix}peaks.json"
+            with peaks.open("rb") as file:
+                await self.storage.put(peaks_key, file, peaks.stat().st_size, "application/json")
+        media = {"renditions": renditions, "peaks_key": peaks_key, "artwork": []}
+        await self._finish(
+            job,
+            media=media,
+            values={
+                "duration_seconds": result.duration_seconds,
+                "loudness_lufs": result.integrated_lufs,
+                "true_peak_dbtp": result.true_peak_dbtp,
+            },
+        )
+
+    async def _finish(
+        self,
+        job: MediaJob,
+        *,
+        failed: str | None = None,
+        media: dict[str, Any] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """ONE transaction: the outputs (or the failure) on the track, every other object
+        under its media prefix scheduled for removal, and the lifecycle event."""
+        keep = set(repo.media_keys(media))
+        existing = await asyncio.to_thread(self._list, media_prefix(job.track_id))
+        async with self.sessions() as session, session.begin():
+            row = await repo.get_track(session, job.track_id, lock=True)
+            if row is None or row.audio_key != job.audio_key:
+                await repo.schedule_removal(session, *keep)  # replaced meanwhile: ours is moot
+                return
+            if failed is None:
+                changes: dict[str, Any] = {
+                    **(values or {}),
+                    "processing_state": "ready",
+                    "processing_reason": None,
+                    "processed_audio_key": job.audio_key,
+                    "media": media,
+                }
+            else:
+                # a failed new version must not keep playing the old version's renditions
+                changes = {
+                    "processing_state": "failed",
+                    "processing_reason": failed,
+                    "processed_audio_key": job.audio_key,
+                    "media": None,
+                }
+            orphans = [k for k in existing if k not in keep]
+            orphans += [k for k in repo.media_keys(row.media) if k not in keep]
+            await repo.schedule_removal(session, *orphans)
+            updated = await repo.update_track(session, job.track_id, changes)
+            if updated.processing_state != row.processing_state or failed is None:
+                await self.outbox.add(
+                    session,
+                    wrap(
+                        TrackChanged(action="updated", track=repo.snapshot(updated)),
+                        producer=media_jobs.PRODUCER,
+                        trace_id=current_trace_id(),
+                    ),
+                )
+        self.outbox.notify()
+
+    def _list(self, prefix: str) -> list[str]:
+        return [
+            str(o.object_name)
+            for o in self.storage.client.list_objects(
+                self.storage.bucket, prefix=prefix, recursive=True
+            )
+        ]
+
+    async def _dead_letter(self, job: MediaJob, reason: Exception) -> None:
+        value = wrap(job, producer=media_jobs.PRODUCER).model_dump_json().encode()
+        with contextlib.suppress(Exception):  # the track's state is the record that matters
+            await dead_letter(
+                self.broker, topics.MEDIA_JOBS, value, job.track_id.encode(), [], reason
+            )
+
+    async def requeue_stuck(self) -> int:
+        """Tracks left `processing` past the deadline (a lost job, a dead worker) get
+        their job again."""
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(tracks.c.id, tracks.c.audio_key)
+                    .where(
+                        tracks.c.processing_state == "processing",
+                        tracks.c.processing_enqueued_at
+                        < func.now()
+                        - func.make_interval(
+                            0, 0, 0, 0, 0, 0, self.settings.media_stuck_after_seconds
+                        ),
+                    )
+                    .limit(100)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                await media_jobs.enqueue(self.outbox, session, row.id, row.audio_key, "retry")
+        if rows:
+            log.warning("re-enqueued %d tracks stuck in processing", len(rows))
+            self.outbox.notify()
+        return len(rows)
+
+    async def sweep_stuck(self) -> None:
+        while True:
+            try:
+                await self.requeue_stuck()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("stuck-track sweep failed")
+            await asyncio.sleep(self.settings.media_stuck_sweep_interval_seconds)
+
+
+def register(broker: KafkaBroker, worker: MediaWorker, settings: CatalogSettings) -> None:
+    # one job may take minutes: the poll interval must outlast it
+    options: dict[str, Any] = {**consumer_options(settings), "max_poll_interval_ms": 1_800_000}
+
+    @broker.subscriber(
+        topics.MEDIA_JOBS, group_id=GROUP_ID, ack_policy=AckPolicy.NACK_ON_ERROR, **options
+    )
+    async def on_job(message: KafkaMessage) -> None:
+        try:
+            envelope = parse_event(message.body)
+            if not isinstance(envelope.payload, MediaJob):
+                raise UnknownEventType(f"not a media job: {envelope.type}")
+        except (ValidationError, UnknownEventType, ValueError) as exc:
+            await send_to_dead_letters(broker, message, exc)
+            return
+        try:
+            outcome = await worker.handle(envelope.payload)
+        except Exception:
+            # the database or storage is down: the job is redelivered, the worker goes on
+            log.exception("media job for %s not finished", envelope.payload.track_id)
+            JOBS.labels("error").inc()
+            raise
+        JOBS.labels(outcome).inc()
+        log.info("media job for %s: %s", envelope.payload.track_id, outcome)
+
+
+def create_app(settings: CatalogSettings | None = None) -> Litestar:
+    settings = settings or CatalogSettings()
+    engine = make_engine(settings.database_url, pool_size=4)
+    sessions = make_sessionmaker(engine)
+    broker = make_broker(settings, "catalog-media-worker")
+    outbox = Outbox(outbox_table)
+    storage = MediaStorage(settings)
+    worker = MediaWorker(settings, sessions, storage, outbox, broker)
+    register(broker, worker, settings)
+    relay = OutboxRelay(outbox, sessions, producer_factory(settings, "catalog-media-worker"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await storage.ensure_bucket()
+        await broker.start()
+        await relay.start()
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(worker.sweep_stuck(), name="stuck-sweeper"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await relay.stop()
+            await broker.stop()
+            await engine.dispose()
+
+    return build_service_app(
+        "media-worker",
+        settings,
+        [],
+        dependencies={},
+        checks={
+            "database": database_check(engine),
+            "kafka": broker_check(broker),
+            "storage": storage.ping,
+        },
+        lifespan=lifespan,
+    )
