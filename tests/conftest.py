@@ -68,7 +68,11 @@ def suite(infra: Infrastructure) -> Iterator[Suite]:
 
 @pytest.fixture(scope="session")
 def api(suite: Suite) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=suite.gateway_url, timeout=15) as client:
+    # Idle connections are dropped before the gateway's server drops them (uvicorn: 5 s, the
+    # same as httpx's default): otherwise a request sent on a connection the server is closing
+    # that instant fails with a reset, as the services' own clients once did (upstream.py).
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    with httpx.Client(base_url=suite.gateway_url, timeout=15, limits=limits) as client:
         yield client
 
 
