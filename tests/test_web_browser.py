@@ -17,8 +17,22 @@ from devstack.suite import Suite
 from tests.browser import AXE, SCREENSHOTS, chromium, require_chromium
 from tests.conftest import Artist, eventually, link_stats, upload
 from tests.test_sharing import make_pack, share_pack, track_link
+from tests.test_web_pages import wait_for_peaks
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+# Pixels the canvas has inked away from the middle band where the plain progress bar (what
+# the player draws without peaks) lives: > 0 only when a waveform was drawn.
+WAVE_INKED_OUTSIDE_THE_BAR = """() => {
+  const c = document.querySelector('canvas.wave');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const band = 4 * (window.devicePixelRatio || 1);
+  let inked = 0;
+  for (let y = 0; y < c.height; y++) {
+    if (Math.abs(y - c.height / 2) <= band) continue;
+    for (let x = 0; x < c.width; x++) if (d[(y * c.width + x) * 4 + 3] > 0) inked++;
+  }
+  return inked;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +67,16 @@ def test_track_page_plays_seeks_and_is_accessible(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    wait_for_peaks(api, f"/t/{link['token']}", f"/a/t/{link['token']}/peaks")
     page.goto(link["url"].replace(link["url"].split("/t/")[0], suite.gateway_url))
     assert page.title().startswith("Long tone")
+    # the waveform is drawn from the link's peaks at page load, before any play
+    page.wait_for_function(
+        "() => document.querySelector('canvas.wave').getAttribute('data-peaks') === '1000'",
+        timeout=15000,
+    )
+    assert page.evaluate(WAVE_INKED_OUTSIDE_THE_BAR) > 0
+    assert link_stats(api, artist, link["id"])["plays"] == 0
     play = page.get_by_role("button", name="Play Long tone")
     play.click()
     page.wait_for_function("() => document.querySelector('audio').currentTime > 0.3", timeout=15000)

@@ -292,6 +292,13 @@ class TracksController(Controller):
     ) -> SignedUrl:
         return await _signed_url(ctx, track_id, None, "attachment", link_id)
 
+    @get("/{track_id:str}/peaks-url")
+    async def peaks_url(
+        self, track_id: str, ctx: CatalogContext, link_id: str = Parameter(query="linkId")
+    ) -> SignedUrl:
+        """For sharing: the waveform of a link's track, bound to the link like playback."""
+        return await _signed_url(ctx, track_id, None, "peaks", link_id)
+
 
 async def _signed_url(
     ctx: CatalogContext,
@@ -309,7 +316,21 @@ async def _signed_url(
         raise not_found("track", track_id=track_id)
     if disposition == "attachment":
         return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type, link_id)
+    if disposition == "peaks":
+        return peaks(ctx, row, link_id)
     return playback(ctx, row, link_id)
+
+
+def peaks(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
+    """The peaks JSON exists once the track is ready (the same 409s as playback before)."""
+    if row.processing_state != "ready" or not (row.media or {}).get("peaks_key"):
+        playback(ctx, row, link_id)  # raises MEDIA_FAILED / MEDIA_PROCESSING
+        raise ApiError(
+            ErrorCode.MEDIA_PROCESSING,
+            "this track's waveform is not there yet",
+            details={"track_id": row.id},
+        )
+    return sign_url(ctx.settings, row.id, "peaks", "inline", "application/json", link_id)
 
 
 def playback(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
