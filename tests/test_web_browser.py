@@ -25,10 +25,10 @@ SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 WAVE_INKED_OUTSIDE_THE_BAR = """() => {
   const c = document.querySelector('canvas.wave');
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  const band = 4 * (window.devicePixelRatio || 1);
+  const r = window.devicePixelRatio || 1, mid = c.height / 2;  // the bar: 4 CSS px at mid
   let inked = 0;
   for (let y = 0; y < c.height; y++) {
-    if (Math.abs(y - c.height / 2) <= band) continue;
+    if (y >= mid - 2 * r && y < mid + 2 * r) continue;
     for (let x = 0; x < c.width; x++) if (d[(y * c.width + x) * 4 + 3] > 0) inked++;
   }
   return inked;
