@@ -117,9 +117,19 @@ def test_gated_pack_wrong_then_right_code_and_no_download(
     page.get_by_label("Access code").fill("wrong")
     page.get_by_role("button", name="Open").click()
     assert page.get_by_role("alert").inner_text().startswith("That code isn't right")
+    slug = gated["slug"]
+    for track in tracks:
+        wait_for_peaks(api, f"/p/{slug}?accessCode=letmein", f"/a/p/{slug}/{track['id']}/peaks")
     page.get_by_label("Access code").fill("letmein")
     page.get_by_role("button", name="Open").click()
     assert page.locator(".track").count() == len(tracks)
+    # each waveform is fetched with the code's cookie, not a code in the URL
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('canvas.wave')]"
+        ".filter(c => c.getAttribute('data-peaks') === '1000').length === n",
+        arg=len(tracks),
+        timeout=15000,
+    )
     assert page.locator("a.download").count() == 0
     page.get_by_role("button", name=f"Play {tracks[1]['title']}").click()
     page.wait_for_function(

@@ -321,34 +321,34 @@ async def _signed_url(
     return playback(ctx, row, link_id)
 
 
-def peaks(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
-    """The peaks JSON exists once the track is ready (the same 409s as playback before)."""
-    if row.processing_state != "ready" or not (row.media or {}).get("peaks_key"):
-        playback(ctx, row, link_id)  # raises MEDIA_FAILED / MEDIA_PROCESSING
-        raise ApiError(
-            ErrorCode.MEDIA_PROCESSING,
-            "this track's waveform is not there yet",
-            details={"track_id": row.id},
+def not_ready(row: Any) -> ApiError:
+    """The 409 for media that is not there: the reason it never will be, or not yet."""
+    if row.processing_state == "failed":
+        return ApiError(
+            ErrorCode.MEDIA_FAILED,
+            f"this track's audio could not be processed: {row.processing_reason}",
+            details={"track_id": row.id, "reason": row.processing_reason},
         )
+    return ApiError(
+        ErrorCode.MEDIA_PROCESSING,
+        "this track is still being processed; try again shortly",
+        details={"track_id": row.id},
+    )
+
+
+def peaks(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
+    """The waveform's URL (the `peaks` asset only), with playback's 409s before it exists."""
+    if row.processing_state != "ready" or not (row.media or {}).get("peaks_key"):
+        raise not_ready(row)
     return sign_url(ctx.settings, row.id, "peaks", "inline", "application/json", link_id)
 
 
 def playback(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
     """Playback serves the streaming renditions only (SPEC §7), never the original: 409
     until they exist, or with the reason they never will."""
-    if row.processing_state == "failed":
-        raise ApiError(
-            ErrorCode.MEDIA_FAILED,
-            f"this track's audio could not be processed: {row.processing_reason}",
-            details={"track_id": row.id, "reason": row.processing_reason},
-        )
     aac = repo.rendition(row, "aac")
-    if aac is None:
-        raise ApiError(
-            ErrorCode.MEDIA_PROCESSING,
-            "this track is still being processed; try again shortly",
-            details={"track_id": row.id},
-        )
+    if row.processing_state == "failed" or aac is None:
+        raise not_ready(row)
     sources: list[MediaSource] = []
     for name in ("opus", "aac"):
         item = repo.rendition(row, name)
