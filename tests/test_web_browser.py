@@ -17,8 +17,22 @@ from devstack.suite import Suite
 from tests.browser import AXE, SCREENSHOTS, chromium, require_chromium
 from tests.conftest import Artist, eventually, link_stats, upload
 from tests.test_sharing import make_pack, share_pack, track_link
+from tests.test_web_pages import wait_for_peaks
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+# Pixels the canvas has inked away from the middle band where the plain progress bar (what
+# the player draws without peaks) lives: > 0 only when a waveform was drawn.
+WAVE_INKED_OUTSIDE_THE_BAR = """() => {
+  const c = document.querySelector('canvas.wave');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const r = window.devicePixelRatio || 1, mid = c.height / 2;  // the bar: 4 CSS px at mid
+  let inked = 0;
+  for (let y = 0; y < c.height; y++) {
+    if (y >= mid - 2 * r && y < mid + 2 * r) continue;
+    for (let x = 0; x < c.width; x++) if (d[(y * c.width + x) * 4 + 3] > 0) inked++;
+  }
+  return inked;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +67,16 @@ def test_track_page_plays_seeks_and_is_accessible(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    wait_for_peaks(api, f"/t/{link['token']}", f"/a/t/{link['token']}/peaks")
     page.goto(link["url"].replace(link["url"].split("/t/")[0], suite.gateway_url))
     assert page.title().startswith("Long tone")
+    # the waveform is drawn from the link's peaks at page load, before any play
+    page.wait_for_function(
+        "() => document.querySelector('canvas.wave').getAttribute('data-peaks') === '1000'",
+        timeout=15000,
+    )
+    assert page.evaluate(WAVE_INKED_OUTSIDE_THE_BAR) > 0
+    assert link_stats(api, artist, link["id"])["plays"] == 0
     play = page.get_by_role("button", name="Play Long tone")
     play.click()
     page.wait_for_function("() => document.querySelector('audio').currentTime > 0.3", timeout=15000)
@@ -95,9 +117,19 @@ def test_gated_pack_wrong_then_right_code_and_no_download(
     page.get_by_label("Access code").fill("wrong")
     page.get_by_role("button", name="Open").click()
     assert page.get_by_role("alert").inner_text().startswith("That code isn't right")
+    slug = gated["slug"]
+    for track in tracks:
+        wait_for_peaks(api, f"/p/{slug}?accessCode=letmein", f"/a/p/{slug}/{track['id']}/peaks")
     page.get_by_label("Access code").fill("letmein")
     page.get_by_role("button", name="Open").click()
     assert page.locator(".track").count() == len(tracks)
+    # each waveform is fetched with the code's cookie, not a code in the URL
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('canvas.wave')]"
+        ".filter(c => c.getAttribute('data-peaks') === '1000').length === n",
+        arg=len(tracks),
+        timeout=15000,
+    )
     assert page.locator("a.download").count() == 0
     page.get_by_role("button", name=f"Play {tracks[1]['title']}").click()
     page.wait_for_function(

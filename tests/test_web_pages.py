@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.conftest import Artist, eventually, link_stats, upload
+from tests.conftest import Artist, assert_error, eventually, link_stats, upload
 from tests.test_sharing import make_pack, share_pack, track_link
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
@@ -201,3 +201,87 @@ def test_gzip_payload_sizes_are_small(api: httpx.Client) -> None:
     for name in re.findall(r"(/assets/[a-z]+\.[0-9a-f]{12}\.(?:css|js))", page.text):
         total += len(api.get(name, headers={"accept-encoding": "gzip"}).content)
     assert total < 60 * 1024
+
+
+def wait_for_peaks(api: httpx.Client, page_path: str, peaks_route: str) -> str:
+    """The page once sharing's replica knows the track has peaks (the track event travels
+    after the worker's commit); fetched as a preview so no view is counted."""
+
+    def check() -> str | None:
+        page = api.get(page_path, headers={"user-agent": SLACK})
+        assert page.status_code == 200, page.text[:300]
+        return page.text if f'data-peaks-url="{peaks_route}"' in page.text else None
+
+    return str(eventually(check, timeout=30))
+
+
+def peaks_media_url(api: httpx.Client, peaks_route: str) -> str:
+    """A link page's peaks route: a redirect to the link-bound media URL of the peaks JSON."""
+    redirect = api.get(peaks_route)
+    assert redirect.status_code == 302, redirect.text
+    assert "/v1/media/" in redirect.headers["location"]
+    as_json = api.get(peaks_route, headers={"accept": "application/json"})
+    assert as_json.status_code == 200 and "/v1/media/" in as_json.json()["url"]
+    return str(redirect.headers["location"])
+
+
+def assert_peaks(url: str, duration: float) -> None:
+    got = httpx.get(url, timeout=10)
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("application/json")
+    doc = got.json()
+    assert doc["points"] == 1000 and len(doc["min"]) == len(doc["max"]) == 1000
+    assert doc["duration_seconds"] == pytest.approx(duration, abs=0.05)
+    assert max(doc["max"]) > 0.1  # a tone, not silence
+
+
+def test_track_link_page_and_payload_reach_the_peaks_until_revoked(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist, title="Waves")
+    link = track_link(api, artist, track["id"])
+    token = link["token"]
+    route = f"/a/t/{token}/peaks"
+    wait_for_peaks(api, f"/t/{token}", route)
+
+    payload = api.get(f"/v1/public/track-links/{token}").json()["track"]
+    assert payload["peaks_url"].endswith(route)
+    assert payload["loudness_lufs"] == track["loudness_lufs"] is not None
+    assert payload["true_peak_dbtp"] == track["true_peak_dbtp"] is not None
+    assert payload["duration_seconds"] == track["duration_seconds"]
+    assert "tracks/" not in str(payload)  # never a storage key
+
+    url = peaks_media_url(api, route)
+    assert_peaks(url, track["duration_seconds"])
+    assert link_stats(api, artist, link["id"])["plays"] == 0  # loading peaks is not a play
+
+    revoke = api.delete(
+        f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
+    )
+    assert revoke.status_code == 204
+    assert api.get(route).status_code == 404
+    assert_error(httpx.get(url, timeout=10), 404, "RESOURCE_NOT_FOUND")
+
+
+def test_pack_link_page_reaches_each_tracks_peaks_until_revoked(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    pack, tracks = make_pack(api, artist, 1)
+    link = share_pack(api, artist, pack["id"])
+    route = f"/a/p/{link['slug']}/{tracks[0]['id']}/peaks"
+    wait_for_peaks(api, f"/p/{link['slug']}", route)
+
+    shown = api.get(f"/v1/public/pack-links/{link['slug']}").json()["pack"]["tracks"][0]
+    assert shown["peaks_url"].endswith(route) and shown["loudness_lufs"] is not None
+
+    url = peaks_media_url(api, route)
+    assert_peaks(url, tracks[0]["duration_seconds"])
+
+    revoke = api.delete(
+        f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
+    )
+    assert revoke.status_code == 204
+    assert api.get(route).status_code == 404
+    assert_error(httpx.get(url, timeout=10), 404, "RESOURCE_NOT_FOUND")

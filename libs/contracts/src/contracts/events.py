@@ -162,6 +162,10 @@ class TrackSnapshot(BaseModel):
     created_at: datetime
     updated_at: datetime
     processing_state: Literal["processing", "ready", "failed"] | None = None
+    # what link pages show of the processed media (absent in snapshots from before)
+    has_peaks: bool = False
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
 
 
 class TrackChanged(Payload):

@@ -292,6 +292,13 @@ class TracksController(Controller):
     ) -> SignedUrl:
         return await _signed_url(ctx, track_id, None, "attachment", link_id)
 
+    @get("/{track_id:str}/peaks-url")
+    async def peaks_url(
+        self, track_id: str, ctx: CatalogContext, link_id: str = Parameter(query="linkId")
+    ) -> SignedUrl:
+        """For sharing: the waveform of a link's track, bound to the link like playback."""
+        return await _signed_url(ctx, track_id, None, "peaks", link_id)
+
 
 async def _signed_url(
     ctx: CatalogContext,
@@ -309,25 +316,39 @@ async def _signed_url(
         raise not_found("track", track_id=track_id)
     if disposition == "attachment":
         return sign_url(ctx.settings, track_id, "audio", disposition, row.content_type, link_id)
+    if disposition == "peaks":
+        return peaks(ctx, row, link_id)
     return playback(ctx, row, link_id)
+
+
+def not_ready(row: Any) -> ApiError:
+    """The 409 for media that is not there: the reason it never will be, or not yet."""
+    if row.processing_state == "failed":
+        return ApiError(
+            ErrorCode.MEDIA_FAILED,
+            f"this track's audio could not be processed: {row.processing_reason}",
+            details={"track_id": row.id, "reason": row.processing_reason},
+        )
+    return ApiError(
+        ErrorCode.MEDIA_PROCESSING,
+        "this track is still being processed; try again shortly",
+        details={"track_id": row.id},
+    )
+
+
+def peaks(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
+    """The waveform's URL (the `peaks` asset only), with playback's 409s before it exists."""
+    if row.processing_state != "ready" or not (row.media or {}).get("peaks_key"):
+        raise not_ready(row)
+    return sign_url(ctx.settings, row.id, "peaks", "inline", "application/json", link_id)
 
 
 def playback(ctx: CatalogContext, row: Any, link_id: str | None) -> SignedUrl:
     """Playback serves the streaming renditions only (SPEC §7), never the original: 409
     until they exist, or with the reason they never will."""
-    if row.processing_state == "failed":
-        raise ApiError(
-            ErrorCode.MEDIA_FAILED,
-            f"this track's audio could not be processed: {row.processing_reason}",
-            details={"track_id": row.id, "reason": row.processing_reason},
-        )
     aac = repo.rendition(row, "aac")
-    if aac is None:
-        raise ApiError(
-            ErrorCode.MEDIA_PROCESSING,
-            "this track is still being processed; try again shortly",
-            details={"track_id": row.id},
-        )
+    if row.processing_state == "failed" or aac is None:
+        raise not_ready(row)
     sources: list[MediaSource] = []
     for name in ("opus", "aac"):
         item = repo.rendition(row, name)

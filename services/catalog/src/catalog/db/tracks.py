@@ -160,4 +160,7 @@ def snapshot(row: Any) -> TrackSnapshot:
         created_at=row.created_at,
         updated_at=row.updated_at,
         processing_state=row.processing_state,
+        has_peaks=bool(row.processing_state == "ready" and (row.media or {}).get("peaks_key")),
+        loudness_lufs=row.loudness_lufs,
+        true_peak_dbtp=row.true_peak_dbtp,
     )

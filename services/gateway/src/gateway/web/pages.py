@@ -157,7 +157,7 @@ def track_html(token: str, body: bytes, embed: bool, base_url: str) -> tuple[byt
     """The page of a track link's payload: the same payload bytes (the link cache's) give
     the same page, so the busiest page is rendered once per link version, not per open."""
     view = TrackLinkView.model_validate_json(body)
-    track = card(view.track, audio_url=f"/a/t/{token}")
+    track = card(view.track, audio_url=f"/a/t/{token}", peaks_route=f"/a/t/{token}/peaks")
     canonical = f"{base_url}/t/{token}"
     noindex = view.link.visibility == "link_only"
     page = Page(
@@ -215,6 +215,7 @@ async def open_pack_page(
             t,
             audio_url=f"/a/p/{slug}/{t.id}",
             download_url=f"/d/p/{slug}/{t.id}" if downloads else None,
+            peaks_route=f"/a/p/{slug}/{t.id}/peaks",
         )
         for t in presentation.pack.tracks
     ]
@@ -344,8 +345,9 @@ class PagesController(Controller):
 
 
 async def playback(request: Req, path: str, ctx: GatewayContext, link: str | None) -> Response[Any]:
-    """The signed URL behind a page's audio: JSON for our script (it picks a source),
-    a redirect for a plain `<audio>` without script. Counted as a play, as the JSON call."""
+    """The signed URL behind a page's audio (or waveform, download): JSON for our script
+    (it picks a source), else a redirect. Sharing counts what its route counts (a play for
+    playback-url, nothing for peaks-url)."""
     caller = await provide_optional_caller(request, ctx)
     extra = None
     if link is not None:
@@ -376,6 +378,20 @@ class PlaybackController(Controller):
         self, request: Req, slug: str, track_id: str, ctx: GatewayContext
     ) -> Response[Any]:
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/playback-url"
+        return await playback(request, path, ctx, slug)
+
+    @get("/a/t/{token:str}/peaks")
+    async def track_peaks(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
+        """The waveform the player draws at page load: a link-bound peaks URL, not a play."""
+        return await playback(
+            request, f"/internal/track-links/{segment(token)}/peaks-url", ctx, None
+        )
+
+    @get("/a/p/{slug:str}/{track_id:str}/peaks")
+    async def pack_peaks(
+        self, request: Req, slug: str, track_id: str, ctx: GatewayContext
+    ) -> Response[Any]:
+        path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/peaks-url"
         return await playback(request, path, ctx, slug)
 
     @get("/d/p/{slug:str}/{track_id:str}")

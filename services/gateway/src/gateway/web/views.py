@@ -50,8 +50,16 @@ def artwork(track: BaseModel, wanted: int) -> str | None:
     return str(url) if url else None
 
 
-def card(track: BaseModel, audio_url: str | None, download_url: str | None = None) -> TrackCard:
+def card(
+    track: BaseModel,
+    audio_url: str | None,
+    download_url: str | None = None,
+    peaks_route: str | None = None,
+) -> TrackCard:
+    """`peaks_route`: a link page's own same-origin path to the peaks, used when the
+    payload has peaks (its `peaks_url` names the same route under the public base URL)."""
     artist = _field(track, "artist")
+    peaks_url = _field(track, "peaks_url")
     return TrackCard(
         id=str(_field(track, "id")),
         title=str(_field(track, "title")),
@@ -60,7 +68,7 @@ def card(track: BaseModel, audio_url: str | None, download_url: str | None = Non
         duration_seconds=_field(track, "duration_seconds"),
         artwork_url=artwork(track, 1200),
         artwork_thumb=artwork(track, 300),
-        peaks_url=_field(track, "peaks_url"),
+        peaks_url=peaks_route if peaks_url and peaks_route else peaks_url,
         processing_state=str(_field(track, "processing_state", "ready") or "ready"),
         processing_reason=_field(track, "processing_reason"),
         audio_url=audio_url,

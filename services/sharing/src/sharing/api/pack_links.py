@@ -158,7 +158,13 @@ class _PackLinkSurface(Controller):
                 id=pack.pack_id,
                 title=pack.title,
                 description=pack.description,
-                tracks=[public_track(t) for t in tracks],
+                tracks=[
+                    public_track(
+                        t,
+                        public_url(ctx, f"/a/p/{segment(slug)}/{segment(t.track_id)}/peaks"),
+                    )
+                    for t in tracks
+                ],
             ),
         )
 
@@ -220,6 +226,21 @@ class _PackLinkSurface(Controller):
             ),
         )
         return signed
+
+    @get("/tracks/{track_id:str}/peaks-url")
+    async def peaks_url(
+        self, request: Request[Any, Any, Any], slug: str, track_id: str, ctx: SharingContext
+    ) -> SignedUrl:
+        """The waveform's signed URL, bound to the link as playback is; not a play."""
+        link, pack = await self._open(request, ctx, slug)
+        await self._track_in_pack(ctx, pack, track_id)
+        return SignedUrl.model_validate(
+            await ctx.catalog.json(
+                "GET",
+                f"/internal/tracks/{segment(track_id)}/peaks-url",
+                params={"linkId": link.id},
+            )
+        )
 
     @get("/tracks/{track_id:str}/download-url")
     async def download_url(

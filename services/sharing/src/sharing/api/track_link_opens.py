@@ -46,6 +46,7 @@ async def resolve_track_links(
 ) -> list[ResolvedTrackLink | None]:
     """Each token's live link with its public payload; None where it is unavailable."""
     hashes = [hash_secret(token) for token in tokens]
+    token_of = dict(zip(hashes, tokens, strict=True))
     now = datetime.now(UTC)
     async with ctx.sessions() as session:
         rows = await repo.track_links_with_replicas(session, set(hashes))
@@ -60,7 +61,7 @@ async def resolve_track_links(
                 track_id=link.track_id,
                 track_updated_at=track.updated_at,
                 expires_at=link.expires_at,
-                view=link_view(link, track),
+                view=link_view(ctx, link, track, token_of[token_hash]),
             )
     return [resolved.get(token_hash) for token_hash in hashes]
 

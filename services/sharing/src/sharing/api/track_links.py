@@ -33,7 +33,9 @@ from sharing.links import create_token_link, live_token_link, public_url
 from sharing.tracks import find_track
 
 
-def public_track(track: TrackSnapshot) -> PublicTrack:
+def public_track(track: TrackSnapshot, peaks_url: str | None = None) -> PublicTrack:
+    """`peaks_url`: the link's own peaks route (the gateway's `/a/…/peaks`), given only
+    when the replica says the track has peaks; no storage key, no catalog call."""
     return PublicTrack(
         id=track.track_id,
         title=track.title,
@@ -46,12 +48,18 @@ def public_track(track: TrackSnapshot) -> PublicTrack:
         content_type=track.content_type,
         has_artwork=track.has_artwork,
         created_at=track.created_at,
-        # from the replica's snapshot; peaks/loudness are not in it (docs/media-pipeline.md)
         processing_state=track.processing_state or "processing",
+        peaks_url=peaks_url if track.has_peaks and track.processing_state == "ready" else None,
+        loudness_lufs=track.loudness_lufs,
+        true_peak_dbtp=track.true_peak_dbtp,
     )
 
 
-def link_view(link: Any, track: TrackSnapshot) -> TrackLinkView:
+def track_peaks_path(token: str) -> str:
+    return f"/a/t/{segment(token)}/peaks"
+
+
+def link_view(ctx: SharingContext, link: Any, track: TrackSnapshot, token: str) -> TrackLinkView:
     """What anyone holding the token sees (opens are served in batches: track_link_opens.py)."""
     return TrackLinkView(
         link=TrackLinkSummary(
@@ -61,7 +69,7 @@ def link_view(link: Any, track: TrackSnapshot) -> TrackLinkView:
             expires_at=link.expires_at,
             created_at=link.created_at,
         ),
-        track=public_track(track),
+        track=public_track(track, public_url(ctx, track_peaks_path(token))),
     )
 
 
@@ -142,6 +150,18 @@ class TrackLinksController(Controller):
             ),
         )
         return Acknowledged(ok=True)
+
+    @get("/peaks-url")
+    async def peaks_url(self, token: str, ctx: SharingContext) -> SignedUrl:
+        """The waveform's signed URL, bound to the link as playback is; not a play."""
+        link, track = await self._resolve(ctx, token)
+        return SignedUrl.model_validate(
+            await ctx.catalog.json(
+                "GET",
+                f"/internal/tracks/{segment(track.track_id)}/peaks-url",
+                params={"linkId": link.id},
+            )
+        )
 
     @get("/playback-url")
     async def playback_url(

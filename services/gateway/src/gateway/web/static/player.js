@@ -79,6 +79,7 @@
       var done = length() ? audio.currentTime / length() : 0;
       if (peaks) {
         var n = peaks.max.length;
+        wave.setAttribute("data-peaks", String(n));
         for (var x = 0; x < w; x++) {
           var i = Math.floor(x / w * n), top = (1 - peaks.max[i]) * h / 2, bottom = (1 - peaks.min[i]) * h / 2;
           g.fillStyle = x / w < done ? "#3b2fc9" : "#c9c6ee";
