@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import hmac
 import io
@@ -130,3 +131,17 @@ def test_a_token_of_the_format_before_link_binding_is_refused() -> None:
     old = f"{media_tokens._b64(raw)}.{media_tokens._b64(mac)}"
     with pytest.raises(media_tokens.InvalidMediaToken, match="version"):
         media_tokens.verify(old, KEY, now=1_000)
+
+
+def test_an_artwork_size_token_names_its_size_and_the_original_none() -> None:
+    sized = media_tokens.MediaGrant("t", "artwork", "inline", 5_000, size=300)
+    assert media_tokens.verify(media_tokens.sign(sized, KEY), KEY, now=1_000).size == 300
+    plain = media_tokens.MediaGrant("t", "artwork", "inline", 5_000)
+    token = media_tokens.sign(plain, KEY)
+    assert "s" not in json.loads(base64_body(token))
+    assert media_tokens.verify(token, KEY, now=1_000).size is None
+
+
+def base64_body(token: str) -> bytes:
+    body = token.split(".", 1)[0]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))

@@ -143,6 +143,7 @@ class AlbumSummary(BaseModel):
     description: str | None = None
     artist: Artist
     cover_url: str | None = None
+    cover_sizes: list[ArtworkSize] = Field(default_factory=list)  # empty without a cover
     released_at: datetime | None = None
     track_count: int = 0
     created_at: datetime

@@ -17,12 +17,13 @@ def sign_url(
     disposition: media_tokens.Disposition = "inline",
     content_type: str | None = None,
     link_id: str | None = None,
+    size: int | None = None,
 ) -> SignedUrl:
     """`link_id`: the share link the URL is given through; the gateway serves its bytes
-    only while that link is live."""
+    only while that link is live. `size`: one artwork size instead of the original image."""
     expires_at = int(time.time()) + settings.media_url_ttl_seconds
     token = media_tokens.sign(
-        media_tokens.MediaGrant(subject_id, asset, disposition, expires_at, link_id),
+        media_tokens.MediaGrant(subject_id, asset, disposition, expires_at, link_id, size),
         settings.media_signing_key.get_secret_value().encode(),
     )
     return SignedUrl(

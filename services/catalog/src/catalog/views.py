@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from catalog import artwork
 from catalog.db.tracks import public_track
 from catalog.settings import CatalogSettings
 from catalog.signing import sign_url
@@ -24,6 +25,9 @@ def album_summary(row: Any, settings: CatalogSettings, track_count: int) -> Albu
         description=row.description,
         artist=Artist(handle=row.owner_handle, display_name=row.owner_display_name),
         cover_url=cover,
+        cover_sizes=artwork.payload(settings, row.id, "cover", row.cover_sizes)
+        if row.cover_key
+        else [],
         released_at=row.released_at,
         track_count=track_count,
         created_at=row.created_at,

@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
+from catalog import artwork
 from catalog.context import CatalogContext
 from catalog.db import albums as repo
 from catalog.db import tracks as tracks_repo
@@ -148,21 +149,35 @@ class AlbumsController(Controller):
         if upload is None:
             raise validation_error("multipart field 'image' is required", {"image": "required"})
         spool, info = await read_image(upload, ctx.settings.max_image_bytes, "image")
-        key = f"albums/{album_id}/cover-{secrets.token_hex(8)}.{info.extension}"
-        await ctx.storage.put(key, spool.file, spool.size, info.content_type)
+        version = secrets.token_hex(8)
+        key = f"albums/{album_id}/cover-{version}.{info.extension}"
+        sizes = await artwork.store_sizes(
+            ctx.storage, spool.file, f"albums/{album_id}/artwork/{version}/", "image"
+        )
         try:
+            await ctx.storage.put(key, spool.file, spool.size, info.content_type)
             async with ctx.sessions() as session, session.begin():
                 current = await owned_album(session, album_id, org_id, owner_id, lock=True)
                 row = await repo.update_album(
-                    session, album_id, {"cover_key": key, "cover_content_type": info.content_type}
+                    session,
+                    album_id,
+                    {
+                        "cover_key": key,
+                        "cover_content_type": info.content_type,
+                        "cover_sizes": sizes,
+                    },
                 )
-                await tracks_repo.schedule_removal(session, current.cover_key)
+                await tracks_repo.schedule_removal(
+                    session, current.cover_key, *artwork.keys(current.cover_sizes)
+                )
                 await emit(ctx, session, album_changed(row, "updated"))
                 count = len(await repo.album_tracks(session, album_id))
         except BaseException:
             await ctx.storage.remove(key)
+            await artwork.remove_all(ctx.storage, sizes)
             raise
         ctx.outbox.notify()
+        ctx.sweeper.wake()
         return album_summary(row, ctx.settings, count)
 
     @post("/{album_id:str}/finalize", status_code=200)
@@ -344,7 +359,9 @@ class AlbumsController(Controller):
                         session,
                         TrackChanged(action="updated", track=tracks_repo.snapshot(updated)),
                     )
-            await tracks_repo.schedule_removal(session, album.cover_key)
+            await tracks_repo.schedule_removal(
+                session, album.cover_key, *artwork.keys(album.cover_sizes)
+            )
             await repo.delete_album(session, album_id)
             await emit(ctx, session, album_changed(album, "deleted"))
         ctx.outbox.notify()

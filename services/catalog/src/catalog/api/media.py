@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.response import Stream
 
+from catalog import artwork
 from catalog.context import CatalogContext
 from catalog.db import albums as albums_repo
 from catalog.db import tracks as repo
@@ -129,6 +130,9 @@ async def _locate(
         album = await albums_repo.get_album(session, grant.subject_id)
         if album is None or album.cover_key is None:
             return None
+        if grant.size is not None:
+            item = artwork.find(album.cover_sizes, grant.size)
+            return None if item is None else (item["key"], item["content_type"], album.title, None)
         return album.cover_key, album.cover_content_type, album.title, None
     row = await repo.get_track(session, grant.subject_id)
     if row is None:
@@ -146,4 +150,7 @@ async def _locate(
         return row.media["peaks_key"], "application/json", row.title, None
     if grant.asset != "artwork" or row.artwork_key is None:
         return None
+    if grant.size is not None:
+        item = artwork.find(row.artwork_sizes, grant.size)
+        return None if item is None else (item["key"], item["content_type"], row.title, None)
     return row.artwork_key, row.artwork_content_type, row.title, None

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 
-from catalog import media_jobs
+from catalog import artwork, media_jobs
 from catalog.api.albums import find_or_create_album, owned_album
 from catalog.context import CatalogContext
 from catalog.db import tracks as repo
@@ -158,10 +158,19 @@ class OrgTracksController(Controller):
                 new_audio_key, audio_spool.file, audio_spool.size, audio.content_type
             )
         new_key = None
+        new_sizes: list[dict[str, Any]] | None = None
         if image is not None:
             spool, info = await read_image(image, ctx.settings.max_image_bytes, "image")
-            new_key = f"tracks/{track_id}/artwork-{secrets.token_hex(8)}.{info.extension}"
-            await ctx.storage.put(new_key, spool.file, spool.size, info.content_type)
+            version = secrets.token_hex(8)
+            new_key = f"tracks/{track_id}/artwork-{version}.{info.extension}"
+            new_sizes = await artwork.store_sizes(
+                ctx.storage, spool.file, f"tracks/{track_id}/artwork/{version}/", "image"
+            )
+            try:
+                await ctx.storage.put(new_key, spool.file, spool.size, info.content_type)
+            except BaseException:
+                await artwork.remove_all(ctx.storage, new_sizes)
+                raise
         try:
             async with ctx.sessions() as session, session.begin():
                 current = await owned_track(session, track_id, org_id, owner_id, lock=True)
@@ -187,11 +196,17 @@ class OrgTracksController(Controller):
                         if album.id != current.album_id:
                             values.update(album_id=album.id, album_position=None)
                 if new_key is not None:
-                    values.update(artwork_key=new_key, artwork_content_type=info.content_type)
+                    values.update(
+                        artwork_key=new_key,
+                        artwork_content_type=info.content_type,
+                        artwork_sizes=new_sizes,
+                    )
                 elif changes.remove_image:
-                    values.update(artwork_key=None, artwork_content_type=None)
+                    values.update(artwork_key=None, artwork_content_type=None, artwork_sizes=None)
                 if new_key is not None or changes.remove_image:
-                    await repo.schedule_removal(session, current.artwork_key)
+                    await repo.schedule_removal(
+                        session, current.artwork_key, *artwork.keys(current.artwork_sizes)
+                    )
                 if new_audio_key is not None:
                     values.update(
                         audio_key=new_audio_key,
@@ -213,7 +228,7 @@ class OrgTracksController(Controller):
                         ctx, session, TrackChanged(action="updated", track=repo.snapshot(row))
                     )
         except BaseException:
-            for key in (new_key, new_audio_key):
+            for key in (new_key, new_audio_key, *artwork.keys(new_sizes)):
                 if key is not None:
                     await ctx.storage.remove(key)
             raise

@@ -50,6 +50,8 @@ tracks = Table(
     Column("checksum_sha256", Text, nullable=False),
     Column("artwork_key", Text),
     Column("artwork_content_type", Text),
+    # [{size, key, content_type}] made from the current artwork at upload (catalog.artwork)
+    Column("artwork_sizes", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # SPEC §7, written by the media worker (catalog.worker)
@@ -81,6 +83,7 @@ albums = Table(
     Column("description", Text),
     Column("cover_key", Text),
     Column("cover_content_type", Text),
+    Column("cover_sizes", JSONB),  # like tracks.artwork_sizes, for the cover
     Column("released_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog import artwork
 from catalog.db.models import storage_deletions, tracks
 from catalog.settings import CatalogSettings
 from catalog.signing import sign_url
@@ -48,7 +49,13 @@ async def update_track(session: AsyncSession, track_id: str, values: dict[str, A
 async def delete_track(session: AsyncSession, row: Any) -> None:
     """Delete the row and schedule its objects for removal in the same transaction."""
     await session.execute(delete(tracks).where(tracks.c.id == row.id))
-    await schedule_removal(session, row.audio_key, row.artwork_key, *media_keys(row.media))
+    await schedule_removal(
+        session,
+        row.audio_key,
+        row.artwork_key,
+        *media_keys(row.media),
+        *artwork.keys(row.artwork_sizes),
+    )
 
 
 def media_keys(media: dict[str, Any] | None) -> list[str]:
@@ -121,6 +128,9 @@ def public_track(row: Any, settings: CatalogSettings) -> PublicTrack:
         processing_state=row.processing_state,
         processing_reason=row.processing_reason if row.processing_state == "failed" else None,
         peaks_url=peaks_url,
+        artwork_sizes=artwork.payload(settings, row.id, "artwork", row.artwork_sizes)
+        if row.artwork_key
+        else [],
         loudness_lufs=row.loudness_lufs,
         true_peak_dbtp=row.true_peak_dbtp,
     )

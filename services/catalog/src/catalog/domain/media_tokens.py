@@ -9,6 +9,7 @@ gateway serves the bytes of such a URL only while that link is live (gateway/med
 so revoking a link or hiding its track stops its URLs at once, not when they expire. URLs
 given to owners carry no `l`. Tokens without `v: 2` (issued before links were bound) are
 refused: any of them may have come through a link, and none lives more than the URL TTL.
+Claim `s` (optional) names one size of an `artwork`/`cover` image (catalog/artwork.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class MediaGrant:
     disposition: Disposition
     expires_at: int
     link_id: str | None = None  # the share link it was issued through; None for owners
+    size: int | None = None  # artwork/cover: one of its sizes (claim `s`); None = the original
 
 
 def _b64(data: bytes) -> str:
@@ -60,6 +62,8 @@ def sign(grant: MediaGrant, key: bytes) -> str:
     }
     if grant.link_id is not None:
         claims["l"] = grant.link_id
+    if grant.size is not None:
+        claims["s"] = grant.size
     body = json.dumps(claims, separators=(",", ":")).encode()
     mac = hmac.new(key, body, hashlib.sha256).digest()
     return f"{_b64(body)}.{_b64(mac)}"
@@ -78,12 +82,14 @@ def verify(token: str, key: bytes, now: float | None = None) -> MediaGrant:
         claims = json.loads(body)
         version = claims.get("v")
         link_id = claims.get("l")
+        size = claims.get("s")
         grant = MediaGrant(
             subject_id=str(claims["t"]),
             asset=claims["a"],
             disposition=claims["d"],
             expires_at=int(claims["e"]),
             link_id=None if link_id is None else str(link_id),
+            size=None if size is None else int(size),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidMediaToken("malformed claims") from exc
