@@ -285,3 +285,29 @@ def test_pack_link_page_reaches_each_tracks_peaks_until_revoked(
     assert revoke.status_code == 204
     assert api.get(route).status_code == 404
     assert_error(httpx.get(url, timeout=10), 404, "RESOURCE_NOT_FOUND")
+
+
+def test_a_big_pack_page_is_one_lookup_not_one_per_track(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """Every track of a pack page asks for its waveform at load, then its audio and its
+    download when used: they are charged as lookups of the one pack link, so a listener
+    of a pack of more tracks than the lookup budget (30 a minute) is not refused."""
+    artist = new_artist()
+    tracks = [upload(api, artist, title=f"Cut {i}", ready=False) for i in range(12)]
+    pack = api.post(
+        f"/v1/music/{artist.organization_id}/packs",
+        headers=artist.headers,
+        json={"title": "Long pack", "track_ids": [t["id"] for t in tracks]},
+    ).json()
+    slug = share_pack(api, artist, pack["id"])["slug"]
+
+    assert api.get(f"/p/{slug}").status_code == 200
+    answers = [
+        api.get(f"/a/p/{slug}/{t['id']}{suffix}", headers={"accept": "application/json"})
+        for t in tracks
+        for suffix in ("/peaks", "")
+    ] + [api.get(f"/d/p/{slug}/{t['id']}") for t in tracks]
+    assert len(answers) == 36  # more than the budget of 30 distinct lookups
+    assert [a.status_code for a in answers if a.status_code == 429] == []
+    assert api.get(f"/p/{slug}").status_code == 200

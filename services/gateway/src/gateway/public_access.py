@@ -40,17 +40,22 @@ async def to_sharing(
     body: BaseModel | None = None,
     extra: Mapping[str, str] | None = None,
     method: str | None = None,
+    lookup: str | None = None,
 ) -> Answer:
     """Forward a public call to sharing, each attempt charged to the client's budgets
     before it is made (see ratelimit.py); `link` is the pack link an access code opens.
     Sharing's answer is read as the `answer` model, which is what the route documents.
     `extra` adds parameters a page received otherwise than in its query (a posted access
-    code, a cookie), cut like the query's."""
+    code, a cookie), cut like the query's. `lookup` names what the lookup budget is charged
+    for (default: the path); a page's many calls for one link name the link, so that
+    opening a pack of many tracks is one lookup, not one per track and per waveform."""
     client = ctx.proxies.client_address(request.scope)
     params = forwarded(request.query_params.items())
     if extra:
         params.update(forwarded(extra.items()))
-    async with ctx.limiters.attempt(client, path, link, params.get("accessCode")) as attempt:
+    async with ctx.limiters.attempt(
+        client, lookup or path, link, params.get("accessCode")
+    ) as attempt:
         try:
             upstream = await ctx.sharing.request(
                 method or request.method,

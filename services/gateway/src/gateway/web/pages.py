@@ -344,17 +344,20 @@ class PagesController(Controller):
         return render("public_track.html", page, tracks=[view])
 
 
-async def playback(request: Req, path: str, ctx: GatewayContext, link: str | None) -> Response[Any]:
+async def playback(
+    request: Req, path: str, ctx: GatewayContext, link: str | None, lookup: str
+) -> Response[Any]:
     """The signed URL behind a page's audio (or waveform, download): JSON for our script
     (it picks a source), else a redirect. Sharing counts what its route counts (a play for
-    playback-url, nothing for peaks-url)."""
+    playback-url, nothing for peaks-url). `lookup` is the link (`track-link/…`,
+    `pack-link/…`): every track and waveform of one page is one lookup of that link."""
     caller = await provide_optional_caller(request, ctx)
     extra = None
     if link is not None:
         code = request.cookies.get(code_cookie(link))
         extra = {"accessCode": code} if code else None
     signed = await to_sharing(
-        request, path, caller, ctx, SignedUrl, link, extra=extra, method="GET"
+        request, path, caller, ctx, SignedUrl, link, extra=extra, method="GET", lookup=lookup
     )
     headers = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
     if "application/json" in request.headers.get("accept", ""):
@@ -370,7 +373,11 @@ class PlaybackController(Controller):
     @get("/a/t/{token:str}")
     async def track_audio(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
         return await playback(
-            request, f"/internal/track-links/{segment(token)}/playback-url", ctx, None
+            request,
+            f"/internal/track-links/{segment(token)}/playback-url",
+            ctx,
+            None,
+            f"track-link/{token}",
         )
 
     @get("/a/p/{slug:str}/{track_id:str}")
@@ -378,13 +385,17 @@ class PlaybackController(Controller):
         self, request: Req, slug: str, track_id: str, ctx: GatewayContext
     ) -> Response[Any]:
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/playback-url"
-        return await playback(request, path, ctx, slug)
+        return await playback(request, path, ctx, slug, f"pack-link/{slug}")
 
     @get("/a/t/{token:str}/peaks")
     async def track_peaks(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
         """The waveform the player draws at page load: a link-bound peaks URL, not a play."""
         return await playback(
-            request, f"/internal/track-links/{segment(token)}/peaks-url", ctx, None
+            request,
+            f"/internal/track-links/{segment(token)}/peaks-url",
+            ctx,
+            None,
+            f"track-link/{token}",
         )
 
     @get("/a/p/{slug:str}/{track_id:str}/peaks")
@@ -392,14 +403,14 @@ class PlaybackController(Controller):
         self, request: Req, slug: str, track_id: str, ctx: GatewayContext
     ) -> Response[Any]:
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/peaks-url"
-        return await playback(request, path, ctx, slug)
+        return await playback(request, path, ctx, slug, f"pack-link/{slug}")
 
     @get("/d/p/{slug:str}/{track_id:str}")
     async def pack_download(
         self, request: Req, slug: str, track_id: str, ctx: GatewayContext
     ) -> Response[Any]:
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/download-url"
-        return await playback(request, path, ctx, slug)
+        return await playback(request, path, ctx, slug, f"pack-link/{slug}")
 
 
 class OEmbed(BaseModel):
