@@ -143,6 +143,9 @@ def test_oembed_describes_the_embed(api: httpx.Client, new_artist: Callable[[], 
     assert found.status_code == 200, found.text
     assert f"/embed/t/{link['token']}" in found.json()["html"]
     assert api.get("/oembed", params={"url": "https://elsewhere.example/x"}).status_code == 422
+    # a link page's shape on another site is not ours to embed
+    foreign = link["url"].replace(httpx.URL(link["url"]).netloc.decode(), "elsewhere.example")
+    assert api.get("/oembed", params={"url": foreign}).status_code == 422
 
 
 def test_assets_are_hashed_immutable_and_gzipped(api: httpx.Client) -> None:

@@ -14,6 +14,12 @@ class GatewaySettings(ServiceSettings):
     optional_secrets: ClassVar[tuple[str, ...]] = ("admin_api_key",)  # unset: no admin API
 
     catalog_url: str = Field(default="http://127.0.0.1:8101", description="Catalog internal API.")
+    public_base_url: str | None = Field(
+        default=None,
+        description="The public URL people open (https behind the ingress): canonical, "
+        "Open Graph and oEmbed URLs of the pages, and whether the access-code cookie is "
+        "Secure. Unset (dev): the request's own base URL.",
+    )
     sharing_url: str = Field(default="http://127.0.0.1:8102", description="Sharing internal API.")
     analytics_url: str = Field(
         default="http://127.0.0.1:8103", description="Analytics internal API."

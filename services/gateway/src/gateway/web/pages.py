@@ -68,9 +68,11 @@ def page_headers(*, embed: bool = False, noindex: bool = True) -> dict[str, str]
 
 
 def origin(request: Req, ctx: GatewayContext) -> str:
-    base = getattr(ctx.settings, "public_base_url", None)
+    """Where people open the pages: the configured public URL, which behind a TLS-ending
+    ingress is https while the request itself is http (and not the Host a client sends)."""
+    base = ctx.settings.public_base_url
     if base:
-        return str(base).rstrip("/")
+        return base.rstrip("/")
     return str(request.base_url).rstrip("/")
 
 
@@ -237,8 +239,8 @@ async def open_pack_page(
                 value=quote(code, safe=""),
                 path="/",
                 httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
+                samesite="lax",  # sent when the link is reopened from a chat or an e-mail
+                secure=origin(request, ctx).startswith("https:"),
                 max_age=12 * 3600,
             )
         )
@@ -452,6 +454,12 @@ async def oembed(
         )
     kind, name = match.groups()
     base = origin(request, ctx)
+    if parts.netloc.lower() != urlsplit(base).netloc.lower():
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            "invalid url",
+            details={"fields": {"url": "not a link page of this site"}},
+        )
     height = 180 if kind == "t" else 420
     src = f"{base}/embed/{kind}/{name}"
     html = (
