@@ -81,14 +81,16 @@ def _on_pages(handler: Any) -> Any:
             )
         if status == 413:
             return render_problem(413, "That's too long", "The code you sent is too long.", embed)
-        if status in (400, 404, 405, 422):
+        if status in (400, 401, 403, 404, 405, 422):
             return render_problem(
                 404,
                 "This link isn't available",
                 "It may have expired or been turned off by the artist. Ask them for a new one.",
                 embed,
             )
-        log.warning("page %s failed: %r", path, exc)
+        # the route, not the path: a path holds the link's secret token or slug
+        route = "/".join(path.split("/")[:2]) or "/"
+        log.warning("page %s/… failed: %r", route, exc)
         return render_problem(
             503,
             "We can't open this right now",
