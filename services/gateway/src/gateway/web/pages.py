@@ -202,6 +202,7 @@ async def open_pack_page(
             slug,
             extra=extra,
             method="GET",
+            count_view=not is_preview(request),
         )
     except ApiError as exc:
         if exc.code is ErrorCode.ACCESS_CODE_REQUIRED:
