@@ -73,6 +73,43 @@ def test_track_page_counts_a_person_not_a_preview(
     assert redirect.status_code == 302 and "/v1/media/" in redirect.headers["location"]
 
 
+def test_pack_page_counts_a_person_not_a_preview(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    pack, _ = make_pack(api, artist, 1)
+    link = share_pack(api, artist, pack["id"])
+    page_path = f"/p/{link['slug']}"
+
+    for head in (
+        {"user-agent": SLACK},
+        {"user-agent": CHROME, "sec-purpose": "prefetch"},
+    ):
+        for path in (page_path, f"/embed{page_path}"):
+            card = api.get(path, headers=head)
+            assert card.status_code == 200, card.text
+            assert '<meta property="og:title"' in card.text
+    assert api.head(page_path, headers={"user-agent": CHROME}).status_code == 200
+    assert link_stats(api, artist, link["id"])["views"] == 0
+
+    opened = api.get(page_path, headers={"user-agent": CHROME})
+    assert opened.status_code == 200
+    counted = eventually(
+        lambda: (
+            link_stats(api, artist, link["id"])
+            if link_stats(api, artist, link["id"])["views"] >= 1
+            else None
+        )
+    )
+    # one view: the previews, prefetches and HEAD above were served but not counted
+    assert counted["views"] == 1
+
+    # the JSON surface still counts a person, and a client cannot ask it not to
+    shown = api.get(f"/v1/public/pack-links/{link['slug']}", params={"countView": "false"})
+    assert shown.status_code == 200, shown.text
+    assert eventually(lambda: link_stats(api, artist, link["id"])["views"] == 2)
+
+
 @pytest.mark.parametrize(
     "path",
     [

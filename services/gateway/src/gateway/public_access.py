@@ -21,6 +21,7 @@ from servicekit.tracing import current_trace_id
 Req = Request[Any, Any, Any]
 Answer = TypeVar("Answer", bound=BaseModel)
 FORWARDED_PARAMS = ("visitorId", "sessionId", "source", "accessCode")
+COUNT_VIEW_PARAM = "countView"  # set only by the gateway, never forwarded from a client
 LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
 JSON = {"content-type": "application/json"}
 
@@ -41,6 +42,7 @@ async def to_sharing(
     extra: Mapping[str, str] | None = None,
     method: str | None = None,
     lookup: str | None = None,
+    count_view: bool = True,
 ) -> Answer:
     """Forward a public call to sharing, each attempt charged to the client's budgets
     before it is made (see ratelimit.py); `link` is the pack link an access code opens.
@@ -48,11 +50,15 @@ async def to_sharing(
     `extra` adds parameters a page received otherwise than in its query (a posted access
     code, a cookie), cut like the query's. `lookup` names what the lookup budget is charged
     for (default: the path); a page's many calls for one link name the link, so that
-    opening a pack of many tracks is one lookup, not one per track and per waveform."""
+    opening a pack of many tracks is one lookup, not one per track and per waveform.
+    `count_view` false (a preview fetcher, a HEAD, a prefetch) asks sharing not to record
+    the view; a client cannot ask it in its query."""
     client = ctx.proxies.client_address(request.scope)
     params = forwarded(request.query_params.items())
     if extra:
         params.update(forwarded(extra.items()))
+    if not count_view:
+        params[COUNT_VIEW_PARAM] = "false"
     async with ctx.limiters.attempt(
         client, lookup or path, link, params.get("accessCode")
     ) as attempt:

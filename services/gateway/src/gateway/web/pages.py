@@ -204,6 +204,8 @@ async def open_pack_page(
             slug,
             extra=extra,
             method="GET",
+            count_view=not is_preview(request),
+            lookup=f"pack-link/{slug}",  # the same lookup as its tracks' audio and waveforms
         )
     except ApiError as exc:
         if exc.code is ErrorCode.ACCESS_CODE_REQUIRED:

@@ -34,6 +34,12 @@ from sharing.links import create_link, new_pack_slug, public_url
 from sharing.tracks import find_pack, find_tracks
 
 
+def counts_view(request: Request[Any, Any, Any]) -> bool:
+    """False when the gateway says the read is a preview fetcher, a HEAD or a prefetch
+    (`countView=false`, SPEC §8/§9): the card is served but no `PackViewed` is recorded."""
+    return request.query_params.get("countView") != "false"
+
+
 class PackLinkCreateController(Controller):
     path = "/internal/orgs/{org_id:str}/packs/{pack_id:str}/share"
 
@@ -139,13 +145,14 @@ class _PackLinkSurface(Controller):
     ) -> PackPresentation:
         link, pack = await self._open(request, ctx, slug)
         tracks = await self._tracks(ctx, pack)
-        await record(
-            ctx,
-            PackViewed(
-                **about(link),
-                visitor=visitor_of(request),
-            ),
-        )
+        if counts_view(request):
+            await record(
+                ctx,
+                PackViewed(
+                    **about(link),
+                    visitor=visitor_of(request),
+                ),
+            )
         return PackPresentation(
             link=PackLinkSummary(
                 slug=link.slug,
