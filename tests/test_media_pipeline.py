@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from catalog.db.models import outbox as outbox_table
+from catalog.db.models import storage_deletions
+from catalog.db.tracks import media_keys
+from catalog.infra_errors import is_infrastructure_error
+from catalog.media import MediaRejected
+from catalog.settings import CatalogSettings
+from catalog.storage import MediaStorage
+from catalog.worker import MediaWorker
+from contracts.events import MediaJob
+from devstack.processes import free_port
 from devstack.suite import Suite
+from servicekit.db import make_engine, make_sessionmaker
+from servicekit.kafka import make_broker
+from servicekit.outbox import Outbox
 from tests.conftest import (
     MEDIA,
     Artist,
@@ -255,3 +272,185 @@ def test_backfill_renditions_a_track_from_before_the_pipeline_once(
         api.get(track_url(artist, track["id"], "/playback-url"), headers=artist.headers).status_code
         == 200
     )
+
+
+@contextlib.asynccontextmanager
+async def worker_in_process(
+    suite: Suite, monkeypatch: pytest.MonkeyPatch, **overrides: Any
+) -> AsyncIterator[MediaWorker]:
+    """A MediaWorker on the suite's real Postgres and S3 (its broker is never started)."""
+    for name, value in {
+        **suite.env(),
+        "ENCORE_DATABASE_URL": suite.database_url("catalog"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = CatalogSettings().model_copy(update=overrides)
+    engine = make_engine(settings.database_url, pool_size=2)
+    broker = make_broker(settings, "test-media-worker")
+    storage = MediaStorage(settings)
+    try:
+        yield MediaWorker(
+            settings, make_sessionmaker(engine), storage, Outbox(outbox_table), broker
+        )
+    finally:
+        await engine.dispose()
+
+
+def a_run_of(media: dict[str, Any], track_id: str, run: str) -> dict[str, Any]:
+    """The media column another run of the worker would write: same shape, its own keys."""
+    prefix = f"tracks/{track_id}/media/{run}/"
+    return {
+        **media,
+        "renditions": [
+            {**r, "key": prefix + r["key"].rsplit("/", 1)[1]} for r in media["renditions"]
+        ],
+        "peaks_key": prefix + "peaks.json",
+    }
+
+
+async def put_objects(worker: MediaWorker, media: dict[str, Any]) -> None:
+    for key in media_keys(media):
+        await worker.storage.put(key, io.BytesIO(b"rendition"), 9, "application/octet-stream")
+
+
+def scheduled(suite: Suite, keys: list[str]) -> set[str]:
+    rows = run_sql(
+        suite.database_url("catalog"),
+        "SELECT key FROM catalog.storage_deletions WHERE key = ANY($1::text[])",
+        keys,
+    )
+    return {row["key"] for row in rows}
+
+
+def test_two_runs_of_one_job_leave_the_winners_renditions_in_place(
+    api: httpx.Client,
+    new_artist: Callable[[], Artist],
+    suite: Suite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kafka handed one job to two workers: run A finishes first and its listing sees run
+    B's uploads; B then finishes too. The track must keep A's renditions, and B's go."""
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.wav")
+    database = suite.database_url("catalog")
+    row = run_sql(
+        database, "SELECT audio_key, media FROM catalog.tracks WHERE id = $1", track["id"]
+    )
+    media = json.loads(row[0]["media"]) if isinstance(row[0]["media"], str) else row[0]["media"]
+    job = MediaJob(track_id=track["id"], audio_key=row[0]["audio_key"])
+    run_a, run_b = a_run_of(media, track["id"], "runa"), a_run_of(media, track["id"], "runb")
+
+    async def race() -> None:
+        async with worker_in_process(suite, monkeypatch) as worker:
+            await put_objects(worker, run_a)
+            await put_objects(worker, run_b)
+            await worker._finish(job, media=run_a, values={})
+            await worker._finish(job, media=run_b, values={})
+
+    run_sql(
+        database,
+        "UPDATE catalog.tracks SET processing_state = 'processing' WHERE id = $1",
+        track["id"],
+    )
+    asyncio.run(race())
+    ready = wait_processed(api, artist, track["id"])
+    assert ready["processing_state"] == "ready"
+    stored = run_sql(database, "SELECT media FROM catalog.tracks WHERE id = $1", track["id"])[0]
+    stored_media = (
+        stored["media"] if isinstance(stored["media"], dict) else json.loads(stored["media"])
+    )
+    assert stored_media == run_a
+    assert not scheduled(suite, media_keys(run_a))
+    assert set(media_keys(run_a)) <= set(media_objects(suite, track["id"]))
+    # the deletion sweeper removes the first upload's set and run B's, never A's
+    objects = eventually(lambda: settled(suite, track["id"], set(media_keys(run_a))), timeout=90)
+    assert len(objects) == 3
+
+
+def test_a_run_that_commits_takes_its_keys_off_the_removal_schedule(
+    api: httpx.Client,
+    new_artist: Callable[[], Artist],
+    suite: Suite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run A failed the track and its listing scheduled run B's uploads; B then succeeds."""
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.wav")
+    database = suite.database_url("catalog")
+    row = run_sql(
+        database, "SELECT audio_key, media FROM catalog.tracks WHERE id = $1", track["id"]
+    )
+    media = json.loads(row[0]["media"]) if isinstance(row[0]["media"], str) else row[0]["media"]
+    job = MediaJob(track_id=track["id"], audio_key=row[0]["audio_key"])
+    run_b = a_run_of(media, track["id"], "runb")
+    scheduled_after_failure: set[str] = set()
+
+    async def race() -> None:
+        async with worker_in_process(suite, monkeypatch) as worker:
+            await put_objects(worker, run_b)
+            await worker._finish(job, failed="run A gave up")
+            async with worker.sessions() as session:
+                found = await session.scalars(
+                    select(storage_deletions.c.key).where(
+                        storage_deletions.c.key.in_(media_keys(run_b))
+                    )
+                )
+                scheduled_after_failure.update(found)
+            await worker._finish(job, media=run_b, values={})
+
+    run_sql(
+        database,
+        "UPDATE catalog.tracks SET processing_state = 'processing' WHERE id = $1",
+        track["id"],
+    )
+    asyncio.run(race())
+    assert scheduled_after_failure  # the failure's listing did schedule B's uploads ...
+    assert wait_processed(api, artist, track["id"])["processing_state"] == "ready"
+    assert not scheduled(suite, media_keys(run_b))  # ... and B's commit took them back
+
+
+def test_a_storage_outage_leaves_the_track_processing_for_redelivery(
+    api: httpx.Client,
+    new_artist: Callable[[], Artist],
+    suite: Suite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """S3 unreachable (a port nobody listens on): the job raises for redelivery; the track
+    is neither failed nor charged an attempt."""
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.wav")
+    database = suite.database_url("catalog")
+    audio_key = run_sql(
+        database, "SELECT audio_key FROM catalog.tracks WHERE id = $1", track["id"]
+    )[0][0]
+    run_sql(
+        database,
+        "UPDATE catalog.tracks SET processing_state = 'processing', processing_attempts = 0"
+        " WHERE id = $1",
+        track["id"],
+    )
+    job = MediaJob(track_id=track["id"], audio_key=audio_key)
+
+    async def handle() -> BaseException | None:
+        async with worker_in_process(
+            suite,
+            monkeypatch,
+            s3_endpoint=f"http://127.0.0.1:{free_port()}",
+            media_max_attempts=2,
+            media_retry_wait_seconds=0.01,
+        ) as worker:
+            try:
+                await worker.handle(job)
+            except Exception as exc:
+                return exc
+        return None
+
+    raised = asyncio.run(handle())
+    assert raised is not None and is_infrastructure_error(raised), raised
+    state, attempts = run_sql(
+        database,
+        "SELECT processing_state, processing_attempts FROM catalog.tracks WHERE id = $1",
+        track["id"],
+    )[0]
+    assert (state, attempts) == ("processing", 0)
+    assert not is_infrastructure_error(MediaRejected("not audio"))

@@ -37,6 +37,7 @@ from catalog import media_jobs
 from catalog.db import tracks as repo
 from catalog.db.models import outbox as outbox_table
 from catalog.db.models import tracks
+from catalog.infra_errors import is_infrastructure_error
 from catalog.media import MediaLimits, MediaRejected, process_audio
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
@@ -106,22 +107,29 @@ class MediaWorker:
                             f"processing failed {attempts - 1} times (the worker stopped "
                             "during the job each time)"
                         )
-                    await self._process(job)
+                    try:
+                        await self._process(job)
+                    except Exception as exc:
+                        if is_infrastructure_error(exc):
+                            await self._refund_attempt(job)
+                        raise
         except MediaRejected as exc:
             await self._finish(job, failed=exc.reason)
             return "rejected"
         except JobFailed as exc:
-            await self._dead_letter(job, exc)
             await self._finish(job, failed=str(exc))
+            await self._dead_letter(job, exc)
             return "dead_lettered"
         except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise  # an outage, not the file: redelivered, the track stays `processing`
             log.exception("media job for %s kept failing", job.track_id)
-            await self._dead_letter(job, exc)
             await self._finish(
                 job,
                 failed=f"processing failed {self.settings.media_max_attempts} times; "
                 "the last error was logged",
             )
+            await self._dead_letter(job, exc)  # only once the failure is on the track
             return "dead_lettered"
         return "ready"
 
@@ -148,6 +156,23 @@ class MediaWorker:
                 .returning(tracks.c.processing_attempts)
             )
         return None if attempts is None else int(attempts)
+
+    async def _refund_attempt(self, job: MediaJob) -> None:
+        """An outage is not the file's fault: give back the attempt it used, so enough
+        redeliveries during an outage do not fail the track. Best effort: the database
+        may be what is down, and then the attempt stays counted."""
+        with contextlib.suppress(Exception):
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    update(tracks)
+                    .where(
+                        tracks.c.id == job.track_id,
+                        tracks.c.audio_key == job.audio_key,
+                        tracks.c.processing_state == "processing",
+                        tracks.c.processing_attempts > 0,
+                    )
+                    .values(processing_attempts=tracks.c.processing_attempts - 1)
+                )
 
     async def _process(self, job: MediaJob) -> None:
         run = secrets.token_hex(6)
@@ -201,13 +226,21 @@ class MediaWorker:
         values: dict[str, Any] | None = None,
     ) -> None:
         """ONE transaction: the outputs (or the failure) on the track, every other object
-        under its media prefix scheduled for removal, and the lifecycle event."""
+        under its media prefix scheduled for removal, and the lifecycle event.
+
+        Kafka may hand the same job to two workers at once (a rebalance, a long job). The
+        first to commit wins; a later run of the same job only removes its own objects.
+        The winner's listing may have scheduled a slower run's objects, so a run that
+        commits takes its own keys back off the removal schedule."""
         keep = set(repo.media_keys(media))
         existing = await asyncio.to_thread(self._list, media_prefix(job.track_id))
         async with self.sessions() as session, session.begin():
             row = await repo.get_track(session, job.track_id, lock=True)
             if row is None or row.audio_key != job.audio_key:
                 await repo.schedule_removal(session, *keep)  # replaced meanwhile: ours is moot
+                return
+            if row.processing_state == "ready" and row.processed_audio_key == job.audio_key:
+                await repo.schedule_removal(session, *keep)  # another run of this job won
                 return
             if failed is None:
                 changes: dict[str, Any] = {
@@ -228,6 +261,7 @@ class MediaWorker:
             orphans = [k for k in existing if k not in keep]
             orphans += [k for k in repo.media_keys(row.media) if k not in keep]
             await repo.schedule_removal(session, *orphans)
+            await repo.unschedule_removal(session, *keep)
             updated = await repo.update_track(session, job.track_id, changes)
             if updated.processing_state != row.processing_state or failed is None:
                 await self.outbox.add(

@@ -85,6 +85,12 @@ async def schedule_removal(session: AsyncSession, *keys: str | None) -> None:
         await session.execute(pg_insert(storage_deletions).values(wanted).on_conflict_do_nothing())
 
 
+async def unschedule_removal(session: AsyncSession, *keys: str) -> None:
+    """Keys a track now references must not be removed, whoever scheduled them."""
+    if keys:
+        await session.execute(delete(storage_deletions).where(storage_deletions.c.key.in_(keys)))
+
+
 async def list_org_tracks(
     session: AsyncSession, organization_id: str, limit: int, offset: int
 ) -> tuple[Sequence[Any], int]:
