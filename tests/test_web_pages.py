@@ -182,7 +182,7 @@ def test_oembed_describes_the_embed(api: httpx.Client, new_artist: Callable[[], 
     assert api.get("/oembed", params={"url": "https://elsewhere.example/x"}).status_code == 422
     # a link page's shape on another site is not ours to embed
     foreign = link["url"].replace(httpx.URL(link["url"]).netloc.decode(), "elsewhere.example")
-    assert api.get("/oembed", params={"url": foreign}).status_code == 422
+    assert_error(api.get("/oembed", params={"url": foreign}), 404, "RESOURCE_NOT_FOUND")
 
 
 def test_assets_are_hashed_immutable_and_gzipped(api: httpx.Client) -> None:

@@ -205,6 +205,8 @@ def error_statuses(route: Route) -> set[int]:
         statuses |= {403, 429}  # access codes and downloads; guessing is limited
     if route.path.endswith("/playback-url"):
         statuses.add(409)  # MEDIA_PROCESSING until the renditions exist, MEDIA_FAILED
+    if route.path == "/oembed":
+        statuses.add(404)  # a URL of another site: oEmbed's "no response for this url"
     return statuses
 
 

@@ -457,11 +457,8 @@ async def oembed(
     kind, name = match.groups()
     base = origin(request, ctx)
     if parts.netloc.lower() != urlsplit(base).netloc.lower():
-        raise ApiError(
-            ErrorCode.VALIDATION_ERROR,
-            "invalid url",
-            details={"fields": {"url": "not a link page of this site"}},
-        )
+        # a well-formed URL of another site: oEmbed's answer is 404, "nothing for this url"
+        raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not a link page of this site")
     height = 180 if kind == "t" else 420
     src = f"{base}/embed/{kind}/{name}"
     html = (
