@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -209,7 +208,9 @@ def test_sigkill_mid_job_still_ends_ready_with_one_set(
     and the deletion sweeper removes whatever the killed attempt had written."""
     artist = new_artist()
     track = upload(api, artist, "tone-3s.wav", ready=False)
-    time.sleep(0.3)  # let the worker pick the job up; either way the outcome must hold
+    # kill once the worker holds the job (it counts the attempt before it starts one); it
+    # may finish first on a fast machine, and the outcome must hold either way
+    eventually(lambda: attempts(suite, track["id"]) >= 1 or None, timeout=60)
     suite.kill("media-worker")
     suite.start("media-worker")
     suite.wait_ready(("media-worker",), timeout=60)
@@ -217,6 +218,15 @@ def test_sigkill_mid_job_still_ends_ready_with_one_set(
     assert ready["processing_state"] == "ready"
     objects: Any = eventually(lambda: settled_one_set(suite, track["id"]), timeout=90)
     assert len(objects) == 3 and len({key.rsplit("/", 1)[0] for key in objects}) == 1
+
+
+def attempts(suite: Suite, track_id: str) -> int:
+    rows = run_sql(
+        suite.database_url("catalog"),
+        "SELECT processing_attempts FROM catalog.tracks WHERE id = $1",
+        track_id,
+    )
+    return int(rows[0]["processing_attempts"])
 
 
 def settled_one_set(suite: Suite, track_id: str) -> list[str] | None:
