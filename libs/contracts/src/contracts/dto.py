@@ -106,6 +106,8 @@ class LinkStats(BaseModel):
     downloads: int = 0
     reshares: int = 0
     unique_visitors: int = 0
+    qualified_plays: int = 0  # plays that heard min(30 s, half the track) (SPEC §9)
+    previews: int = 0  # opens by preview fetchers, bots, HEAD and prefetch: not views
 
 
 class ShareLinkSummary(BaseModel):

@@ -36,8 +36,22 @@ class Payload(BaseModel):
         raise NotImplementedError  # every concrete payload defines its partition key
 
 
+DeviceClass = Literal["desktop", "mobile", "tablet", "bot", "other"]
+
+
+class Device(BaseModel):
+    """What the gateway parsed from the User-Agent (ua-parser); the raw string is never kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    browser: ShortText | None = None  # family, e.g. "Chrome", "Mobile Safari"
+    os: ShortText | None = None  # family, e.g. "Mac OS X", "Android"
+    device_class: DeviceClass = "other"
+
+
 class Visitor(BaseModel):
-    """Who engaged: a signed-in user and/or the anonymous ids the client sends."""
+    """Who engaged: a signed-in user and/or the anonymous ids the client sends, and the
+    device it came from (absent on events recorded before devices were parsed)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -47,6 +61,7 @@ class Visitor(BaseModel):
     visitor_id: ShortText | None = None
     session_id: ShortText | None = None
     source: ShortText = "pack_link"
+    device: Device | None = None
 
 
 LinkKind = Literal["ref", "track", "pack", "split_sheet"]
@@ -116,6 +131,42 @@ class ShareRecorded(EngagementPayload):
 
     link_id: str
     channel: ShortText
+
+    def key(self) -> str:
+        return self.link_id
+
+
+class TrackListened(EngagementPayload):
+    """What one play (`play_id`, chosen by the player per playback) heard since its last
+    beacon: intervals [from, to) in seconds of the track. Analytics keeps the union per
+    play, so a beacon delivered twice, or a part heard again after seeking back, adds
+    nothing. `duration_seconds` is the track's decoded duration when the gateway knew it."""
+
+    TYPE: ClassVar[str] = "track.listened"
+    TOPIC: ClassVar[str] = topics.TRACK_LISTENED
+
+    track_id: str
+    play_id: ShortText
+    intervals: tuple[tuple[float, float], ...] = Field(min_length=1, max_length=50)
+    duration_seconds: float | None = None
+
+    def key(self) -> str:
+        return self.track_id
+
+
+PreviewReason = Literal["preview_fetcher", "bot", "head", "prefetch"]
+
+
+class SharePreviewed(EngagementPayload):
+    """An open of a link that is not a person's view (SPEC §9 "humans only"): counted
+    apart as a preview, with why it was excluded."""
+
+    TYPE: ClassVar[str] = "share.previewed"
+    TOPIC: ClassVar[str] = topics.SHARE_PREVIEWED
+
+    link_id: str
+    link_kind: LinkKind
+    reason: PreviewReason
 
     def key(self) -> str:
         return self.link_id
@@ -305,6 +356,8 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         PackViewed,
         ShareClicked,
         ShareRecorded,
+        TrackListened,
+        SharePreviewed,
         ShareLinkLifecycle,
         TrackChanged,
         TrackDeleted,

@@ -8,6 +8,8 @@ SHARE_CLICKED = "share.clicked"
 TRACK_DOWNLOADED = "track.downloaded"
 SHARE_RECORDED = "share.recorded"
 SHARE_LIFECYCLE = "share.lifecycle"
+TRACK_LISTENED = "track.listened"  # listening beacons (SPEC §9)
+SHARE_PREVIEWED = "share.previewed"  # opens by previewers, bots, HEAD, prefetch
 CATALOG_LIFECYCLE = "catalog.lifecycle"
 MEDIA_JOBS = "media.jobs"  # catalog outbox -> media worker
 
@@ -17,6 +19,8 @@ ENGAGEMENT_TOPICS: tuple[str, ...] = (
     SHARE_CLICKED,
     TRACK_DOWNLOADED,
     SHARE_RECORDED,
+    TRACK_LISTENED,
+    SHARE_PREVIEWED,
 )
 ALL_TOPICS: tuple[str, ...] = (
     *ENGAGEMENT_TOPICS,

@@ -32,6 +32,7 @@ class DailyCounters(BaseModel):
     plays: int = Field(default=0, examples=[3])
     downloads: int = Field(default=0, examples=[0])
     reshares: int = Field(default=0, examples=[1])
+    qualified_plays: int = Field(default=0, examples=[2])
 
 
 class SignedInListener(BaseModel):
@@ -43,6 +44,72 @@ class SignedInListener(BaseModel):
 class Listeners(BaseModel):
     signed_in: list[SignedInListener] = Field(default_factory=list)
     anonymous: int = Field(default=0, description="Distinct anonymous listeners.", examples=[4])
+
+
+class CompletionBuckets(BaseModel):
+    """Plays that heard at least 25, 50, 75 and 100 % of the track (a funnel: a play that
+    reached 75 % is in the first three). 100 % allows the last half second (encoder
+    padding, the `ended` event's rounding)."""
+
+    reached_25: int = Field(default=0, examples=[9])
+    reached_50: int = Field(default=0, examples=[7])
+    reached_75: int = Field(default=0, examples=[5])
+    reached_100: int = Field(default=0, examples=[3])
+
+
+class Listening(BaseModel):
+    """Listen depth from the player's beacons (SPEC §9). Plays counted before beacons
+    existed are starts without depth: they count in `play_starts` only."""
+
+    play_starts: int = Field(default=0, description="Distinct plays begun.", examples=[11])
+    qualified_plays: int = Field(
+        default=0,
+        description="Plays that heard at least min(30 s, half the track).",
+        examples=[7],
+    )
+    average_seconds_heard: float = Field(
+        default=0.0, description="Over plays with beacons; 0 when none.", examples=[84.5]
+    )
+    completion: CompletionBuckets = Field(default_factory=CompletionBuckets)
+
+
+class ListenerDepth(BaseModel):
+    """How much of one track one listener heard, over all their plays in the range."""
+
+    listener: str = Field(
+        description="The handle of a signed-in listener, else `anonymous-` and a short "
+        "stable hash of the visitor id (never the id itself).",
+        examples=["jon"],
+    )
+    signed_in: bool = Field(examples=[True])
+    display_name: str | None = Field(default=None, examples=["Jon Ek"])
+    track_id: str = Field(examples=["mtrack_9d2f4b1c8e6a"])
+    plays: int = Field(examples=[2])
+    seconds_heard: float = Field(description="Union over their plays.", examples=[171.0])
+    furthest_seconds: float = Field(examples=[180.0])
+    completion: float = Field(description="seconds_heard ÷ duration, 0..1.", examples=[0.95])
+
+
+class Devices(BaseModel):
+    """Counted engagements by what they came from (ua-parser families); `unknown` for
+    events recorded before devices were parsed."""
+
+    by_browser: dict[str, int] = Field(default_factory=dict, examples=[{"Chrome": 8}])
+    by_os: dict[str, int] = Field(default_factory=dict, examples=[{"Mac OS X": 5}])
+    by_device_class: dict[str, int] = Field(
+        default_factory=dict, examples=[{"desktop": 6, "mobile": 4}]
+    )
+
+
+class Excluded(BaseModel):
+    """What was not counted as a person's engagement, and why (SPEC §9 "humans only")."""
+
+    previews: int = Field(
+        default=0, description="Opens by preview fetchers, bots, HEAD, prefetch.", examples=[3]
+    )
+    by_reason: dict[str, int] = Field(
+        default_factory=dict, examples=[{"preview_fetcher": 2, "bot": 1}]
+    )
 
 
 class Activity(BaseModel):
@@ -61,6 +128,13 @@ class Activity(BaseModel):
     daily: list[DailyCounters] = Field(
         description="One entry per UTC day of the range, at most 367 (a year is clamped)."
     )
+    listening: Listening = Field(default_factory=Listening)
+    listener_depth: list[ListenerDepth] = Field(
+        default_factory=list,
+        description="Per listener and track, most heard first, at most 100.",
+    )
+    devices: Devices = Field(default_factory=Devices)
+    excluded: Excluded = Field(default_factory=Excluded)
 
 
 class Report(Activity):
