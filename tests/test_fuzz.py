@@ -7,6 +7,7 @@ many more under `make soak` (the `soak` test below).
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
@@ -17,8 +18,9 @@ from typing import Any, cast
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import Case, CheckContext, CheckFunction, Response
 from schemathesis.config import SchemathesisConfig
 from schemathesis.schemas import BaseSchema
@@ -44,7 +46,7 @@ def openapi(suite: Suite) -> BaseSchema:
         {
             "generation": {"mode": "all"},
             "phases": {
-                # the stateful phase (it follows the links) is not part of `make test` yet
+                # the stateful phase (it follows the links) is its own test below
                 "stateful": {"enabled": False},
                 # the documented examples are sent by no phase here: schemathesis refuses
                 # them alongside `@schema.given()`, which these tests need for real ids
@@ -339,3 +341,121 @@ def test_soak_fuzz_as_a_member(
 @schema.parametrize()
 def test_soak_fuzz_anonymous(case: Case[Any], data: st.DataObject) -> None:
     anonymous(case, data)
+
+
+STATEFUL_EXAMPLES = int(os.environ.get("ENCORE_FUZZ_STATEFUL_EXAMPLES", "10"))  # make test
+STATEFUL_SOAK_EXAMPLES = int(os.environ.get("ENCORE_FUZZ_STATEFUL_SOAK_EXAMPLES", "200"))
+
+
+def test_fuzz_stateful_as_a_member(api: httpx.Client, suite: Suite, member: Member) -> None:
+    stateful(api, suite, member, STATEFUL_EXAMPLES)
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(120 + 5 * STATEFUL_SOAK_EXAMPLES)
+def test_soak_fuzz_stateful_as_a_member(api: httpx.Client, suite: Suite, member: Member) -> None:
+    stateful(api, suite, member, STATEFUL_SOAK_EXAMPLES)
+
+
+def stateful(api: httpx.Client, suite: Suite, member: Member, examples: int) -> None:
+    """Sequences of calls along the OpenAPI `links` (create a track, share it, open the
+    link, …), as the member, with every check of the stateless tests on every step. What a
+    link hands over (an id, a token, a slug) is a real value, so the calls reach past 404s;
+    what a schema cannot know (real audio, the member's own track ids) is filled in as in
+    the stateless tests."""
+    loaded = schemathesis.openapi.from_url(
+        f"{suite.gateway_url}/schema/openapi.json",
+        config=SchemathesisConfig.from_dict({"generation": {"mode": "positive"}}),
+    )
+
+    org = f"/v1/music/{member.artist.organization_id}"
+
+    def album_track(album_id: str) -> str:
+        album = api.get(f"{org}/albums/{album_id}", headers=member.artist.headers)
+        if album.status_code == 404:  # deleted by a step: finalizing it is a 404, rightly
+            return member.ids["album_track"][0]
+        tracks = album.json().get("tracks") if album.status_code == 200 else None
+        if tracks:
+            return str(tracks[0]["id"])
+        return str(upload(api, member.artist, album_id=album_id, ready=False)["id"])
+
+    class Workflow(loaded.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            key = suite.admin_api_key if case.path == "/v1/users" else member.artist.api_key
+            for name in case.path_parameters or {}:
+                if name == "org":
+                    case.path_parameters[name] = member.artist.organization_id
+            real_data(case, member)  # real audio in file parts, ids that exist in bodies
+            body: Any = case.body
+            if isinstance(body, dict) and "album_id" in body and case.media_type:
+                # a step may have deleted the member's album (a link from an upload that
+                # named it leads to deleting it): name one that exists now
+                body["album_id"] = api.post(
+                    f"{org}/albums",
+                    headers=member.artist.headers,
+                    json={"title": "Stateful " + secrets.token_hex(4)},
+                ).json()["id"]
+            if case.path.endswith("/finalize") and isinstance(body, dict) and body.get("track_ids"):
+                # a step may have taken the album's track away: name one it holds now
+                body["track_ids"] = [album_track(case.path_parameters["album_id"])]
+            return {
+                "headers": {"X-API-Key": key, "X-Forwarded-For": next(_addresses)},
+                "timeout": 30,
+            }
+
+        def validate_response(
+            self,
+            response: Response,
+            case: Case[Any],
+            additional_checks: list[CheckFunction] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            excluded: list[CheckFunction] = []
+            if not len(case.operation.body) and case.method in BODY_METHODS:
+                excluded.append(positive_data_acceptance)  # as in `send` above
+            case.validate_response(response, additional_checks=CHECKS, excluded_checks=excluded)
+
+    steps = 0
+    wanted = examples * 3  # calls checked, at least
+    statuses: collections.Counter[int] = collections.Counter()
+
+    class Counted(Workflow):
+        def step(self, input: Any) -> Any:
+            nonlocal steps
+            steps += 1
+            applied = {name for _, name in input.applied_parameters}
+            for name in input.case.path_parameters or {}:
+                # what no link handed over: the member's real id where it has one
+                if name in member.ids and name not in applied:
+                    input.case.path_parameters[name] = member.ids[name][0]
+            output = super().step(input)
+            statuses[output.response.status_code] += 1
+            return output
+
+    runs = 0
+    while steps < wanted and runs < 10:
+        runs += 1
+        try:
+            Counted.run(
+                settings=settings(
+                    max_examples=examples,
+                    stateful_step_count=6,
+                    # no shrinking: the stack's state has moved on, so a replay draws
+                    # differently
+                    phases=[Phase.generate],
+                    deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    database=None,
+                )
+            )
+        except FlakyStrategyDefinition:
+            # Hypothesis saw a rule's bundle differ from an earlier run with the same
+            # choices: the server's state, not a finding. Start a fresh run; failures of a
+            # check are FailureGroup and are raised as they are.
+            continue
+    assert steps >= wanted, f"only {steps} calls were made in {runs} runs"
+    print(f"stateful: {steps} calls in {runs} runs, statuses {sorted(statuses.items())}")
+    succeeded = sum(n for status, n in statuses.items() if status < 300)
+    # following the links must get somewhere: most calls answered 404 would mean the
+    # links hand over nothing usable
+    assert succeeded >= steps // 4, f"only {succeeded} of {steps} calls succeeded: {statuses}"

@@ -27,11 +27,21 @@ STORABLE = r"^[^\x00]*$"
 Storable = Annotated[str, StringConstraints(pattern=STORABLE)]
 
 
+def each_once() -> JsonDict:
+    """`uniqueItems` for a list of ids where a repeat is refused (422 "each id once"), so a
+    client generated from the document knows it (a new dict each time, as below)."""
+    return {"uniqueItems": True}
+
+
 def optional_storable() -> JsonDict:
     """Litestar documents the pattern of a plain `Storable` only: an optional one says it
     here (a new dict each time: Litestar adds the field's examples into it)."""
     return {"pattern": STORABLE}
 
+
+# an album slug: lowercase letters and digits in words joined by single dashes (catalog
+# derives one from the title when none is given, and refuses any other with a 422)
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 TRACK_ID_EXAMPLE = "mtrack_3f9a1c2b7d4e"
 PACK_ID_EXAMPLE = "mpack_8b2e4f6a1c3d"
@@ -122,7 +132,7 @@ class CreateAlbum(BaseModel):
 
     title: Storable = Field(min_length=1, max_length=MAX_TITLE, examples=["Late Summer"])
     slug: Storable | None = Field(
-        json_schema_extra=optional_storable(),
+        json_schema_extra={"pattern": SLUG_PATTERN},
         default=None,
         max_length=MAX_SLUG,
         examples=["late-summer"],
@@ -151,7 +161,10 @@ class FinalizeAlbum(BaseModel):
     """Tracks of the album, appended in this order; the first success releases it."""
 
     track_ids: list[Storable] = Field(
-        min_length=1, max_length=MAX_TRACK_IDS, examples=[[TRACK_ID_EXAMPLE]]
+        min_length=1,
+        max_length=MAX_TRACK_IDS,
+        examples=[[TRACK_ID_EXAMPLE]],
+        json_schema_extra=each_once(),
     )
 
 
@@ -179,7 +192,10 @@ class CreatePack(BaseModel):
         json_schema_extra=optional_storable(), default=None, max_length=MAX_DESCRIPTION
     )
     track_ids: list[Storable] = Field(
-        default_factory=list, max_length=MAX_TRACK_IDS, examples=[[TRACK_ID_EXAMPLE]]
+        default_factory=list,
+        max_length=MAX_TRACK_IDS,
+        examples=[[TRACK_ID_EXAMPLE]],
+        json_schema_extra=each_once(),
     )
 
 
@@ -196,7 +212,10 @@ class PackTracks(BaseModel):
     """Tracks to append, or (`PUT`) the pack's own tracks in their new order."""
 
     track_ids: list[Storable] = Field(
-        min_length=1, max_length=MAX_TRACK_IDS, examples=[[TRACK_ID_EXAMPLE]]
+        min_length=1,
+        max_length=MAX_TRACK_IDS,
+        examples=[[TRACK_ID_EXAMPLE]],
+        json_schema_extra=each_once(),
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MAX_SLUG = 80
+from contracts.api.catalog import MAX_SLUG, SLUG_PATTERN
+
+__all__ = ["MAX_SLUG", "is_valid_slug", "slugify"]
 
 
 def slugify(title: str) -> str:
@@ -15,4 +17,4 @@ def slugify(title: str) -> str:
 
 
 def is_valid_slug(slug: str) -> bool:
-    return bool(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug)) and len(slug) <= MAX_SLUG
+    return bool(re.fullmatch(SLUG_PATTERN, slug)) and len(slug) <= MAX_SLUG
