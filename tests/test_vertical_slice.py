@@ -76,7 +76,15 @@ def test_upload_share_open_play_and_count(
         )
 
     counted = eventually(stats)
-    assert counted == {"views": 1, "plays": 1, "downloads": 0, "reshares": 0, "unique_visitors": 1}
+    assert counted == {
+        "views": 1,
+        "plays": 1,
+        "downloads": 0,
+        "reshares": 0,
+        "unique_visitors": 1,
+        "qualified_plays": 0,  # a playback URL is a start; only heard seconds qualify
+        "previews": 0,
+    }
 
 
 def test_signed_url_serves_byte_ranges(api: httpx.Client, new_artist: Callable[[], Artist]) -> None:

@@ -257,10 +257,10 @@ class PackSnapshotController(Controller):
     path = "/internal/packs"
 
     @get("/{pack_id:str}/snapshot")
-    async def snapshot(self, pack_id: str, ctx: CatalogContext) -> dict[str, Any]:
+    async def snapshot(self, pack_id: str, ctx: CatalogContext) -> PackChanged:
         async with ctx.sessions() as session:
             row = await repo.get_pack(session, pack_id)
             if row is None:
                 raise not_found("pack", pack_id=pack_id)
             track_ids = (await repo.track_ids_of(session, [pack_id]))[pack_id]
-        return _changed(row, "updated", track_ids).model_dump(mode="json")
+        return _changed(row, "updated", track_ids)

@@ -183,7 +183,7 @@ class SplitSheetSnapshotController(Controller):
     path = "/internal/tracks/{track_id:str}/split-sheet"
 
     @get("/snapshot")
-    async def snapshot(self, track_id: str, ctx: CatalogContext) -> dict[str, Any]:
+    async def snapshot(self, track_id: str, ctx: CatalogContext) -> SplitSheetSnapshot:
         async with ctx.sessions() as session:
             row = (
                 await session.execute(
@@ -192,4 +192,4 @@ class SplitSheetSnapshotController(Controller):
             ).one_or_none()
         if row is None:
             raise not_found("split sheet", track_id=track_id)
-        return _snapshot(row).model_dump(mode="json")
+        return _snapshot(row)

@@ -21,7 +21,7 @@ from contracts import ids
 from contracts.api.catalog import MAX_TITLE, DeletedTrack, TrackPage
 from contracts.dto import PublicTrack, SignedUrl, TrackView
 from contracts.errors import ErrorCode
-from contracts.events import TrackChanged, TrackDeleted
+from contracts.events import TrackChanged, TrackDeleted, TrackSnapshot
 from contracts.media import MediaSource
 from servicekit.errors import ApiError, not_found, validation_error
 from servicekit.internal import actor_of
@@ -274,12 +274,12 @@ class TracksController(Controller):
     path = "/internal/tracks"
 
     @get("/{track_id:str}/snapshot")
-    async def snapshot(self, track_id: str, ctx: CatalogContext) -> dict[str, Any]:
+    async def snapshot(self, track_id: str, ctx: CatalogContext) -> TrackSnapshot:
         async with ctx.sessions() as session:
             row = await repo.get_track(session, track_id)
         if row is None:
             raise not_found("track", track_id=track_id)
-        return repo.snapshot(row).model_dump(mode="json")
+        return repo.snapshot(row)
 
     @get("/{track_id:str}/public")
     async def public(
