@@ -266,7 +266,7 @@ class TestPackLinks:
         page = api.get(base, params=visitor)
         assert page.status_code == 200, page.text
         body = page.json()
-        assert body["link"]["name"] == "For DJs" and body["link"]["disableDownloads"] is True
+        assert body["link"]["name"] == "For DJs" and body["link"]["disable_downloads"] is True
         assert [t["id"] for t in body["pack"]["tracks"]] == [t["id"] for t in tracks]
         assert api.get(f"{base}/presentation", params=visitor).status_code == 200
         first = tracks[0]["id"]
@@ -478,8 +478,8 @@ class TestSplitSheetLinks:
             "status",
             "tokenPreview",
             "trackId",
-            "createdAt",
-            "updatedAt",
+            "created_at",
+            "updated_at",
             "expiresAt",
         } <= set(body["link"])
         assert body["link"]["tokenPreview"] == "…" + link["token"][-4:]

@@ -185,3 +185,33 @@ def test_media_documents_the_types_it_really_answers_with(document: dict[str, An
             "image/*",
         }
     assert set(responses["404"]["content"]) == {"application/json"}
+
+
+# SPEC §6: snake_case, except the names the seeds fix for their surfaces; `playId` is the
+# beacon body's own id spelled like the seed names beside it (docs/api.md, "Casing").
+SEED_NAMES = {
+    "visitorId",
+    "sessionId",
+    "accessCode",
+    "tokenPreview",
+    "trackId",
+    "expiresAt",
+    "splitSheet",
+    "uniqueVisitors",
+    "playId",
+}
+CAMEL = re.compile(r"^[a-z][a-z0-9]*[A-Z]")
+
+
+def test_names_are_snake_case_except_the_seeds_names(document: dict[str, Any]) -> None:
+    camel: set[str] = set()
+    for schema in document["components"]["schemas"].values():
+        camel.update(name for name in schema.get("properties", {}) if CAMEL.match(name))
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] != "header" and CAMEL.match(parameter["name"]):
+                        camel.add(parameter["name"])
+    assert camel - SEED_NAMES == set()
+    assert {"visitorId", "sessionId", "accessCode"} <= camel  # the check sees them

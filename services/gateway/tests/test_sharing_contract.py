@@ -142,8 +142,8 @@ def test_a_split_sheet_link_without_expiry_leaves_expires_at_out() -> None:
         "status": "draft",
         "tokenPreview": "…abcd",
         "trackId": "trk_1",
-        "createdAt": now,
-        "updatedAt": now,
+        "created_at": now,
+        "updated_at": now,
     }
     assert "expiresAt" not in SplitSheetLinkSummary(**envelope).model_dump(mode="json")
     expiring = SplitSheetLinkSummary(**envelope, expiresAt=now).model_dump(mode="json")

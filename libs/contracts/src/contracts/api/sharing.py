@@ -121,13 +121,14 @@ class CreateSplitSheetLink(BaseModel):
 
 
 class PackLinkSummary(BaseModel):
-    """The link part of a pack presentation (names as in the Swayzio seed)."""
+    """The link part of a pack presentation: snake_case, but `expiresAt` as the Swayzio
+    seed spells it (SPEC §6's list)."""
 
     slug: str
     name: str | None
-    disableDownloads: bool  # noqa: N815 - the seed's wire names
-    expiresAt: datetime | None  # noqa: N815
-    createdAt: datetime  # noqa: N815
+    disable_downloads: bool
+    expiresAt: datetime | None  # noqa: N815 - the seed's wire name
+    created_at: datetime
 
 
 class PackContents(BaseModel):
@@ -151,8 +152,8 @@ class SplitSheetLinkSummary(BaseModel):
     status: Literal["draft", "sent", "signed"]
     tokenPreview: str | None  # noqa: N815 - the seed's wire names
     trackId: str  # noqa: N815
-    createdAt: datetime  # noqa: N815
-    updatedAt: datetime  # noqa: N815
+    created_at: datetime
+    updated_at: datetime
     expiresAt: datetime | None = None  # noqa: N815
 
     @model_serializer(mode="wrap")
@@ -165,7 +166,7 @@ class SplitSheetLinkSummary(BaseModel):
 
 class SharedContributor(BaseModel):
     name: str
-    userHandle: str | None  # noqa: N815 - the seed's wire names
+    user_handle: str | None
     role: str
     percentage: DecimalText
 
@@ -173,10 +174,10 @@ class SharedContributor(BaseModel):
 class SharedSplitSheet(BaseModel):
     id: str
     trackId: str  # noqa: N815 - the seed's wire names
-    trackTitle: str | None  # noqa: N815
+    track_title: str | None
     status: Literal["draft", "sent", "signed"]
     contributors: list[SharedContributor]
-    updatedAt: datetime  # noqa: N815
+    updated_at: datetime
 
 
 class SplitSheetLinkView(BaseModel):

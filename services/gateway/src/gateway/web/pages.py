@@ -213,7 +213,7 @@ async def open_pack_page(
         if exc.code is ErrorCode.ACCESS_CODE_INVALID:
             return render("gate.html", page, 403, slug=slug, wrong=posted)
         return failure(exc, embed)
-    downloads = not presentation.link.disableDownloads
+    downloads = not presentation.link.disable_downloads
     tracks = [
         card(
             t,
@@ -304,7 +304,7 @@ class PagesController(Controller):
             )
         except ApiError as exc:
             return failure(exc)
-        title = view.splitSheet.trackTitle or view.link.name or "Split sheet"
+        title = view.splitSheet.track_title or view.link.name or "Split sheet"
         page = Page(
             title=f"Split sheet · {title}", canonical=f"{origin(request, ctx)}/s/{clean_token}"
         )

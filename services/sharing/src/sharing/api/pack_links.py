@@ -157,9 +157,9 @@ class _PackLinkSurface(Controller):
             link=PackLinkSummary(
                 slug=link.slug,
                 name=link.name,
-                disableDownloads=link.disable_downloads,
+                disable_downloads=link.disable_downloads,
                 expiresAt=link.expires_at,
-                createdAt=link.created_at,
+                created_at=link.created_at,
             ),
             pack=PackContents(
                 id=pack.pack_id,

@@ -88,21 +88,21 @@ class SplitLinksController(Controller):
                 status=sheet.status,
                 tokenPreview=link.token_preview,
                 trackId=link.track_id,
-                createdAt=link.created_at,
-                updatedAt=link.updated_at,
+                created_at=link.created_at,
+                updated_at=link.updated_at,
                 expiresAt=link.expires_at,
             ),
             splitSheet=SharedSplitSheet(
                 id=sheet.split_sheet_id,
                 trackId=sheet.track_id,
-                trackTitle=track.title if track else None,
+                track_title=track.title if track else None,
                 status=sheet.status,
                 contributors=[
                     SharedContributor(
-                        name=c.name, userHandle=c.user_handle, role=c.role, percentage=c.percentage
+                        name=c.name, user_handle=c.user_handle, role=c.role, percentage=c.percentage
                     )
                     for c in sheet.contributors
                 ],
-                updatedAt=sheet.updated_at,
+                updated_at=sheet.updated_at,
             ),
         )
