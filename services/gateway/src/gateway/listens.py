@@ -10,9 +10,10 @@ against its link and stores `track.listened` through its outbox.
   an answer, and a 4xx would only make a well-meaning player look broken.
 - **Exactly once in effect**: the event id is a UUIDv5 of the beacon's content (target,
   track, visitor, session, play id, intervals), so the same beacon sent twice (a retried
-  sendBeacon, a fetch fallback after a lost answer) is one event; the outbox skips an id
-  it holds and analytics an id it applied. And what still arrives twice adds nothing to a
-  play's seconds heard: analytics keeps the union of its intervals.
+  sendBeacon, a fetch fallback after a lost answer) is one event: the outbox skips an id
+  it still holds, and a copy published after the first carries the same id, which
+  analytics applies once (SPEC §4). And what still arrives twice adds nothing to a play's
+  seconds heard: analytics keeps the union of its intervals.
 - **Limits**: each anonymous beacon draws on its client's engagement budget when its
   batch is sent (ratelimit.Limiters.admit); past it, it is dropped and counted.
 """

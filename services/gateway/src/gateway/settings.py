@@ -67,7 +67,7 @@ class GatewaySettings(ServiceSettings):
         default=3.0,
         ge=0,
         description="How long a stopping gateway keeps trying to hand its queued track-link "
-        "views to sharing.",
+        "views and listening beacons to sharing.",
     )
     invitation_ttl_days: float = Field(
         default=14.0,

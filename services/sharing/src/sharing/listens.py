@@ -5,8 +5,8 @@ replica, each pack it names once. A beacon is recorded only through a live link 
 its track (a track link's track, a pack's tracks, a ref code's track) or, unattributed, for
 a public track; anything else is dropped and counted. The event id is the gateway's (a
 hash of the beacon), so a batch retried after a lost answer, or a beacon sent twice, is
-stored once: the outbox skips an id it holds. Raises when it cannot store, so the gateway
-retries the batch.
+one event: the outbox skips an id it still holds, and a later copy carries the same id,
+which consumers apply once. Raises when it cannot store, so the gateway retries the batch.
 """
 
 from __future__ import annotations
