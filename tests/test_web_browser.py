@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -123,12 +124,15 @@ def test_the_player_reports_what_was_heard_as_one_play(
         ours = {e.event_id: e.payload for e in events if e.payload.link_id == link["id"]}
         return float(sum(to - start for p in ours.values() for start, to in p.intervals))
 
-    events = read_events(
-        suite.infra.kafka_bootstrap,
-        topics.TRACK_LISTENED,
-        lambda es: heard(es) >= duration - 1.0,
-        timeout=30,
-    )
+    # in a thread: Playwright's sync API holds this thread's event loop
+    with ThreadPoolExecutor(1) as pool:
+        events = pool.submit(
+            read_events,
+            suite.infra.kafka_bootstrap,
+            topics.TRACK_LISTENED,
+            lambda es: heard(es) >= duration - 1.0,
+            30,
+        ).result()
     ours = [e.payload for e in events if e.payload.link_id == link["id"]]
     assert len({p.play_id for p in ours}) == 1
     assert abs(heard(events) - duration) <= 1.0, (heard(events), duration)
