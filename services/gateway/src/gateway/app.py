@@ -44,8 +44,10 @@ from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
 from gateway.clients import TrustedProxies
 from gateway.context import GatewayContext
+from gateway.engagement import warm as warm_user_agent_parsers
 from gateway.events.invalidation import register_invalidation
 from gateway.forwarding import UPLOAD_OPTION
+from gateway.front_listens import serve_listens
 from gateway.link_cache import TrackLinkCache
 from gateway.listens import ListenRecorder
 from gateway.media import MediaProxy
@@ -173,6 +175,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
     ctx = build_context(settings)
+    warm_user_agent_parsers()
     if not settings.redis_url:
         log.warning("ENCORE_REDIS_URL is not set: guessing limits are kept per process")
     engine = ctx.engine
@@ -259,4 +262,4 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     )
     allow_uploads(app, settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
     document(app)
-    return serve_cached_opens(app, ctx)
+    return serve_cached_opens(serve_listens(app, ctx), ctx)

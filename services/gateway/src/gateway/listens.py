@@ -37,6 +37,11 @@ from servicekit.upstream import InternalClient, UpstreamError
 
 log = logging.getLogger(__name__)
 
+LISTEN_BEACONS = Counter(
+    "encore_gateway_listen_beacons_total",
+    "Listening beacons received by POST /v1/public/listens, by outcome (accepted, rejected)",
+    ["outcome"],
+)
 BEACONS_DROPPED = Counter(
     "encore_gateway_listen_beacons_dropped_total",
     "Listening beacons not recorded, by reason (track_not_in_link: seen by the gateway's "

@@ -2,14 +2,15 @@
 
 Validated in full against contracts.api.listens, queued for sharing to record as
 `track.listened` (gateway/listens.py), and answered 202 without waiting. The body is read
-as bytes so that `navigator.sendBeacon`'s text/plain works as well as application/json."""
+as bytes so that `navigator.sendBeacon`'s text/plain works as well as application/json.
+An anonymous valid batch is answered in front of Litestar the same way (front_listens.py);
+this route answers the rest: signed-in callers and every refusal."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Controller, Request, post
-from prometheus_client import Counter
 from pydantic import ValidationError
 
 from contracts.api.listens import MAX_LISTEN_BODY_BYTES, ListenBatch, ListensAccepted
@@ -17,14 +18,9 @@ from contracts.errors import ErrorCode
 from gateway.auth import provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.engagement import agent_of
+from gateway.listens import LISTEN_BEACONS
 from servicekit.errors import ApiError
 from servicekit.tracing import current_trace_id
-
-LISTEN_BEACONS = Counter(
-    "encore_gateway_listen_beacons_total",
-    "Listening beacons received by POST /v1/public/listens, by outcome (accepted, rejected)",
-    ["outcome"],
-)
 
 
 class ListensController(Controller):
