@@ -316,3 +316,21 @@ def test_one_clients_anonymous_engagement_is_limited_and_pages_still_answer(
         headers={"x-forwarded-for": "10.250.0.1", "user-agent": IPHONE},
     )
     events_of(suite, topics.TRACK_LISTENED, lambda e: e.payload.play_id == other["playId"], 1)
+
+
+def test_the_owners_own_listening_is_not_recorded(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Any
+) -> None:
+    """A signed-in beacon goes through the Litestar route (the anonymous one is answered in
+    front of it): the same answer, and the owner's own listening is skipped as views are."""
+    artist = new_artist()
+    track = upload(api, artist, title="mine")
+    link = track_link(api, artist, track["id"])
+    own = beacon(track["id"], token=link["token"])
+    response = api.post("/v1/public/listens", json={"beacons": [own]}, headers=artist.headers)
+    assert response.status_code == 202 and response.json() == {"accepted": 1}
+    marker = beacon(track["id"], token=link["token"])
+    send(api, marker)
+    plays = {own["playId"], marker["playId"]}
+    found = events_of(suite, topics.TRACK_LISTENED, lambda e: e.payload.play_id in plays, 1)
+    assert found[0].payload.play_id == marker["playId"]

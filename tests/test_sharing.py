@@ -301,6 +301,8 @@ class TestPackLinks:
             "downloads": 0,
             "reshares": 1,
             "unique_visitors": 1,
+            "qualified_plays": 0,  # no beacons here: the play is a start
+            "previews": 0,
         }
 
         open_link = share_pack(api, artist, pack["id"])
