@@ -19,6 +19,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +42,9 @@ def row(name: str, result: LoadResult, baseline: LoadResult | None, target: str)
     )
 
 
-def baseline(connections: int, seconds: float, log_dir: Path) -> LoadResult:
+@contextmanager
+def baseline_server(log_dir: Path) -> Iterator[int]:
+    """The baseline app under uvicorn, one worker; yields its port."""
     port = processes.free_port()
     proc = processes.spawn(
         [
@@ -59,9 +63,14 @@ def baseline(connections: int, seconds: float, log_dir: Path) -> LoadResult:
     )
     try:
         processes.wait_for_port(port, 30, proc)
-        return run_load(port, "/", connections, seconds)
+        yield port
     finally:
         processes.stop(proc)
+
+
+def baseline(connections: int, seconds: float, log_dir: Path) -> LoadResult:
+    with baseline_server(log_dir) as port:
+        return run_load(port, "/", connections, seconds)
 
 
 def public_link(connections: int, seconds: float, data_dir: Path) -> tuple[LoadResult, bool, int]:

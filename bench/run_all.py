@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import analytics_ingest
+import beacon_ingest
 import freshness
 import list_shares
 import media_ready
@@ -47,6 +48,12 @@ def ingest(args: argparse.Namespace) -> tuple[list[Figure], bool]:
 def link_open(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     result = public_link.measure(with_cold_start=False)
     public_link.report(result)
+    return result.figures(), result.counted
+
+
+def beacons(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    result = beacon_ingest.measure()
+    beacon_ingest.report(result)
     return result.figures(), result.counted
 
 
@@ -93,6 +100,7 @@ def ready(args: argparse.Namespace) -> tuple[list[Figure], bool]:
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]] = {
     "public_link": link_open,
+    "beacon_ingest": beacons,
     "cold_start": cold_start,
     "freshness": fresh,
     "list_shares": shares,

@@ -17,6 +17,10 @@ from devstack.suite import Suite
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT / "tests" / "fixtures" / "media" / "tone-3s.mp3"
+BROWSER = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 @dataclass
@@ -54,12 +58,22 @@ def running_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> It
         infra,
         data_dir / "logs",
         processes.free_port(),
-        extra_env={"ENCORE_LOG_LEVEL": "WARNING", **(extra_env or {})},
+        extra_env={
+            "ENCORE_LOG_LEVEL": "WARNING",
+            # one load generator on one address is not a script inflating a link: every
+            # view and beacon it sends is to be counted (gateway/ratelimit.py, engagement)
+            "ENCORE_ANONYMOUS_ENGAGEMENT_LIMIT": str(10**9),
+            **(extra_env or {}),
+        },
     )
     try:
         suite.prepare()
         suite.start_all()
-        with httpx.Client(base_url=suite.gateway_url, timeout=30) as api:
+        # a person's browser: httpx's own User-Agent is a script's, whose opens the gateway
+        # records as previews, not views (SPEC §9)
+        with httpx.Client(
+            base_url=suite.gateway_url, timeout=30, headers={"user-agent": BROWSER}
+        ) as api:
             response = api.post(
                 "/v1/users", json={"handle": "bench"}, headers={"X-API-Key": suite.admin_api_key}
             )

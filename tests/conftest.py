@@ -72,10 +72,21 @@ def api(suite: Suite) -> Iterator[httpx.Client]:
     # same as httpx's default): otherwise a request sent on a connection the server is closing
     # that instant fails with a reset, as the services' own clients once did (upstream.py).
     limits = httpx.Limits(keepalive_expiry=2.0)
-    with httpx.Client(base_url=suite.gateway_url, timeout=15, limits=limits) as client:
+    # a person's browser: httpx's own User-Agent is a script's, and the gateway does not
+    # count a script's opens as views (SPEC §9, gateway/engagement.py)
+    with httpx.Client(
+        base_url=suite.gateway_url,
+        timeout=15,
+        limits=limits,
+        headers={"user-agent": BROWSER_AGENT},
+    ) as client:
         yield client
 
 
+BROWSER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 _addresses = iter(range(1, 60_000))
 
 

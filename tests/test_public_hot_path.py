@@ -20,6 +20,7 @@ from contracts.ids import new_event_id
 from devstack.suite import Suite
 from servicekit.internal import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
 from tests.conftest import (
+    BROWSER_AGENT,
     Artist,
     assert_error,
     eventually,
@@ -74,7 +75,9 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
         plan = [(link["token"], f"v{n}") for link in links for n in range(opens_per_link)]
         plan += [(revoked["token"], "r"), ("shr_" + "0" * 32, "u")]
         plan += [(links[0]["token"], "owner")]  # the owner's own preview, with its key
-        async with httpx.AsyncClient(base_url=suite.gateway_url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=suite.gateway_url, timeout=30, headers={"user-agent": BROWSER_AGENT}
+        ) as client:
 
             async def open_one(token: str, visitor: str) -> tuple[str, httpx.Response]:
                 headers = {"X-Forwarded-For": client_address}

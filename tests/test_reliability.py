@@ -24,6 +24,7 @@ from devstack.infra import Infrastructure, start_infrastructure
 from devstack.processes import free_port
 from devstack.suite import SERVICES, Suite
 from tests.conftest import (
+    BROWSER_AGENT,
     ROOT,
     Artist,
     eventually,
@@ -97,7 +98,9 @@ def faults() -> Iterator[FaultStack]:
         suite.prepare()
         try:
             suite.start_all()
-            with httpx.Client(base_url=suite.gateway_url, timeout=30) as api:
+            with httpx.Client(
+                base_url=suite.gateway_url, timeout=30, headers={"user-agent": BROWSER_AGENT}
+            ) as api:
                 yield FaultStack(infra, suite, api)
         finally:
             suite.stop_all()
@@ -323,7 +326,11 @@ def test_restarting_the_analytics_database_turns_only_analytics_unready_and_noth
     assert faults.api.get(shares, headers=artist.headers).status_code == 200
     database = faults.infra.databases["analytics"]
     # a request that hangs past the gateway's own upstream bound fails the test by timing out
-    bounded = httpx.Client(base_url=faults.suite.gateway_url, timeout=UPSTREAM_TIMEOUT + 5)
+    bounded = httpx.Client(
+        base_url=faults.suite.gateway_url,
+        timeout=UPSTREAM_TIMEOUT + 5,
+        headers={"user-agent": BROWSER_AGENT},  # a person: httpx's own agent is a script's
+    )
 
     database.stop()
     try:

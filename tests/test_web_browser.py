@@ -8,14 +8,16 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
+from contracts import topics
 from devstack.suite import Suite
 from tests.browser import AXE, SCREENSHOTS, chromium, require_chromium
-from tests.conftest import Artist, eventually, link_stats, upload
+from tests.conftest import Artist, eventually, link_stats, read_events, upload
 from tests.test_sharing import make_pack, share_pack, track_link
 from tests.test_web_pages import wait_for_peaks
 
@@ -101,6 +103,42 @@ def test_track_page_plays_seeks_and_is_accessible(
     )
     assert counted["views"] == 1 and counted["plays"] >= 1
     context.close()
+
+
+def test_the_player_reports_what_was_heard_as_one_play(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """SPEC §9 from a real Chromium: playing the 3-second tone to its end sends beacons
+    (on pause and end, with sendBeacon) that sharing records as `track.listened` of this
+    link, one play id, intervals in track seconds adding up to the tone (±1 s)."""
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.wav", title="Heard tone")
+    link = track_link(api, artist, track["id"])
+    page = browser.new_page()
+    page.goto(link["url"].replace(link["url"].split("/t/")[0], suite.gateway_url))
+    page.get_by_role("button", name="Play Heard tone").click()
+    page.wait_for_function("() => document.querySelector('audio').ended", timeout=20000)
+    duration = page.evaluate("() => document.querySelector('audio').duration")
+
+    def heard(events: list[Any]) -> float:
+        ours = {e.event_id: e.payload for e in events if e.payload.link_id == link["id"]}
+        return float(sum(to - start for p in ours.values() for start, to in p.intervals))
+
+    # in a thread: Playwright's sync API holds this thread's event loop
+    with ThreadPoolExecutor(1) as pool:
+        events = pool.submit(
+            read_events,
+            suite.infra.kafka_bootstrap,
+            topics.TRACK_LISTENED,
+            lambda es: heard(es) >= duration - 1.0,
+            30,
+        ).result()
+    ours = [e.payload for e in events if e.payload.link_id == link["id"]]
+    assert len({p.play_id for p in ours}) == 1
+    assert abs(heard(events) - duration) <= 1.0, (heard(events), duration)
+    assert all(0 <= start < to <= duration + 0.5 for p in ours for start, to in p.intervals)
+    assert ours[0].visitor.device is not None and ours[0].visitor.device.browser == "Chrome"
+    page.close()
 
 
 def test_gated_pack_wrong_then_right_code_and_no_download(

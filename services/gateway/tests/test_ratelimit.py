@@ -128,3 +128,29 @@ async def test_without_redis_the_limits_hold_in_this_process_and_are_counted() -
     assert sum(await asyncio.gather(*guesses)) == 3
     assert store_errors() >= errors_before + 10
     await counters.aclose()
+
+
+async def test_anonymous_engagement_is_admitted_up_to_each_clients_budget() -> None:
+    """Issue 17: one client's engagement past its budget is dropped (and counted); another
+    client and signed-in callers (None) are not held back; a budget with fewer left than a
+    batch holds gives what is left."""
+    limits = Limiters(
+        Counters(None),
+        lookups=Budget.of("lookup", 30, 60, "lookups"),
+        access_codes=Budget.of("access code", 10, 60, "codes"),
+        link_access_codes=Budget.of("link access code", 100, 3600, "link codes"),
+        engagement=Budget.of("anonymous engagement", 5, 600, "engagement"),
+    )
+    dropped = REGISTRY.get_sample_value("encore_gateway_engagement_dropped_total") or 0.0
+    assert await limits.admit(["a", "a", "a"]) == [True, True, True]
+    assert await limits.admit(["a", None, "b", "a", "a", "a"]) == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert await limits.admit(["a", None]) == [False, True]
+    assert REGISTRY.get_sample_value("encore_gateway_engagement_dropped_total") == dropped + 3
+    assert await limits.admit(["b"] * 5) == [True] * 4 + [False]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 import pytest
@@ -12,10 +12,25 @@ from prometheus_client import REGISTRY
 from contracts.dto import ResolvedTrackLink, TrackLinkView, TrackLinkVisitBatch
 from contracts.errors import ErrorCode
 from gateway.db.identity import Caller
+from gateway.engagement import Agent, agent_of
 from gateway.link_cache import TrackLinkCache
-from gateway.track_link_opens import TrackLinkOpens, visit_params
+from gateway.track_link_opens import ENCODER, TrackLinkOpens, visit_params
+from gateway.visits import CLIENT
 from servicekit.errors import ApiError
 from servicekit.upstream import InternalClient, UpstreamError
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+class Who(TypedDict):
+    client: str
+    agent: Agent
+
+
+WHO = Who(client="192.0.2.1", agent=agent_of(CHROME))
 
 VIEW = {
     "link": {
@@ -90,20 +105,22 @@ async def test_the_first_open_resolves_and_the_next_are_served_from_the_cache(
     opens: TrackLinkOpens, sharing: Sharing
 ) -> None:
     for _ in range(3):
-        assert msgspec.json.decode(await opens.open("shr_live", {}, None, None) or b"") == VIEW
+        assert (
+            msgspec.json.decode(await opens.open("shr_live", {}, None, None, **WHO) or b"") == VIEW
+        )
     assert sharing.resolved == [["shr_live"]]
-    assert await opens.open("shr_unknown", {}, None, None) is None
-    assert await opens.open("shr_" + "x" * 300, {}, None, None) is None  # never sent on
+    assert await opens.open("shr_unknown", {}, None, None, **WHO) is None
+    assert await opens.open("shr_" + "x" * 300, {}, None, None, **WHO) is None  # never sent on
     assert sharing.resolved == [["shr_live"], ["shr_unknown"]]
 
 
 async def test_every_served_open_queues_a_visit_sharing_accepts(opens: TrackLinkOpens) -> None:
     caller = Caller(user_id="usr_1", handle="ada", display_name="Ada")
-    await opens.open("shr_live", {"visitorId": "v1", "source": "x"}, caller, "req_1")
-    await opens.open("shr_live", {}, None, None)
-    await opens.open("shr_unknown", {}, None, None)
-    queued = list(opens.visits._queue)
-    batch = TrackLinkVisitBatch.model_validate_json(msgspec.json.encode({"visits": queued}))
+    await opens.open("shr_live", {"visitorId": "v1", "source": "x"}, caller, "req_1", **WHO)
+    await opens.open("shr_live", {}, None, None, **WHO)
+    await opens.open("shr_unknown", {}, None, None, **WHO)
+    queued = [{k: v for k, v in visit.items() if k != CLIENT} for visit in opens.visits._queue]
+    batch = TrackLinkVisitBatch.model_validate_json(ENCODER.encode({"visits": queued}))
     first, second = batch.visits
     assert (first.link_id, first.user_handle, first.params, first.trace_id) == (
         "mslink_1",
@@ -120,15 +137,15 @@ async def test_while_sharing_is_down_a_link_cached_before_is_still_served(
     opens: TrackLinkOpens, sharing: Sharing
 ) -> None:
     opens.cache.ttl = 1e-9  # every entry is past its TTL at once
-    assert await opens.open("shr_live", {}, None, None) is not None
+    assert await opens.open("shr_live", {}, None, None, **WHO) is not None
     sharing.down = True
-    assert msgspec.json.decode(await opens.open("shr_live", {}, None, None) or b"") == VIEW
+    assert msgspec.json.decode(await opens.open("shr_live", {}, None, None, **WHO) or b"") == VIEW
     with pytest.raises(ApiError) as raised:  # nothing to fall back on: sharing's 503
-        await opens.open("shr_never_seen", {}, None, None)
+        await opens.open("shr_never_seen", {}, None, None, **WHO)
     assert raised.value.code is ErrorCode.SERVICE_UNAVAILABLE
     opens.cache.link_revoked("mslink_1")  # revoked: never served stale
     with pytest.raises(ApiError):
-        await opens.open("shr_live", {}, None, None)
+        await opens.open("shr_live", {}, None, None, **WHO)
 
 
 async def test_a_batch_sharing_refuses_as_malformed_is_dropped_not_retried(
@@ -156,12 +173,12 @@ async def test_a_link_sharing_said_is_gone_is_never_served_stale(
     """Revoked while the event could not reach this gateway: past the TTL sharing says so,
     and a later outage of sharing must not bring the page back."""
     opens.cache.ttl = 1e-9
-    assert await opens.open("shr_live", {}, None, None) is not None
+    assert await opens.open("shr_live", {}, None, None, **WHO) is not None
     sharing.revoked = True
-    assert await opens.open("shr_live", {}, None, None) is None
+    assert await opens.open("shr_live", {}, None, None, **WHO) is None
     sharing.down = True
     with pytest.raises(ApiError):
-        await opens.open("shr_live", {}, None, None)
+        await opens.open("shr_live", {}, None, None, **WHO)
 
 
 async def test_stale_answers_end_after_the_stale_bound(
@@ -169,10 +186,10 @@ async def test_stale_answers_end_after_the_stale_bound(
 ) -> None:
     opens.cache.ttl = 1e-9
     opens.cache.stale_for = 1e-9  # an entry resolved now may not be served stale at all
-    assert await opens.open("shr_live", {}, None, None) is not None
+    assert await opens.open("shr_live", {}, None, None, **WHO) is not None
     sharing.down = True
     with pytest.raises(ApiError):
-        await opens.open("shr_live", {}, None, None)
+        await opens.open("shr_live", {}, None, None, **WHO)
 
 
 def test_a_visit_keeps_what_the_visitor_said_cleaned_and_small() -> None:

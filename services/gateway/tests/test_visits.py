@@ -20,6 +20,7 @@ class Sharing:
         self.gate.set()
 
     async def send(self, visits: list[dict[str, Any]]) -> None:
+        assert all("client" not in v for v in visits)  # addresses never leave the gateway
         self.attempts.append([v["n"] for v in visits])
         await self.gate.wait()
         if not self.up:
@@ -104,3 +105,26 @@ async def test_stopping_drains_the_queue_and_gives_up_after_its_deadline() -> No
     await recorder.drain(0.2)
     assert recorder.pending == 0  # counted lost, not kept forever
     assert sharing.stored == [0, 1, 2]
+
+
+async def test_the_engagement_limit_is_asked_once_per_visit_and_addresses_never_leave() -> None:
+    """Issue 17: each visit's client is charged when its batch is taken, not again when the
+    batch is retried; what the limit refuses is not sent; the address is not sent on."""
+    sharing = Sharing()
+    sharing.up = False
+    asked: list[list[str | None]] = []
+
+    async def admit(clients: list[str | None]) -> list[bool]:
+        asked.append(clients)
+        return [client != "over" for client in clients]
+
+    recorder = VisitRecorder(sharing.send, admit=admit, max_backoff=0.01, linger_seconds=0)
+    runner = asyncio.create_task(recorder.run())
+    for n, client in enumerate(["a", "over", None]):
+        recorder.add({"n": n, "client": client})
+    await until(lambda: len(sharing.attempts) >= 3)
+    sharing.up = True
+    await settle(recorder, sharing, 2)
+    runner.cancel()
+    assert asked == [["a", "over", None]]
+    assert sharing.stored == [0, 2]

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.decimals import DecimalText
+from contracts.events import Device, PreviewReason
 from contracts.media import ArtworkSize, MediaSource, ProcessingState
 
 Visibility = Literal["public", "private"]
@@ -243,6 +244,8 @@ class TrackLinkVisit(BaseModel):
     user_handle: str | None = None
     user_display_name: str | None = None
     trace_id: str | None = None
+    device: Device | None = None  # parsed by the gateway; the raw User-Agent never travels
+    preview: PreviewReason | None = None  # not a person's view: recorded as share.previewed
 
 
 class TrackLinkVisitBatch(BaseModel):
@@ -253,3 +256,41 @@ class TrackLinkVisitsRecorded(BaseModel):
     """How many visits became events (an owner's own visit, or an unknown link, does not)."""
 
     recorded: int
+
+
+class ListenReport(BaseModel):
+    """One listening beacon the gateway accepted, for sharing to record as `track.listened`
+    (SPEC §9). What it played through is one of `link_id` (a track link the gateway had
+    cached and checked), `token_hash` (a track link it had not), `slug` (a pack link), `ref`
+    (a ref code) or none (an unattributed public track page); sharing checks that the link
+    is live and holds the track, and drops the beacon otherwise. The event id is derived
+    from the beacon's content by the gateway, so the same beacon sent again is one event."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    link_id: str | None = Field(default=None, max_length=200)
+    token_hash: str | None = Field(default=None, max_length=200)
+    slug: str | None = Field(default=None, max_length=200)
+    ref: str | None = Field(default=None, max_length=64)
+    track_id: str = Field(max_length=64)
+    play_id: str = Field(max_length=120)
+    intervals: list[tuple[float, float]] = Field(min_length=1, max_length=50)
+    visitor_id: str | None = Field(default=None, max_length=120)
+    session_id: str | None = Field(default=None, max_length=120)
+    user_id: str | None = None
+    user_handle: str | None = None
+    user_display_name: str | None = None
+    device: Device | None = None
+    trace_id: str | None = None
+
+
+class ListenReportBatch(BaseModel):
+    listens: list[ListenReport] = Field(min_length=1, max_length=1000)
+
+
+class ListensRecorded(BaseModel):
+    """How many beacons became events; the rest were dropped (link unavailable, track not
+    in it, the owner's own listening)."""
+
+    recorded: int
+    dropped: int

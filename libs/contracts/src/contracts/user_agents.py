@@ -1,6 +1,9 @@
 """Who fetches a page for a link preview rather than a person: they get the card (title,
 artist, artwork) and are never counted as a view. One list, matched case-insensitively
-as substrings of the User-Agent; a HEAD request or a prefetch is treated the same way."""
+as substrings of the User-Agent; a HEAD request or a prefetch is treated the same way.
+The gateway adds a maintained crawler library on top (gateway/engagement.py): this list
+names the fetchers we have seen and tested, and is checked first, so that a preview is
+reported as `preview_fetcher` rather than as a generic `bot`."""
 
 from __future__ import annotations
 
@@ -23,6 +26,10 @@ PREVIEW_FETCHERS: tuple[str, ...] = (
     "mastodon",  # Mastodon instances fetching previews
     "googlebot",
     "bingbot",
+    # Microsoft's mail scanners and Outlook's link previews (Safe Links, Defender)
+    "bingpreview",
+    "microsoft office",  # Outlook fetching a link: "Microsoft Office/16.0 (… Microsoft Outlook …)"
+    "ms-office",  # "Mozilla/4.0 (compatible; ms-office; MSOffice 16)"
 )
 
 

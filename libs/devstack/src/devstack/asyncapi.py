@@ -24,6 +24,8 @@ PRODUCERS = {
     topics.TRACK_DOWNLOADED: "sharing, catalog",
     topics.SHARE_RECORDED: "sharing",
     topics.SHARE_LIFECYCLE: "sharing",
+    topics.TRACK_LISTENED: "sharing (listening beacons the gateway queued)",
+    topics.SHARE_PREVIEWED: "sharing (opens the gateway found were not a person's)",
     topics.CATALOG_LIFECYCLE: "catalog",
     topics.MEDIA_JOBS: "catalog",
 }

@@ -10,14 +10,16 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Scope
+from pydantic import ValidationError
 
 from contracts.errors import ErrorCode
+from contracts.events import Device, PreviewReason
 from servicekit.errors import ApiError
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"  # noqa: S105 - a header name
@@ -29,6 +31,10 @@ ORG_ROLE_HEADER = "X-Encore-Org-Role"
 # catalog -> gateway on a media response: the share link and track a signed URL is bound to
 MEDIA_LINK_HEADER = "X-Encore-Media-Link"
 MEDIA_SUBJECT_HEADER = "X-Encore-Media-Subject"
+# gateway -> services: the visitor's device as the gateway parsed it (never the raw
+# User-Agent), and what the gateway decided of an engagement before the service records it
+DEVICE_HEADER = "X-Encore-Device"
+ENGAGEMENT_HEADER = "X-Encore-Engagement"  # "preview:<reason>" or "limited"; absent: record
 MANAGING_ROLES = frozenset({"owner", "admin"})
 
 
@@ -58,6 +64,37 @@ def actor_of(request: Request[Any, Any, Any]) -> Actor:
         display_name=unquote(headers.get(USER_NAME_HEADER) or "") or None,
         org_role=headers.get(ORG_ROLE_HEADER) or None,
     )
+
+
+def encode_device(device: Device) -> str:
+    """A header value (ASCII whatever the family names hold)."""
+    return quote(device.model_dump_json(), safe="")
+
+
+def device_of(request: Request[Any, Any, Any]) -> Device | None:
+    """The device the gateway parsed for this request; None when absent or malformed."""
+    value = request.headers.get(DEVICE_HEADER)
+    if not value:
+        return None
+    try:
+        return Device.model_validate_json(unquote(value))
+    except ValidationError:
+        return None
+
+
+def engagement_of(request: Request[Any, Any, Any]) -> tuple[bool, PreviewReason | None]:
+    """(record it, preview reason): what the gateway decided of this request's engagement.
+    Not recorded when the client is over its anonymous-engagement limit; a preview is
+    recorded as `share.previewed` by the surfaces that open links, and as nothing else."""
+    value = request.headers.get(ENGAGEMENT_HEADER, "")
+    if value == "limited":
+        return False, None
+    if value.startswith("preview:"):
+        reason = value.removeprefix("preview:")
+        if reason in ("preview_fetcher", "bot", "head", "prefetch"):
+            return True, reason  # type: ignore[return-value]  # checked against the Literal
+        return True, "bot"
+    return True, None
 
 
 def internal_token_guard(expected: str):  # type: ignore[no-untyped-def]

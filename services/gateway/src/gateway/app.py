@@ -44,9 +44,12 @@ from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
 from gateway.clients import TrustedProxies
 from gateway.context import GatewayContext
+from gateway.engagement import warm as warm_user_agent_parsers
 from gateway.events.invalidation import register_invalidation
 from gateway.forwarding import UPLOAD_OPTION
+from gateway.front_listens import serve_listens
 from gateway.link_cache import TrackLinkCache
+from gateway.listens import ListenRecorder
 from gateway.media import MediaProxy
 from gateway.media_access import MediaAccessCache, MediaAccessCheck
 from gateway.openapi import document
@@ -94,6 +97,33 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
     timeout = settings.upstream_timeout_seconds
     sharing = InternalClient("sharing", settings.sharing_url, token, timeout)
     links = TrackLinkCache(settings.track_link_cache_ttl_seconds, settings.track_link_stale_seconds)
+    limiters = Limiters(
+        Counters(settings.redis_url, settings.redis_timeout_seconds),
+        lookups=Budget.of(
+            "lookup",
+            settings.failed_lookup_limit,
+            settings.rate_limit_window_seconds,
+            "too many failed lookups from this address",
+        ),
+        access_codes=Budget.of(
+            "access code",
+            settings.access_code_attempt_limit,
+            settings.rate_limit_window_seconds,
+            "too many access code attempts from this address",
+        ),
+        link_access_codes=Budget.of(
+            "link access code",
+            settings.access_code_link_attempt_limit,
+            settings.access_code_link_window_seconds,
+            "too many access code attempts on this link",
+        ),
+        engagement=Budget.of(
+            "anonymous engagement",
+            settings.anonymous_engagement_limit,
+            settings.anonymous_engagement_window_seconds,
+            "engagement over this address's limit is not recorded",
+        ),
+    )
     return GatewayContext(
         settings=settings,
         engine=engine,
@@ -102,7 +132,7 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
         catalog=InternalClient("catalog", settings.catalog_url, token, timeout),
         sharing=sharing,
         analytics=InternalClient("analytics", settings.analytics_url, token, timeout),
-        track_link_opens=TrackLinkOpens(sharing, links),
+        track_link_opens=TrackLinkOpens(sharing, links, limiters.admit),
         public_cache=PublicCache(
             settings.public_cache_ttl_seconds,
             max_entries=settings.public_cache_max_entries,
@@ -111,27 +141,8 @@ def build_context(settings: GatewaySettings) -> GatewayContext:
         ),
         media=MediaProxy(settings),
         media_access=MediaAccessCheck(sharing, MediaAccessCache(settings.media_access_ttl_seconds)),
-        limiters=Limiters(
-            Counters(settings.redis_url, settings.redis_timeout_seconds),
-            lookups=Budget.of(
-                "lookup",
-                settings.failed_lookup_limit,
-                settings.rate_limit_window_seconds,
-                "too many failed lookups from this address",
-            ),
-            access_codes=Budget.of(
-                "access code",
-                settings.access_code_attempt_limit,
-                settings.rate_limit_window_seconds,
-                "too many access code attempts from this address",
-            ),
-            link_access_codes=Budget.of(
-                "link access code",
-                settings.access_code_link_attempt_limit,
-                settings.access_code_link_window_seconds,
-                "too many access code attempts on this link",
-            ),
-        ),
+        limiters=limiters,
+        listens=ListenRecorder(sharing, links, limiters.admit),
         proxies=TrustedProxies(settings.trusted_proxies),
     )
 
@@ -164,6 +175,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
     ctx = build_context(settings)
+    warm_user_agent_parsers()
     if not settings.redis_url:
         log.warning("ENCORE_REDIS_URL is not set: guessing limits are kept per process")
     engine = ctx.engine
@@ -184,14 +196,18 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         # cache stays off until it hears them), so it does not wait ~3 s for its group join
         listening = asyncio.create_task(start_in_background(broker), name="kafka-start")
         recording = asyncio.create_task(visits.run(), name="track-link-visits")
+        beacons = asyncio.create_task(ctx.listens.queue.run(), name="listen-beacons")
         try:
             yield
         finally:
-            for task in (recording, listening):
+            for task in (recording, beacons, listening):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await visits.drain(settings.visit_drain_seconds)
+            await asyncio.gather(
+                visits.drain(settings.visit_drain_seconds),
+                ctx.listens.queue.drain(settings.visit_drain_seconds),
+            )
             await broker.stop()
             for client in (ctx.catalog, ctx.sharing, ctx.analytics, ctx.media):
                 await client.aclose()
@@ -246,4 +262,4 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     )
     allow_uploads(app, settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
     document(app)
-    return serve_cached_opens(app, ctx)
+    return serve_cached_opens(serve_listens(app, ctx), ctx)

@@ -30,6 +30,7 @@ from prometheus_client import Counter
 
 from gateway.api.public import PublicTrackLinksController
 from gateway.context import GatewayContext
+from gateway.engagement import raw_agent_and_preview
 from gateway.hosts import is_valid_host
 from gateway.link_cache import HITS, CachedLink
 from gateway.track_link_opens import visit_params
@@ -73,7 +74,16 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
         ANSWERED.inc()
         HITS.inc()
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        opens.record(cached.link_id, visit_params(query), None, current_trace_id())
+        agent, preview = raw_agent_and_preview("GET", scope["headers"])  # `front` only lets GET in
+        opens.record(
+            cached.link_id,
+            visit_params(query),
+            None,
+            current_trace_id(),
+            client=client_address(scope),
+            agent=agent,
+            preview=preview,
+        )
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": 200,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.cache import PublicCache
 from gateway.clients import TrustedProxies
+from gateway.listens import ListenRecorder
 from gateway.media import MediaProxy
 from gateway.media_access import MediaAccessCheck
 from gateway.ratelimit import Limiters
@@ -29,7 +30,8 @@ class GatewayContext:
     analytics: InternalClient
     track_link_opens: TrackLinkOpens
     public_cache: PublicCache
-    limiters: Limiters  # failed guesses per client address (see ratelimit.py)
+    limiters: Limiters  # failed guesses, anonymous engagement per client (ratelimit.py)
+    listens: ListenRecorder  # listening beacons queued for sharing (listens.py)
     media: MediaProxy  # its own pool to catalog, bounded streams (see media.py)
     media_access: MediaAccessCheck  # link-bound media URLs play while their link is live
     proxies: TrustedProxies  # whose forwarded headers tell the client address (clients.py)

@@ -11,17 +11,19 @@ from litestar import Request
 from pydantic import BaseModel
 
 from contracts.errors import ErrorCode, default_status
+from contracts.events import PreviewReason
 from gateway.auth import actor
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
+from gateway.engagement import agent_of, preview_reason
 from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
+from servicekit.internal import DEVICE_HEADER, ENGAGEMENT_HEADER
 from servicekit.tracing import current_trace_id
 
 Req = Request[Any, Any, Any]
 Answer = TypeVar("Answer", bound=BaseModel)
 FORWARDED_PARAMS = ("visitorId", "sessionId", "source", "accessCode")
-COUNT_VIEW_PARAM = "countView"  # set only by the gateway, never forwarded from a client
 LOOKUP_FAILURES = {ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.TRACK_LINK_UNAVAILABLE}
 JSON = {"content-type": "application/json"}
 
@@ -29,6 +31,12 @@ JSON = {"content-type": "application/json"}
 def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The query parameters sharing reads (the last of repeated ones), cut to a sane size."""
     return {k: v[:1000] for k, v in query if k in FORWARDED_PARAMS}
+
+
+def preview_of(request: Req) -> PreviewReason | None:
+    """Why opening a link with this request is not a person's view, or None when it is
+    (gateway/engagement.py): every surface that opens links asks this."""
+    return preview_reason(request.method, request.headers)
 
 
 async def to_sharing(
@@ -42,7 +50,8 @@ async def to_sharing(
     extra: Mapping[str, str] | None = None,
     method: str | None = None,
     lookup: str | None = None,
-    count_view: bool = True,
+    preview: PreviewReason | None = None,
+    engages: bool = True,
 ) -> Answer:
     """Forward a public call to sharing, each attempt charged to the client's budgets
     before it is made (see ratelimit.py); `link` is the pack link an access code opens.
@@ -51,14 +60,23 @@ async def to_sharing(
     code, a cookie), cut like the query's. `lookup` names what the lookup budget is charged
     for (default: the path); a page's many calls for one link name the link, so that
     opening a pack of many tracks is one lookup, not one per track and per waveform.
-    `count_view` false (a preview fetcher, a HEAD, a prefetch) asks sharing not to record
-    the view; a client cannot ask it in its query."""
+    `preview` (see `preview_of`) tells sharing the open is not a person's view: it records
+    `share.previewed` instead. `engages` false for what records nothing (waveforms, split
+    sheets); otherwise an anonymous caller is charged to its engagement limit, and past it
+    sharing is told not to record (the answer is the same). Both travel in internal
+    headers a client cannot set, with the device parsed from the User-Agent (the raw
+    string never leaves the gateway)."""
     client = ctx.proxies.client_address(request.scope)
     params = forwarded(request.query_params.items())
     if extra:
         params.update(forwarded(extra.items()))
-    if not count_view:
-        params[COUNT_VIEW_PARAM] = "false"
+    headers = {DEVICE_HEADER: agent_of(request.headers.get("user-agent")).header}
+    if body is not None:
+        headers.update(JSON)
+    if engages and caller is None and not (await ctx.limiters.admit([client]))[0]:
+        headers[ENGAGEMENT_HEADER] = "limited"
+    elif preview is not None:
+        headers[ENGAGEMENT_HEADER] = f"preview:{preview}"
     async with ctx.limiters.attempt(
         client, lookup or path, link, params.get("accessCode")
     ) as attempt:
@@ -69,7 +87,7 @@ async def to_sharing(
                 params=params,
                 actor=actor(caller),
                 content=None if body is None else body.model_dump_json(exclude_unset=True),
-                headers=None if body is None else JSON,
+                headers=headers,
             )
         except ApiError as exc:
             if exc.code in LOOKUP_FAILURES:
@@ -88,11 +106,9 @@ async def open_track_link(
     token: str,
     caller: Caller | None,
     ctx: GatewayContext,
-    *,
-    count_view: bool = True,
 ) -> bytes:
-    """The track share payload, its `share.clicked` queued (see track_link_opens.py)
-    unless `count_view` is false (a link preview fetcher, a prefetch). A cached link asks
+    """The track share payload, its `share.clicked` queued (see track_link_opens.py), or
+    its `share.previewed` when it is not a person's view (`preview_of`). A cached link asks
     no shared store, as in the layer in front (cached_opens.py).
 
     The payload is the bytes the link cache holds, which sharing built from a
@@ -101,12 +117,19 @@ async def open_track_link(
     client = ctx.proxies.client_address(request.scope)
     params = visit_params(request.query_params.items())
     opens = ctx.track_link_opens
+    agent = agent_of(request.headers.get("user-agent"))
+    preview = preview_of(request)
+    trace_id = current_trace_id()
     if opens.cached(token) is not None:
         ctx.limiters.check_spent(client)
-        view = await opens.open(token, params, caller, current_trace_id(), record=count_view)
+        view = await opens.open(
+            token, params, caller, trace_id, client=client, agent=agent, preview=preview
+        )
     else:
         async with ctx.limiters.attempt(client, f"track-link/{token}") as attempt:
-            view = await opens.open(token, params, caller, current_trace_id(), record=count_view)
+            view = await opens.open(
+                token, params, caller, trace_id, client=client, agent=agent, preview=preview
+            )
             if view is None:
                 await attempt.lookup_failed()
             else:

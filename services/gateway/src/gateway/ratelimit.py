@@ -1,4 +1,6 @@
-"""Limits on guessing: link lookups per client, access codes per client and per pack link.
+"""Limits on guessing: link lookups per client, access codes per client and per pack link;
+and on anonymous engagement per client (`Limiters.admit`), so one script cannot inflate a
+link's numbers.
 
 The budgets are moving windows kept in Redis through the `limits` library, so every
 gateway replica draws on the same ones (a limit no longer multiplies with replicas).
@@ -31,8 +33,9 @@ import hashlib
 import logging
 import math
 import time
+from collections import Counter as Counter_
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
@@ -53,6 +56,11 @@ LIMITED = Counter("encore_gateway_rate_limited_total", "Requests refused by a ra
 STORE_ERRORS = Counter(
     "encore_gateway_rate_limit_store_errors_total",
     "Rate-limit checks answered from this replica's memory because Redis failed",
+)
+ENGAGEMENT_DROPPED = Counter(
+    "encore_gateway_engagement_dropped_total",
+    "Anonymous engagement (views, plays, downloads, listens) over its client's limit: "
+    "answered as usual, not recorded",
 )
 KEY_PREFIX = "encore-gateway"
 LOCAL_AFTER_ERROR_SECONDS = 2.0  # after a Redis error, stay on memory this long
@@ -110,6 +118,20 @@ class Counters:
     async def hit(self, budget: Budget, identifier: str) -> bool:
         """Charge one attempt if the budget has one left (atomically); False if spent."""
         return await self._run(lambda limiter: limiter.hit(budget.item, identifier))
+
+    async def take(self, budget: Budget, identifier: str, wanted: int) -> int:
+        """Charge up to `wanted` attempts, as many as the budget has left; how many it took.
+        (Two steps when it has fewer left: another replica may take some in between, so a
+        burst can pass the budget by a few. Engagement is not a secret to guard.)"""
+        if await self._run(lambda limiter: limiter.hit(budget.item, identifier, cost=wanted)):
+            return wanted
+        stats = await self._run(lambda limiter: limiter.get_window_stats(budget.item, identifier))
+        left = min(wanted, max(0, stats.remaining))
+        if left and await self._run(
+            lambda limiter: limiter.hit(budget.item, identifier, cost=left)
+        ):
+            return left
+        return 0
 
     async def test(self, budget: Budget, identifier: str) -> bool:
         """Whether the budget has an attempt left, charging nothing."""
@@ -169,9 +191,11 @@ class Limiters:
         lookups: Budget,
         access_codes: Budget,
         link_access_codes: Budget,
+        engagement: Budget | None = None,
         max_remembered: int = 100_000,
     ) -> None:
         self.counters = counters
+        self.engagement = engagement
         self.lookups = lookups
         self.access_codes = access_codes
         self.link_access_codes = link_access_codes
@@ -179,6 +203,36 @@ class Limiters:
         self.spent = Expiring(max_remembered)  # clients seen with no lookups left
         self.succeeded = Expiring(max_remembered)  # lookups and access codes seen to succeed
         self.pending: dict[bytes, asyncio.Future[None]] = {}  # attempts in flight here
+
+    async def admit(self, clients: Sequence[str | None]) -> list[bool]:
+        """Whether each engagement may be recorded: anonymous ones (a client address; None
+        is a signed-in caller, not limited) draw on their client's engagement budget, in
+        order. What is refused is counted in ENGAGEMENT_DROPPED; the caller still answers
+        as usual (SPEC §9: one script cannot inflate a link, and no page breaks)."""
+        if self.engagement is None:
+            return [True] * len(clients)
+        wanted = Counter_(client for client in clients if client is not None)
+        granted = dict(
+            zip(
+                wanted,
+                await asyncio.gather(
+                    *(self.counters.take(self.engagement, c, n) for c, n in wanted.items())
+                ),
+                strict=True,
+            )
+        )
+        admitted = []
+        for client in clients:
+            if client is None:
+                admitted.append(True)
+            elif granted[client] > 0:
+                granted[client] -= 1
+                admitted.append(True)
+            else:
+                admitted.append(False)
+        if dropped := admitted.count(False):
+            ENGAGEMENT_DROPPED.inc(dropped)
+        return admitted
 
     def limited(self, client: str) -> bool:
         """Whether this replica saw the client's lookup budget spent (no I/O: hot path)."""

@@ -67,7 +67,7 @@ class GatewaySettings(ServiceSettings):
         default=3.0,
         ge=0,
         description="How long a stopping gateway keeps trying to hand its queued track-link "
-        "views to sharing.",
+        "views and listening beacons to sharing.",
     )
     invitation_ttl_days: float = Field(
         default=14.0,
@@ -142,6 +142,14 @@ class GatewaySettings(ServiceSettings):
         "access_code_link_window_seconds (counted like access_code_attempt_limit).",
     )
     access_code_link_window_seconds: float = Field(default=3600.0, gt=0)
+    anonymous_engagement_limit: int = Field(
+        default=300,
+        ge=1,
+        description="Anonymous engagements (views, previews, plays, downloads, re-shares, "
+        "listen beacons) recorded per client address per anonymous_engagement_window_seconds; "
+        "beyond it requests are answered as usual and not recorded (docs/web.md, Humans only).",
+    )
+    anonymous_engagement_window_seconds: float = Field(default=600.0, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -19,13 +19,15 @@ from prometheus_client import Counter
 
 from contracts.dto import ResolvedTrackLink, TrackLinkResolveRequest, TrackLinkResolveResults
 from contracts.errors import ErrorCode
+from contracts.events import PreviewReason
 from contracts.hashing import hash_secret
 from contracts.ids import new_event_id
 from contracts.text import trim
 from gateway.batching import Coalescer
 from gateway.db.identity import Caller
+from gateway.engagement import Agent
 from gateway.link_cache import CachedLink, TrackLinkCache
-from gateway.visits import LOST, Visit, VisitRecorder
+from gateway.visits import CLIENT, LOST, Admit, Visit, VisitRecorder
 from servicekit.errors import ApiError
 from servicekit.upstream import InternalClient, UpstreamError
 
@@ -40,6 +42,7 @@ VISITOR_PARAMS = ("visitorId", "sessionId", "source")
 
 MAX_TOKEN_CHARS = 200  # far longer than any token we issue; longer ones are never sent on
 JSON = {"content-type": "application/json"}
+ENCODER = msgspec.json.Encoder(enc_hook=lambda obj: obj.model_dump())  # a visit's Device
 
 
 def visit_params(query: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -50,13 +53,15 @@ def visit_params(query: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 class TrackLinkOpens:
-    def __init__(self, sharing: InternalClient, cache: TrackLinkCache) -> None:
+    def __init__(
+        self, sharing: InternalClient, cache: TrackLinkCache, admit: Admit | None = None
+    ) -> None:
         self.sharing = sharing
         self.cache = cache
         self.resolver: Coalescer[str, ResolvedTrackLink | None] = Coalescer(
             "sharing.track_link_resolve", self._resolve
         )
-        self.visits = VisitRecorder(self._record)
+        self.visits = VisitRecorder(self._record, admit=admit)
 
     async def open(
         self,
@@ -65,16 +70,17 @@ class TrackLinkOpens:
         caller: Caller | None,
         trace_id: str | None,
         *,
-        record: bool = True,
+        client: str,
+        agent: Agent,
+        preview: PreviewReason | None = None,
     ) -> bytes | None:
-        """The link's public payload with its view queued (unless `record` is false: a
-        preview fetcher's open), or None if it is unavailable."""
+        """The link's public payload with its view queued (a preview, when `preview` says
+        why it is not a person's view), or None if it is unavailable."""
         found = await self._find(token)
         if found is None:
             return None
         link_id, body = found
-        if record:
-            self.record(link_id, params, caller, trace_id)
+        self.record(link_id, params, caller, trace_id, client=client, agent=agent, preview=preview)
         return body
 
     def cached(self, token: str) -> CachedLink | None:
@@ -85,11 +91,23 @@ class TrackLinkOpens:
         return self.cache.get(hash_secret(token), counted=False)
 
     def record(
-        self, link_id: str, params: dict[str, str], caller: Caller | None, trace_id: str | None
+        self,
+        link_id: str,
+        params: dict[str, str],
+        caller: Caller | None,
+        trace_id: str | None,
+        *,
+        client: str,
+        agent: Agent,
+        preview: PreviewReason | None = None,
     ) -> None:
-        """Queue the view of a served page for sharing (see visits.py)."""
+        """Queue the view (or preview) of a served page for sharing (see visits.py); an
+        anonymous one is charged to `client`'s engagement limit when its batch is sent."""
         self.visits.add(
             {
+                CLIENT: None if caller else client,
+                "device": agent.device,
+                "preview": preview,
                 "event_id": new_event_id(),
                 "occurred_at": datetime.now(UTC),
                 "link_id": link_id,
@@ -147,7 +165,7 @@ class TrackLinkOpens:
             await self.sharing.request(
                 "POST",
                 "/internal/track-link-opens/visits",
-                content=msgspec.json.encode({"visits": visits}),
+                content=ENCODER.encode({"visits": visits}),
                 headers=JSON,
             )
         except UpstreamError as exc:

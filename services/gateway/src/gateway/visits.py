@@ -1,4 +1,5 @@
-"""Views of track links, handed to sharing in batches after the page is served.
+"""Views of track links (and listening beacons, listens.py), handed to sharing in batches
+after the answer is sent.
 
 The SPEC makes engagement recording best-effort: the page answers even when the event
 cannot be stored. So an open does not wait for sharing's transaction. Its visit is queued
@@ -27,10 +28,17 @@ from gateway.batching import BATCH_SIZES
 log = logging.getLogger(__name__)
 
 Visit = dict[str, Any]  # a contracts.dto.TrackLinkVisit, as the JSON it is sent as
+CLIENT = "client"  # a queued visit's client address (None: signed in), never sent on
+Admit = Callable[[list[str | None]], Awaitable[list[bool]]]
 
-PENDING = Gauge("encore_gateway_visits_pending", "Track-link visits not yet stored by sharing")
+PENDING = Gauge(
+    "encore_gateway_visits_pending",
+    "Engagement queued for sharing, not yet stored (track-link visits, listen beacons)",
+    ["queue"],
+)
 LOST = Counter(
-    "encore_gateway_visits_lost_total", "Track-link visits dropped: queue full, or not drained"
+    "encore_gateway_visits_lost_total",
+    "Queued engagement dropped (track-link visits, listen beacons): queue full, or not drained",
 )
 SEND_FAILURES = Counter(
     "encore_gateway_visit_batch_failures_total", "Visit batches sharing did not take (retried)"
@@ -46,8 +54,11 @@ class VisitRecorder:
         max_pending: int = 200_000,
         max_backoff: float = 5.0,
         linger_seconds: float = 0.01,
+        queue: str = "track_link_visits",
+        admit: Admit | None = None,
     ) -> None:
         self.send = send
+        self.admit = admit  # the per-client engagement limit (ratelimit.Limiters.admit)
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.max_backoff = max_backoff
@@ -55,8 +66,11 @@ class VisitRecorder:
         self._queue: deque[Visit] = deque()
         self._batch: list[Visit] = []  # taken from the queue, not yet stored
         self._wakeup = asyncio.Event()
-        self._sizes = BATCH_SIZES.labels("sharing.track_link_visits")
-        PENDING.set_function(lambda: self.pending)  # read when scraped: nothing per visit
+        self.queue = queue
+        self._sizes = BATCH_SIZES.labels(f"sharing.{queue}")
+        PENDING.labels(queue).set_function(
+            lambda: self.pending
+        )  # read when scraped: nothing per visit
         # a batch sharing did not take is sent again, 0.1 s later doubling up to max_backoff,
         # until it goes through; the next batch starts from 0.1 s again
         self._send_batch_retrying = AsyncRetrying(
@@ -92,7 +106,7 @@ class VisitRecorder:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._send_all(), seconds)
         if self.pending:
-            log.error("stopping with %d track-link visits not stored", self.pending)
+            log.error("stopping with %d %s not stored", self.pending, self.queue)
             LOST.inc(self.pending)
             self._queue.clear()
             self._batch = []
@@ -101,10 +115,21 @@ class VisitRecorder:
         while self._batch or self._queue:
             if not self._batch:
                 take = min(self.max_batch, len(self._queue))
-                self._batch = [self._queue.popleft() for _ in range(take)]
+                self._batch = await self._admitted([self._queue.popleft() for _ in range(take)])
+                if not self._batch:
+                    continue
             await self._send_batch_retrying()
             self._sizes.observe(len(self._batch))
             self._batch = []
+
+    async def _admitted(self, taken: list[Visit]) -> list[Visit]:
+        """The visits within their clients' engagement limits, once per visit (a batch sent
+        again is not charged again), without the client addresses."""
+        clients = [visit.pop(CLIENT, None) for visit in taken]
+        if self.admit is None:
+            return taken
+        allowed = await self.admit(clients)
+        return [visit for visit, ok in zip(taken, allowed, strict=True) if ok]
 
     async def _send_batch(self) -> None:
         await self.send(self._batch)
@@ -112,8 +137,9 @@ class VisitRecorder:
     def _batch_failed(self, state: RetryCallState) -> None:
         SEND_FAILURES.inc()
         log.warning(
-            "%d track-link visits not stored yet, retrying in %.1fs: %r",
+            "%d %s not stored yet, retrying in %.1fs: %r",
             len(self._batch),
+            self.queue,
             state.next_action.sleep if state.next_action else 0.0,
             state.outcome.exception() if state.outcome else None,
         )

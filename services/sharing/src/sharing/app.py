@@ -14,6 +14,7 @@ from servicekit.health import database_check
 from servicekit.kafka import broker_check, make_broker, producer_factory
 from servicekit.outbox import Outbox, OutboxRelay
 from servicekit.upstream import InternalClient
+from sharing.api.listens import ListensController
 from sharing.api.media_access import MediaAccessController
 from sharing.api.pack_links import (
     GrantedPackLinksController,
@@ -67,6 +68,7 @@ def create_app(settings: SharingSettings | None = None) -> Litestar:
             OrgTrackShareController,
             TrackLinksController,
             TrackLinkOpensController,
+            ListensController,
             SharesController,
             RefLinksController,
             PackLinkCreateController,

@@ -30,7 +30,7 @@ from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.media import BoundedStream
 from gateway.public_access import open_track_link as shared_open_track_link
-from gateway.public_access import to_sharing
+from gateway.public_access import preview_of, to_sharing
 from servicekit.errors import ApiError
 from servicekit.internal import MEDIA_LINK_HEADER, MEDIA_SUBJECT_HEADER, ORG_ID_HEADER
 from servicekit.upstream import error_from_response, segment
@@ -188,9 +188,16 @@ class _PackLinks(Controller):
         session_id: SessionId = None,
         source: Source = None,
     ) -> PackPresentation:
-        """Pack presentation (`?accessCode=` for gated links); records `pack.viewed`."""
+        """Pack presentation (`?accessCode=` for gated links); records `pack.viewed` (or
+        `share.previewed` for a bot, a preview fetcher or a prefetch)."""
         return await to_sharing(
-            request, self._path(slug), caller_or_none, ctx, PackPresentation, slug
+            request,
+            self._path(slug),
+            caller_or_none,
+            ctx,
+            PackPresentation,
+            slug,
+            preview=preview_of(request),
         )
 
     @get("/presentation")
@@ -207,7 +214,13 @@ class _PackLinks(Controller):
     ) -> PackPresentation:
         """The same as the pack presentation itself."""
         return await to_sharing(
-            request, self._path(slug), caller_or_none, ctx, PackPresentation, slug
+            request,
+            self._path(slug),
+            caller_or_none,
+            ctx,
+            PackPresentation,
+            slug,
+            preview=preview_of(request),
         )
 
     @post("/share-events", status_code=200)
@@ -299,7 +312,12 @@ class PublicSplitSheetsController(Controller):
     async def open(self, request: Req, token: str, ctx: GatewayContext) -> SplitSheetLinkView:
         """`{link, splitSheet}`."""
         return await to_sharing(
-            request, f"/internal/split-sheets/{segment(token)}", None, ctx, SplitSheetLinkView
+            request,
+            f"/internal/split-sheets/{segment(token)}",
+            None,
+            ctx,
+            SplitSheetLinkView,
+            engages=False,
         )
 
 
@@ -332,13 +350,15 @@ class RefSharesController(Controller):
         session_id: SessionId = None,
         source: Source = None,
     ) -> Acknowledged:
-        """Always `{ok: true}`; skipped for the link's creator."""
+        """Always `{ok: true}`; skipped for the link's creator (a bot's click is recorded
+        as `share.previewed`)."""
         return await to_sharing(
             request,
             f"/internal/tracks/{segment(track_id)}/shares/{segment(code)}/click",
             caller_or_none,
             ctx,
             Acknowledged,
+            preview=preview_of(request),
         )
 
     @post("/plays", status_code=200)

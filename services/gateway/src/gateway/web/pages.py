@@ -2,8 +2,8 @@
 embeds and oEmbed. Every lookup goes through gateway/public_access.py, the rules of the
 JSON surfaces: the same rate budgets, the same view counting, the same answers.
 
-A link-preview fetcher, a HEAD request or a prefetch gets the page (and so the card) but
-is never counted as a view. Failures become one of a few friendly pages, never a trace."""
+A link-preview fetcher, a bot, a HEAD request or a prefetch gets the page (and so the card)
+but is never counted as a view: it is recorded as a preview (public_access.preview_of). Failures become one of a few friendly pages, never a trace."""
 
 from __future__ import annotations
 
@@ -22,11 +22,10 @@ from pydantic import BaseModel
 from contracts.api.sharing import Acknowledged, PackPresentation, SplitSheetLinkView
 from contracts.dto import SignedUrl, TrackLinkView
 from contracts.errors import ErrorCode, default_status
-from contracts.user_agents import is_prefetch, is_preview_fetcher
 from gateway.api.public_catalog import public_track
 from gateway.auth import provide_optional_caller
 from gateway.context import GatewayContext
-from gateway.public_access import open_track_link, to_sharing
+from gateway.public_access import open_track_link, preview_of, to_sharing
 from gateway.web.templating import ENVIRONMENT
 from gateway.web.views import Page, card
 from servicekit.errors import ApiError
@@ -42,15 +41,6 @@ CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
 PAGE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
-
-
-def is_preview(request: Req) -> bool:
-    """Someone fetching the page for a card, not a person opening it: not a view."""
-    return (
-        request.method == "HEAD"
-        or is_prefetch(request.headers)
-        or is_preview_fetcher(request.headers.get("user-agent"))
-    )
 
 
 def page_headers(*, embed: bool = False, noindex: bool = True) -> dict[str, str]:
@@ -143,9 +133,7 @@ async def open_track_page(
         return not_found(embed)
     caller = await provide_optional_caller(request, ctx)
     try:
-        body = await open_track_link(
-            request, token, caller, ctx, count_view=not is_preview(request)
-        )
+        body = await open_track_link(request, token, caller, ctx)
     except ApiError as exc:
         return failure(exc, embed)
     html, noindex = track_html(token, body, embed, origin(request, ctx))
@@ -204,7 +192,7 @@ async def open_pack_page(
             slug,
             extra=extra,
             method="GET",
-            count_view=not is_preview(request),
+            preview=preview_of(request),
             lookup=f"pack-link/{slug}",  # the same lookup as its tracks' audio and waveforms
         )
     except ApiError as exc:
@@ -301,6 +289,7 @@ class PagesController(Controller):
                 ctx,
                 SplitSheetLinkView,
                 method="GET",
+                engages=False,
             )
         except ApiError as exc:
             return failure(exc)
@@ -313,7 +302,7 @@ class PagesController(Controller):
     @route("/tracks/{track_id:path}", http_method=PAGE_METHODS)
     async def public_track_page(self, request: Req, track_id: str, ctx: GatewayContext) -> Template:
         """A public track; `?ref=CODE` is recorded as the ref code's click (as the JSON
-        `/v1/tracks/{id}/shares/{code}/click`), except for preview fetchers."""
+        `/v1/tracks/{id}/shares/{code}/click`), or its preview for a fetcher."""
         clean_id = clean(track_id)
         if clean_id is None:
             return not_found()
@@ -323,7 +312,7 @@ class PagesController(Controller):
         except ApiError as exc:
             return failure(exc)
         ref = clean(request.query_params.get("ref", "") or "")
-        if ref and not is_preview(request):
+        if ref:
             try:
                 await to_sharing(
                     request,
@@ -332,6 +321,7 @@ class PagesController(Controller):
                     ctx,
                     Acknowledged,
                     method="POST",
+                    preview=preview_of(request),
                 )
             except ApiError as exc:
                 if default_status(exc.code) >= 500 or exc.code is ErrorCode.RATE_LIMITED:
@@ -361,7 +351,16 @@ async def playback(
         code = request.cookies.get(code_cookie(link))
         extra = {"accessCode": code} if code else None
     signed = await to_sharing(
-        request, path, caller, ctx, SignedUrl, link, extra=extra, method="GET", lookup=lookup
+        request,
+        path,
+        caller,
+        ctx,
+        SignedUrl,
+        link,
+        extra=extra,
+        method="GET",
+        lookup=lookup,
+        engages=not path.endswith("/peaks-url"),  # a waveform drawn is not engagement
     )
     headers = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
     if "application/json" in request.headers.get("accept", ""):

@@ -20,9 +20,16 @@ from contracts.api.sharing import (
 )
 from contracts.dto import SignedUrl
 from contracts.errors import ErrorCode
-from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPlayed, TrackSnapshot
+from contracts.events import (
+    PackViewed,
+    SharePreviewed,
+    ShareRecorded,
+    TrackDownloaded,
+    TrackPlayed,
+    TrackSnapshot,
+)
 from servicekit.errors import ApiError, not_found
-from servicekit.internal import actor_of
+from servicekit.internal import actor_of, engagement_of
 from servicekit.upstream import segment
 from sharing.api.track_links import public_track
 from sharing.api.visitors import visitor_of
@@ -32,12 +39,6 @@ from sharing.domain.links import is_live, link_expiry, track_is_shareable
 from sharing.events.recording import about, record
 from sharing.links import create_link, new_pack_slug, public_url
 from sharing.tracks import find_pack, find_tracks
-
-
-def counts_view(request: Request[Any, Any, Any]) -> bool:
-    """False when the gateway says the read is a preview fetcher, a HEAD or a prefetch
-    (`countView=false`, SPEC §8/§9): the card is served but no `PackViewed` is recorded."""
-    return request.query_params.get("countView") != "false"
 
 
 class PackLinkCreateController(Controller):
@@ -145,14 +146,16 @@ class _PackLinkSurface(Controller):
     ) -> PackPresentation:
         link, pack = await self._open(request, ctx, slug)
         tracks = await self._tracks(ctx, pack)
-        if counts_view(request):
-            await record(
-                ctx,
-                PackViewed(
-                    **about(link),
-                    visitor=visitor_of(request),
-                ),
-            )
+        _, preview = engagement_of(request)
+        await record(
+            ctx,
+            # a preview fetcher, bot, HEAD or prefetch (the gateway says which, SPEC §9):
+            # the card is served, the open is counted apart, never as a view
+            SharePreviewed(**about(link), reason=preview, visitor=visitor_of(request))
+            if preview
+            else PackViewed(**about(link), visitor=visitor_of(request)),
+            request,
+        )
         return PackPresentation(
             link=PackLinkSummary(
                 slug=link.slug,
@@ -199,6 +202,7 @@ class _PackLinkSurface(Controller):
                 channel=data.channel,
                 visitor=visitor_of(request),
             ),
+            request,
         )
         return Acknowledged(ok=True)
 
@@ -231,6 +235,7 @@ class _PackLinkSurface(Controller):
                 duration_seconds=track.duration_seconds,
                 visitor=visitor_of(request),
             ),
+            request,
         )
         return signed
 
@@ -271,6 +276,7 @@ class _PackLinkSurface(Controller):
                 track_id=track_id,
                 visitor=visitor_of(request),
             ),
+            request,
         )
         return signed
 

@@ -11,11 +11,11 @@ from litestar import Controller, Request, post
 from contracts import ids
 from contracts.api.sharing import Acknowledged, PlayReport, RefShareCreated
 from contracts.errors import ErrorCode
-from contracts.events import ShareClicked, TrackPlayed, Visitor
+from contracts.events import ShareClicked, SharePreviewed, TrackPlayed, Visitor
 from contracts.hashing import hash_secret, token_preview
 from contracts.text import trim
 from servicekit.errors import ApiError, not_found
-from servicekit.internal import ORG_ID_HEADER, actor_of
+from servicekit.internal import ORG_ID_HEADER, actor_of, device_of, engagement_of
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
@@ -80,13 +80,14 @@ class RefLinksController(Controller):
         async with ctx.sessions() as session:
             link = await repo.by_ref_code(session, code)
         if link is not None and link.track_id == track_id and link.revoked_at is None:
+            _, preview = engagement_of(request)  # a bot's open is a preview (SPEC §9)
+            visitor = visitor_of(request)
             await record(
                 ctx,
-                ShareClicked(
-                    **about(link),
-                    track_id=track_id,
-                    visitor=visitor_of(request),
-                ),
+                SharePreviewed(**about(link), track_id=track_id, reason=preview, visitor=visitor)
+                if preview
+                else ShareClicked(**about(link), track_id=track_id, visitor=visitor),
+                request,
             )
         return Acknowledged(ok=True)
 
@@ -121,6 +122,7 @@ class RefLinksController(Controller):
             visitor_id=trim(report.visitorId),
             session_id=trim(report.sessionId),
             source=trim(report.source) or "pack_link",
+            device=device_of(request),
         )
         if actor.user_id and actor.user_id == track.owner_id:
             return Acknowledged(ok=True)  # an artist listening to their own track is not a play
@@ -135,5 +137,6 @@ class RefLinksController(Controller):
                 duration_seconds=track.duration_seconds,
                 visitor=visitor,
             ),
+            request,
         )
         return Acknowledged(ok=True)

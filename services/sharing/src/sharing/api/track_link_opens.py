@@ -3,7 +3,8 @@
 - **resolve**: tokens the gateway has not cached yet, coalesced. One join against the track
   replica for the whole batch; each live link comes back with its public payload and what
   the gateway needs to cache it (see gateway/link_cache.py).
-- **visits**: the opens the gateway has served, in batches, as `share.clicked` events. Each
+- **visits**: the opens the gateway has served, in batches, as `share.clicked` events
+  (`share.previewed` for the opens the gateway found were not a person's, SPEC §9). Each
   carries the event id the gateway gave it, so a batch retried after a lost answer is
   counted once: the outbox skips an id it holds, analytics skips an id it has applied.
   Unlike other engagement recording this one raises on failure, so the gateway retries.
@@ -27,7 +28,7 @@ from contracts.dto import (
     TrackLinkVisitBatch,
     TrackLinkVisitsRecorded,
 )
-from contracts.events import ShareClicked, TrackSnapshot, wrap
+from contracts.events import ShareClicked, SharePreviewed, TrackSnapshot, wrap
 from contracts.hashing import hash_secret
 from servicekit.internal import Actor
 from sharing.api.track_links import link_view
@@ -93,10 +94,13 @@ async def record_visits(ctx: SharingContext, visits: list[TrackLinkVisit]) -> in
             if link is None:
                 continue
             try:
-                click = ShareClicked(
-                    **about(link),
-                    track_id=link.track_id,
-                    visitor=visitor_from(_actor(visit), visit.params),
+                visitor = visitor_from(_actor(visit), visit.params, device=visit.device)
+                click: ShareClicked | SharePreviewed = (
+                    SharePreviewed(
+                        **about(link), track_id=link.track_id, reason=visit.preview, visitor=visitor
+                    )
+                    if visit.preview
+                    else ShareClicked(**about(link), track_id=link.track_id, visitor=visitor)
                 )
             except ValidationError:  # one odd visit must not hold back its whole batch
                 log.exception("track-link visit %s is not a valid event, skipped", visit.event_id)

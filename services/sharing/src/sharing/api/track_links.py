@@ -148,6 +148,7 @@ class TrackLinksController(Controller):
                 channel=data.channel,
                 visitor=visitor_of(request),
             ),
+            request,
         )
         return Acknowledged(ok=True)
 
@@ -183,5 +184,6 @@ class TrackLinksController(Controller):
                 duration_seconds=track.duration_seconds,
                 visitor=visitor_of(request),
             ),
+            request,
         )
         return signed

@@ -7,13 +7,16 @@ from typing import Any
 
 from litestar import Request
 
-from contracts.events import Visitor
+from contracts.events import Device, Visitor
 from contracts.text import trim
-from servicekit.internal import Actor, actor_of
+from servicekit.internal import Actor, actor_of, device_of
 
 
 def visitor_from(
-    actor: Actor, params: Mapping[str, str], default_source: str = "pack_link"
+    actor: Actor,
+    params: Mapping[str, str],
+    default_source: str = "pack_link",
+    device: Device | None = None,
 ) -> Visitor:
     return Visitor(
         user_id=actor.user_id,
@@ -22,8 +25,11 @@ def visitor_from(
         visitor_id=trim(params.get("visitorId")),
         session_id=trim(params.get("sessionId")),
         source=trim(params.get("source")) or default_source,
+        device=device,
     )
 
 
 def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link") -> Visitor:
-    return visitor_from(actor_of(request), request.query_params, default_source)
+    """With the device the gateway parsed (X-Encore-Device): sharing never sees the raw
+    User-Agent."""
+    return visitor_from(actor_of(request), request.query_params, default_source, device_of(request))

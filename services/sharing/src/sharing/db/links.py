@@ -153,3 +153,26 @@ async def by_id(session: AsyncSession, link_id: str) -> Any:
     return (
         await session.execute(select(share_links).where(share_links.c.id == link_id))
     ).one_or_none()
+
+
+async def links_for_listens(
+    session: AsyncSession,
+    link_ids: Collection[str],
+    token_hashes: Collection[str],
+    slugs: Collection[str],
+) -> list[Any]:
+    """The links a batch of listening beacons names, by id, token (or ref-code) hash or
+    slug, in one statement of fixed shape whatever the batch holds."""
+    if not (link_ids or token_hashes or slugs):
+        return []
+    rows = await session.execute(
+        select(share_links).where(
+            (share_links.c.id == any_(bindparam("ids", list(link_ids), ARRAY(Text))))
+            | (
+                share_links.c.token_hash
+                == any_(bindparam("hashes", list(token_hashes), ARRAY(Text)))
+            )
+            | (share_links.c.slug == any_(bindparam("slugs", list(slugs), ARRAY(Text))))
+        )
+    )
+    return list(rows)

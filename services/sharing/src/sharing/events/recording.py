@@ -10,10 +10,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from litestar import Request
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import EngagementPayload, EventEnvelope, wrap
+from servicekit.internal import engagement_of
 from servicekit.tracing import current_trace_id
 from sharing.context import PRODUCER, SharingContext
 
@@ -23,6 +25,11 @@ RECORDED = Counter("encore_engagement_recorded_total", "Engagement events stored
 RECORD_FAILURES = Counter(
     "encore_engagement_record_failures_total",
     "Engagement events that could not be stored",
+    ["type"],
+)
+SKIPPED_LIMITED = Counter(
+    "encore_engagement_limited_skipped_total",
+    "Anonymous engagement over its client's limit (the gateway's verdict), not recorded",
     ["type"],
 )
 SKIPPED_OWNER = Counter(
@@ -43,8 +50,14 @@ def about(link: Any) -> dict[str, Any]:
     }
 
 
-async def record(ctx: SharingContext, payload: EngagementPayload) -> bool:
-    """Store one engagement event unless the visitor owns the link. Returns True if stored."""
+async def record(
+    ctx: SharingContext, payload: EngagementPayload, via: Request[Any, Any, Any] | None = None
+) -> bool:
+    """Store one engagement event unless the visitor owns the link, or the gateway said the
+    request `via` is over its client's anonymous-engagement limit. True if stored."""
+    if via is not None and not engagement_of(via)[0]:
+        SKIPPED_LIMITED.labels(payload.TYPE).inc()
+        return False
     async with ctx.sessions() as session:
         return await record_in(session, ctx, [(payload, current_trace_id())]) == 1
 

@@ -22,8 +22,9 @@
   var sessionId = stored(window.sessionStorage, "encore.session");
   var queue = [];
   function flush() {
-    if (!queue.length) return;
-    var body = JSON.stringify({ beacons: queue.splice(0, 20) });
+    while (queue.length) send(JSON.stringify({ beacons: queue.splice(0, 20) }));
+  }
+  function send(body) {
     var blob = new Blob([body], { type: "application/json" });
     if (!(navigator.sendBeacon && navigator.sendBeacon("/v1/public/listens", blob))) {
       fetch("/v1/public/listens", { method: "POST", body: body, keepalive: true,
@@ -44,7 +45,9 @@
     var title = article.querySelector("h2").textContent;
     var url = box.getAttribute("data-audio-url");
     var duration = parseFloat(box.getAttribute("data-duration")) || 0;
-    var loaded = false, playId = null, from = null, intervals = [];
+    // from: where the interval being heard began (null while not playing); at: the last
+    // position reached by playing, which a seek's `seeking` event no longer tells
+    var loaded = false, playId = null, from = null, at = 0, intervals = [];
     audio.removeAttribute("controls"); audio.removeAttribute("src"); audio.preload = "none";
 
     var controls = document.createElement("div"); controls.className = "controls";
@@ -90,8 +93,9 @@
         g.fillStyle = "#3b2fc9"; g.fillRect(0, h / 2 - 2, w * done, 4);
       }
     }
-    function close() {
-      if (from !== null && audio.currentTime > from) intervals.push({ from: from, to: audio.currentTime });
+    function close(to) {
+      var end = to === undefined ? audio.currentTime : to;
+      if (from !== null && end > from) intervals.push({ from: from, to: end });
       from = null;
     }
     function report() {
@@ -128,7 +132,7 @@
     function seek(fraction) {
       var len = length(); if (!len) return;
       close(); audio.currentTime = Math.max(0, Math.min(len, fraction * len));
-      if (!audio.paused) from = audio.currentTime; tick();
+      tick();  // the next interval starts when the seek has landed (`seeked`)
     }
     play.addEventListener("click", function () { self.toggle(); });
     if (prev) prev.addEventListener("click", function () { go(self.index - 1); });
@@ -153,10 +157,13 @@
     audio.addEventListener("pause", function () {
       play.textContent = "Play"; play.setAttribute("aria-label", "Play " + title); report();
     });
-    audio.addEventListener("seeking", function () { close(); });
+    // a seek by any means (our waveform, the keyboard, the OS media controls): the interval
+    // heard ends where playing had reached, and is reported at once (SPEC §9)
+    audio.addEventListener("seeking", function () { close(at); report(); });
     audio.addEventListener("seeked", function () { if (!audio.paused) from = audio.currentTime; });
     audio.addEventListener("ended", function () { report(); playId = null; go(self.index + 1, true); });
     function tick() {
+      if (!audio.seeking) at = audio.currentTime;
       time.textContent = fmt(audio.currentTime) + " / " + fmt(length());
       wave.setAttribute("aria-valuenow", String(Math.round(audio.currentTime)));
       wave.setAttribute("aria-valuetext", fmt(audio.currentTime) + " of " + fmt(length()));
@@ -177,7 +184,12 @@
     players.push(new Player(box));
   });
   setInterval(function () { players.forEach(function (p) { if (!p.audio.paused) p.report(); }); }, 10000);
-  window.addEventListener("pagehide", function () { players.forEach(function (p) { p.report(); }); flush(); });
+  function leaving() { players.forEach(function (p) { p.report(); }); flush(); }
+  window.addEventListener("pagehide", leaving);
+  // mobile browsers may discard a hidden page without pagehide: report when it is hidden
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") leaving();
+  });
   document.addEventListener("keydown", function (e) {
     if (e.target && /INPUT|TEXTAREA|BUTTON|CANVAS/.test(e.target.tagName)) return;
     var playing = players.filter(function (p) { return !p.audio.paused; })[0] || players[0];
