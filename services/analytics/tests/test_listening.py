@@ -44,7 +44,7 @@ def test_seeking_back_and_replaying_adds_nothing() -> None:
 
 
 def test_the_same_beacon_twice_counts_once_in_any_order() -> None:
-    beacons = [[(0, 10)], [(10, 25)], [(40, 50)], [(5, 45)]]
+    beacons: list[list[tuple[float, float]]] = [[(0, 10)], [(10, 25)], [(40, 50)], [(5, 45)]]
     once = heard(*beacons)
     assert heard(*beacons, *beacons).union == once.union
     assert heard(*reversed(beacons)).union == once.union == ((0.0, 50.0),)

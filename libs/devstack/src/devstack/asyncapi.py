@@ -24,6 +24,8 @@ PRODUCERS = {
     topics.TRACK_DOWNLOADED: "sharing, catalog",
     topics.SHARE_RECORDED: "sharing",
     topics.SHARE_LIFECYCLE: "sharing",
+    topics.TRACK_LISTENED: "sharing (beacons the gateway received, SPEC §9)",
+    topics.SHARE_PREVIEWED: "sharing (opens that are not views, SPEC §9)",
     topics.CATALOG_LIFECYCLE: "catalog",
     topics.MEDIA_JOBS: "catalog",
 }
