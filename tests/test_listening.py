@@ -176,7 +176,7 @@ def test_a_link_report_says_what_was_heard_by_whom(
     assert (listed["views"], listed["qualified_plays"], listed["previews"]) == (2, 2, 2)
 
 
-def test_the_track_and_pack_reports_have_depth_too(
+def test_the_track_report_has_depth_and_devices_too(
     api: httpx.Client, listened_link: tuple[Artist, Artist, str, str]
 ) -> None:
     artist, _, track, _ = listened_link
