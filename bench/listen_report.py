@@ -182,6 +182,35 @@ async def measure_run(stack: Stack, run: Run, requests: int) -> None:
         gateway.close()
 
 
+async def profile(database_url: str, link_id: str) -> list[tuple[float, str]]:
+    """Each statement of one link report, timed in this process: where the time goes."""
+    from sqlalchemy import event
+
+    from analytics.db.stats import Scope, report
+    from servicekit.db import make_engine, make_sessionmaker
+
+    engine = make_engine(database_url, pool_size=1)
+    timings: list[tuple[float, str]] = []
+    started: list[float] = []
+
+    def before(*_: object) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: object, _cursor: object, statement: str, *rest: object) -> None:
+        timings.append((time.perf_counter() - started.pop(), " ".join(statement.split())[:160]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    event.listen(engine.sync_engine, "after_cursor_execute", after)
+    try:
+        for _ in range(3):  # warm, then keep the last run's timings
+            timings.clear()
+            async with make_sessionmaker(engine)() as session:
+                await report(session, Scope("link_id", link_id, None, None))
+    finally:
+        await engine.dispose()
+    return timings
+
+
 def measure(args: argparse.Namespace) -> Result:
     data_dir = ROOT / ".data" / f"bench-{secrets.token_hex(4)}"
     try:
@@ -198,6 +227,11 @@ def measure(args: argparse.Namespace) -> Result:
             runs = [Run("all time", base), Run("last 7 days", f"{base}?from={week}")]
             for run in runs:
                 asyncio.run(measure_run(stack, run, args.requests))
+            if args.profile or any(percentile(r.latencies, 0.99) >= TARGET_P99 for r in runs):
+                for seconds, statement in asyncio.run(
+                    profile(stack.infra.database_url, link["id"])
+                ):
+                    print(f"  {seconds * 1000:7.1f} ms  {statement}")
             return Result(beacons, args.plays, seed_seconds, exact, runs)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -209,6 +243,7 @@ def main() -> None:
     parser.add_argument("--beacons-per-play", type=int, default=50)
     parser.add_argument("--listeners", type=int, default=5_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="time each statement")
     result = measure(parser.parse_args())
     print(f"seeded in {result.seed_seconds:.0f} s; report equals the seeded plays: {result.exact}")
     print(table(result.figures()))

@@ -75,7 +75,9 @@ def shares(args: argparse.Namespace) -> tuple[list[Figure], bool]:
 
 def listening(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     result = listen_report.measure(
-        argparse.Namespace(plays=20_000, beacons_per_play=50, listeners=5_000, requests=200)
+        argparse.Namespace(
+            plays=20_000, beacons_per_play=50, listeners=5_000, requests=200, profile=False
+        )
     )
     print(table(result.figures()))
     return result.figures(), result.exact

@@ -161,6 +161,14 @@ def test_a_link_report_says_what_was_heard_by_whom(
         1.0,
     ), "the union over its two plays, not their sum (209 s)"
     assert report["listener_depth"][0] == anonymous, "most heard first"
+    today_only = api.get(
+        f"/v1/music/{artist.organization_id}/shares/{link}/analytics",
+        headers=artist.headers,
+        params={"from": datetime.now(UTC).date().isoformat()},
+    ).json()
+    assert today_only["listener_depth"] == report["listener_depth"], (
+        "a range's depth (from its plays) equals the all-time depth ingest keeps"
+    )
     assert report["excluded"] == {"previews": 2, "by_reason": {"preview_fetcher": 1, "bot": 1}}
     assert report["totals"]["views"] == 2 and report["unique_visitors"] == 3, (
         "previews are neither views nor visitors (the anonymous one, old-client, the fan)"

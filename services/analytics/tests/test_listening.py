@@ -132,6 +132,10 @@ def test_a_batch_merges_each_play_and_counts_its_start_once() -> None:
     assert link_day["seconds_heard"] == 45
     assert ("track", "t1", START.date()) in merged.daily
     assert merged.qualified_by_link == {"l1": 1}
+    fan = merged.listeners[("link", "l1", "t1", "u:usr_1")]
+    assert (fan.plays, fan.union, fan.user_handle) == (1, [(0, 10)], None)
+    anonymous = merged.listeners[("track", "t1", "t1", "v:v1")]
+    assert (anonymous.plays, anonymous.union, anonymous.furthest) == (1, [(0, 35)], 35)
     # the same play again, already stored: no new start, nothing new heard
     again = [StoredPlay(("t1", "v:v1", "p1"), "{[0,35)}", 180.0, START, "l1", None, new=False)]
     assert not listening_effects(

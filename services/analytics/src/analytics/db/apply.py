@@ -14,9 +14,10 @@ Beacons (`track.listened`) make no fact; their claim is their row in `applied_be
 copied in the same way and retried the same way. Their plays are merged under a row lock:
 new plays are inserted first (a concurrent insert of the same play waits, then yields),
 every play of the batch is then read `for update`, merged in Python (domain/listening.py)
-and written back, and what the merge added goes to `listening_daily` and `link_stats`.
+and written back, and what the merge added goes to `listening_daily`, `link_stats` and
+`listener_tracks` (each listener's union over their plays).
 
-However large the batch, it costs at most twelve statements, each set-based: arrays bound
+However large the batch, it costs at most thirteen statements, each set-based: arrays bound
 once and expanded with `unnest` (so the SQL text never changes and never needs
 recompiling), and the facts written with COPY. Rows go in key order, which keeps index
 inserts local and makes concurrent consumers lock shared rows in the same order.
@@ -108,7 +109,7 @@ INSERT_PLAYS = """
     returning track_id, listener_key, play_id"""
 LOCK_PLAYS = """
     select p.track_id, p.listener_key, p.play_id, p.heard::text as heard, p.duration_seconds,
-      p.started_at, p.link_id, p.pack_id
+      p.started_at, p.link_id, p.pack_id, p.user_handle, p.user_display_name
     from analytics.plays p
     join unnest($1::text[], $2::text[], $3::text[]) as k(track_id, listener_key, play_id)
       on p.track_id = k.track_id and p.listener_key = k.listener_key and p.play_id = k.play_id
@@ -124,6 +125,23 @@ UPDATE_PLAYS = """
         last_heard_at)
     where p.track_id = u.track_id and p.listener_key = u.listener_key
       and p.play_id = u.play_id"""
+# a listener's union grows by each play's (idempotent: a union with itself is itself)
+ADD_LISTENER_TRACKS = """
+    insert into analytics.listener_tracks as t (scope, scope_id, track_id, listener_key,
+      user_handle, user_display_name, plays, heard, furthest_seconds, duration_seconds)
+    select scope, scope_id, track_id, listener_key, user_handle, user_display_name, plays,
+      heard::nummultirange, furthest, duration
+    from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+      $7::bigint[], $8::text[], $9::float8[], $10::float8[])
+      as u(scope, scope_id, track_id, listener_key, user_handle, user_display_name, plays,
+        heard, furthest, duration)
+    on conflict (scope, scope_id, track_id, listener_key) do update set
+      plays = t.plays + excluded.plays,
+      heard = t.heard + excluded.heard,
+      furthest_seconds = greatest(t.furthest_seconds, excluded.furthest_seconds),
+      duration_seconds = greatest(t.duration_seconds, excluded.duration_seconds),
+      user_handle = coalesce(excluded.user_handle, t.user_handle),
+      user_display_name = coalesce(excluded.user_display_name, t.user_display_name)"""
 ADD_LISTENING_DAILY = """
     insert into analytics.listening_daily (scope, scope_id, day, play_starts, depth_plays,
       qualified_plays, seconds_heard, reached_25, reached_50, reached_75, reached_100)
@@ -247,6 +265,8 @@ async def _merge_plays(conn: Any, effects: BatchEffects) -> None:
             link_id=r["link_id"],
             pack_id=r["pack_id"],
             new=(r["track_id"], r["listener_key"], r["play_id"]) in inserted,
+            user_handle=r["user_handle"],
+            user_display_name=r["user_display_name"],
         )
         for r in await conn.fetch(LOCK_PLAYS, *keys)
     ]
@@ -256,6 +276,19 @@ async def _merge_plays(conn: Any, effects: BatchEffects) -> None:
     if merged.daily:
         daily = [(*key, *counts) for key, counts in sorted(merged.daily.items())]
         await conn.execute(ADD_LISTENING_DAILY, *_columns(daily, 3 + len(DAILY_COUNTERS)))
+        depth = [
+            (
+                *key,
+                d.user_handle,
+                d.user_display_name,
+                d.plays,
+                format_multirange(d.union),
+                d.furthest,
+                d.duration,
+            )
+            for key, d in sorted(merged.listeners.items())
+        ]
+        await conn.execute(ADD_LISTENER_TRACKS, *_columns(depth, 10))
     slot = LINK_COUNTERS.index("qualified_plays")
     for link, n in merged.qualified_by_link.items():
         effects.link_counts(link)[slot] += n

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     Index,
     MetaData,
@@ -164,6 +165,31 @@ plays = Table(
         "ix_plays_pack_time", "pack_id", "started_at", postgresql_where=text("pack_id is not null")
     ),
     Index("ix_plays_track_time", "track_id", "started_at"),
+)
+
+# Per scope (`link`, `pack`, `track`), each listener's union over all their plays of a track,
+# all time: a report without a range reads its 100 most heard by index, not every play.
+listener_tracks = Table(
+    "listener_tracks",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("scope_id", KEY, nullable=False),
+    Column("track_id", KEY, nullable=False),
+    Column("listener_key", KEY, nullable=False),
+    Column("user_handle", Text),
+    Column("user_display_name", Text),
+    Column("plays", BigInteger, nullable=False, server_default="0"),
+    Column("heard", NUMMULTIRANGE, nullable=False, server_default=text("'{}'")),
+    Column(
+        "seconds_heard",
+        Float,
+        Computed("analytics.multirange_seconds(heard)", persisted=True),
+        nullable=False,
+    ),
+    Column("furthest_seconds", Float, nullable=False, server_default="0"),
+    Column("duration_seconds", Float),
+    PrimaryKeyConstraint("scope", "scope_id", "track_id", "listener_key"),
+    Index("ix_listener_tracks_most_heard", "scope", "scope_id", text("seconds_heard desc")),
 )
 
 # Listening counters per scope (`link`, `pack`, `track`) and UTC day of the play's start,

@@ -1,7 +1,7 @@
 """Stats queries. The shares list costs one statement however many links it shows, and one
 primary-key row per link (ingest keeps every counter, unique visitors included); the
 analytics pages read raw facts, filtered by date range, in a fixed number of statements
-(eight). Listening reads the daily counters ingest keeps (a row per day, however many
+(seven). Listening reads the daily counters ingest keeps (a row per day, however many
 beacons) and, for the per-listener depth, the scope's plays (a row per play, never per
 beacon)."""
 
@@ -74,11 +74,19 @@ LISTENER_DEPTH = """
         and (cast(:end as timestamptz) is null or started_at < :end)
       group by listener_key, track_id
     )
-    select l.*, coalesce(
-      (select sum(upper(r) - lower(r)) from unnest(l.heard) as r), 0)::float8 as seconds
+    select l.*, analytics.multirange_seconds(l.heard) as seconds
     from per_listener l
     order by seconds desc, listener_key, track_id
     limit {limit}"""
+# without a range: the all-time unions ingest keeps, the most heard read by index
+LISTENER_DEPTH_ALL_TIME = text("""
+    select listener_key, track_id, user_handle as handle, user_display_name as display_name,
+      listener_key like 'u:%' as signed_in, plays, furthest_seconds as furthest,
+      duration_seconds as duration, seconds_heard as seconds
+    from analytics.listener_tracks
+    where scope = :scope and scope_id = :scope_id
+    order by seconds_heard desc, listener_key, track_id
+    limit :limit""")
 
 
 async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[str, LinkStats]:
@@ -159,13 +167,6 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
     counted = func.count().filter(facts.c.counted)
     day = cast(func.timezone("UTC", facts.c.occurred_at), Date).label("day")
 
-    by_type = (
-        await session.execute(
-            select(facts.c.type, facts.c.reason, counted.label("n"))
-            .where(where)
-            .group_by(facts.c.type, facts.c.reason)
-        )
-    ).all()
     human = facts.c.type != PREVIEWED
     uniques = (
         await session.execute(
@@ -186,23 +187,17 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
             .order_by(counted.desc(), facts.c.user_handle)
         )
     ).all()
-    sources = (
+    # totals, sources and previews by reason from one pass over the facts
+    by_type = (
         await session.execute(
-            select(facts.c.source, facts.c.type, counted.label("n"))
+            select(facts.c.source, facts.c.type, facts.c.reason, counted.label("n"))
             .where(where)
-            .group_by(facts.c.source, facts.c.type)
+            .group_by(facts.c.source, facts.c.type, facts.c.reason)
         )
     ).all()
     daily = (
         await session.execute(
-            select(
-                day,
-                facts.c.type,
-                counted.label("n"),
-                func.count(distinct(facts.c.visitor_key)).label("visitors"),
-            )
-            .where(where)
-            .group_by(day, facts.c.type)
+            select(day, facts.c.type, counted.label("n")).where(where).group_by(day, facts.c.type)
         )
     ).all()
 
@@ -221,10 +216,13 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
     depth = await _listener_depth(session, scope)
 
     by_source: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for row in sources:
+    for row in by_type:
         if counter := COUNTER_BY_TYPE.get(row.type):
             by_source[row.source or UNKNOWN][counter] += int(row.n)
-    previews = {str(r.reason or UNKNOWN): int(r.n) for r in by_type if r.type == PREVIEWED}
+    previews: dict[str, int] = defaultdict(int)
+    for row in by_type:
+        if row.type == PREVIEWED:
+            previews[str(row.reason or UNKNOWN)] += int(row.n)
     return Activity(
         totals=Counters(**_totals(by_type)),
         unique_visitors=int(uniques.visitors),
@@ -243,7 +241,7 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
         listening=_listening(days),
         listener_depth=depth,
         devices=devices,
-        excluded=Excluded(previews=sum(previews.values()), by_reason=previews),
+        excluded=Excluded(previews=sum(previews.values()), by_reason=dict(previews)),
     )
 
 
@@ -298,9 +296,17 @@ def _listening(days: Any) -> Listening:
 
 
 async def _listener_depth(session: AsyncSession, scope: Scope) -> list[ListenerDepth]:
+    """All time: from `listener_tracks` (a hundred index entries); a range: the union over
+    the scope's plays that started in it (a row per play of the range)."""
     start, end = scope.bounds()
-    query = text(LISTENER_DEPTH.format(column=scope.column, limit=DEPTH_LIMIT))
-    rows = await session.execute(query, {"scope_id": scope.value, "start": start, "end": end})
+    if start is None and end is None:
+        rows = await session.execute(
+            LISTENER_DEPTH_ALL_TIME,
+            {"scope": SCOPE_OF_COLUMN[scope.column], "scope_id": scope.value, "limit": DEPTH_LIMIT},
+        )
+    else:
+        query = text(LISTENER_DEPTH.format(column=scope.column, limit=DEPTH_LIMIT))
+        rows = await session.execute(query, {"scope_id": scope.value, "start": start, "end": end})
     return [
         ListenerDepth(
             listener=listener_name(r.handle if r.signed_in else None, r.listener_key),

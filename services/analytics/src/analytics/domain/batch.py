@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from analytics.domain.events import Event, EventPayload, Visitor
-from analytics.domain.listening import Interval, PlayState, delta, parse_multirange
+from analytics.domain.listening import Interval, PlayState, delta, merge, parse_multirange
 from contracts.events import (
     PackViewed,
     Payload,
@@ -328,6 +328,20 @@ class StoredPlay:
     link_id: str | None
     pack_id: str | None
     new: bool
+    user_handle: str | None = None
+    user_display_name: str | None = None
+
+
+@dataclass
+class ListenerTrack:
+    """What a batch adds to one listener's all-time depth on one track in one scope."""
+
+    user_handle: str | None
+    user_display_name: str | None
+    plays: int = 0
+    union: list[Interval] = field(default_factory=list)
+    furthest: float = 0.0
+    duration: float | None = None
 
 
 @dataclass
@@ -335,6 +349,8 @@ class ListeningEffects:
     plays: list[tuple[Any, ...]] = field(default_factory=list)  # apply.UPDATE_PLAYS order
     daily: dict[tuple[str, str, date], list[float]] = field(default_factory=dict)
     qualified_by_link: dict[str, int] = field(default_factory=dict)
+    # (scope, scope_id, track, listener) -> apply.ADD_LISTENER_TRACKS
+    listeners: dict[tuple[str, str, str, str], ListenerTrack] = field(default_factory=dict)
 
 
 def listening_effects(
@@ -364,12 +380,22 @@ def listening_effects(
         if not any(counts):
             continue
         day = play.started_at.astimezone(UTC).date()
-        for scope, scope_id in zip(SCOPES, (play.link_id, play.pack_id, play.key[0]), strict=True):
+        track, listener = play.key[0], play.key[1]
+        for scope, scope_id in zip(SCOPES, (play.link_id, play.pack_id, track), strict=True):
             if not scope_id:
                 continue
             row = effects.daily.setdefault((scope, scope_id, day), [0] * len(DAILY_COUNTERS))
             for i, n in enumerate(counts):
                 row[i] += n
+            depth = effects.listeners.setdefault(
+                (scope, scope_id, track, listener),
+                ListenerTrack(play.user_handle, play.user_display_name),
+            )
+            depth.plays += started
+            depth.union = merge([*depth.union, *new.union])
+            depth.furthest = max(depth.furthest, new.furthest)
+            if new.duration is not None:
+                depth.duration = max(depth.duration or 0.0, new.duration)
         if play.link_id and change.qualified:
             effects.qualified_by_link[play.link_id] = (
                 effects.qualified_by_link.get(play.link_id, 0) + change.qualified

@@ -12,6 +12,9 @@ Create Date: 2026-12-02 02:10:00.000000
   heard or excluded before beacons).
 - `plays` (one row per play id, its merged intervals) and `applied_beacons` (the beacons'
   claims) are new and empty.
+- `listener_tracks` keeps, per link, pack and track, each listener's union over all their
+  plays of each track (all time), so that a report without a date range finds its 100
+  most-heard listeners by index; `analytics.multirange_seconds` is the length of a union.
 - `listening_daily` keeps listening counters per link, pack and track and UTC day. It is
   backfilled with the counted `track.played` facts as `play_starts`: plays recorded before
   beacons existed are starts without depth (no seconds heard, not qualified, not in
@@ -44,7 +47,14 @@ BACKFILL = """
     order by scope, scope_id, day"""
 
 
+MULTIRANGE_SECONDS = """
+    create function analytics.multirange_seconds(heard nummultirange) returns float8
+    language sql immutable parallel safe
+    return coalesce((select sum(upper(r) - lower(r)) from unnest(heard) as r), 0)::float8"""
+
+
 def upgrade() -> None:
+    op.execute(MULTIRANGE_SECONDS)
     for name in ("browser", "os", "device_class", "reason"):
         op.add_column("engagement_facts", sa.Column(name, sa.Text()), schema="analytics")
     for name in ("qualified_plays", "previews"):
@@ -102,6 +112,37 @@ def upgrade() -> None:
         )
     op.create_index("ix_plays_track_time", "plays", ["track_id", "started_at"], schema="analytics")
     op.create_table(
+        "listener_tracks",
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("scope_id", KEY, nullable=False),
+        sa.Column("track_id", KEY, nullable=False),
+        sa.Column("listener_key", KEY, nullable=False),
+        sa.Column("user_handle", sa.Text()),
+        sa.Column("user_display_name", sa.Text()),
+        sa.Column("plays", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column(
+            "heard", postgresql.NUMMULTIRANGE(), server_default=sa.text("'{}'"), nullable=False
+        ),
+        sa.Column(
+            "seconds_heard",
+            sa.Float(),
+            sa.Computed("analytics.multirange_seconds(heard)", persisted=True),
+            nullable=False,
+        ),
+        sa.Column("furthest_seconds", sa.Float(), server_default="0", nullable=False),
+        sa.Column("duration_seconds", sa.Float()),
+        sa.PrimaryKeyConstraint(
+            "scope", "scope_id", "track_id", "listener_key", name="listener_tracks_pkey"
+        ),
+        schema="analytics",
+    )
+    op.create_index(
+        "ix_listener_tracks_most_heard",
+        "listener_tracks",
+        ["scope", "scope_id", sa.text("seconds_heard desc")],
+        schema="analytics",
+    )
+    op.create_table(
         "listening_daily",
         sa.Column("scope", sa.Text(), nullable=False),
         sa.Column("scope_id", KEY, nullable=False),
@@ -123,6 +164,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("listening_daily", schema="analytics")
+    op.drop_table("listener_tracks", schema="analytics")
+    op.execute("drop function analytics.multirange_seconds(nummultirange)")
     op.drop_table("plays", schema="analytics")
     op.drop_table("applied_beacons", schema="analytics")
     for name in ("qualified_plays", "previews"):
