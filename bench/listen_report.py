@@ -6,10 +6,11 @@ Setup, by SQL (generate_series, seconds instead of the hours a million beacons t
 gateway would take): one real link made through the gateway, then in analytics' tables
 what ingest would have left after `--plays` plays of `--beacons-per-play` beacons each
 (default 20,000 x 50 = 1,000,000 beacons) by `--listeners` visitors over 30 days: one claim
-per beacon, one row per play (two heard ranges each), the daily listening counters and the
-link's counters summed from those plays, and one `track.played` fact per play plus one view
+per beacon, one row per play (two heard ranges each), the daily listening counters, each
+listener's union per track and the link's counters, all computed from those plays, and one `track.played` fact per play plus one view
 per listener (the facts a real player would have caused). Before measuring, it checks that
-the report's numbers equal the seeded plays'.
+the report's numbers equal the seeded plays', and that the all-time listener depth (from the
+kept unions) equals the one a range computes from the plays themselves.
 
 Then one keep-alive connection asks for the report one request after another (latency, not
 throughput), all-time and for the last 7 days, reading `X-Encore-DB-Statements`.
@@ -68,6 +69,15 @@ SEED_DAILY = """
     cross join lateral (values ('link', p.link_id), ('track', p.track_id)) as s(scope, scope_id)
     where p.link_id = $1
     group by 1, 2, 3"""
+SEED_LISTENERS = """
+    insert into analytics.listener_tracks (scope, scope_id, track_id, listener_key, plays,
+      heard, furthest_seconds, duration_seconds)
+    select s.scope, s.scope_id, p.track_id, p.listener_key, count(*), range_agg(p.heard),
+      max(p.furthest_seconds), max(p.duration_seconds)
+    from analytics.plays p
+    cross join lateral (values ('link', p.link_id), ('track', p.track_id)) as s(scope, scope_id)
+    where p.link_id = $1
+    group by 1, 2, 3, 4"""
 SEED_FACTS = """
     insert into analytics.engagement_facts (event_id, type, link_id, link_kind, track_id,
       organization_id, session_id, visitor_key, listener_key, counted, source, occurred_at,
@@ -145,14 +155,17 @@ async def seed(stack: Stack, link: dict[str, str], args: argparse.Namespace) -> 
         )
         await conn.execute(SEED_CLAIMS, args.plays * args.beacons_per_play)
         await conn.execute(SEED_DAILY, link["id"])
+        await conn.execute(SEED_LISTENERS, link["id"])
         await conn.execute(SEED_FACTS, link["id"])
         await conn.execute(SEED_LINK_STATS, link["id"])
         await conn.execute("analyze")
         expected = await conn.fetchrow(EXPECTED, link["id"])
     finally:
         await conn.close()
-    report = stack.api.get(
-        f"/v1/music/{stack.org}/shares/{link['id']}/analytics", headers=stack.headers
+    url = f"/v1/music/{stack.org}/shares/{link['id']}/analytics"
+    report = stack.api.get(url, headers=stack.headers).json()
+    ranged = stack.api.get(
+        url, headers=stack.headers, params={"from": first_day.date().isoformat()}
     ).json()
     listening = report["listening"]
     print(f"listen_report: report says {json.dumps(listening)}; seeded {dict(expected)}")
@@ -161,6 +174,7 @@ async def seed(stack: Stack, link: dict[str, str], args: argparse.Namespace) -> 
         and listening["qualified_plays"] == expected["qualified"]
         and abs(listening["average_seconds_heard"] - expected["average"]) < 0.11
         and len(report["listener_depth"]) == min(100, args.listeners)
+        and report["listener_depth"] == ranged["listener_depth"]  # kept unions = the plays'
     )
 
 

@@ -1,7 +1,7 @@
 """Stats queries. The shares list costs one statement however many links it shows, and one
 primary-key row per link (ingest keeps every counter, unique visitors included); the
 analytics pages read raw facts, filtered by date range, in a fixed number of statements
-(seven). Listening reads the daily counters ingest keeps (a row per day, however many
+(six). Listening reads the daily counters ingest keeps (a row per day, however many
 beacons) and, for the per-listener depth, the scope's plays (a row per play, never per
 beacon)."""
 
@@ -48,7 +48,6 @@ from contracts.dto import LinkStats
 
 COUNTER_BY_TYPE = {model.TYPE: counter for model, counter in COUNTER_OF.items()}
 COUNTERS = ("views", "plays", "downloads", "reshares")
-HUMAN_TYPES = list(COUNTER_BY_TYPE)  # engagements of people (previews are apart)
 UNKNOWN = "unknown"
 DEPTH_LIMIT = 100
 SCOPE_OF_COLUMN = {"link_id": "link", "pack_id": "pack", "track_id": "track"}
@@ -187,12 +186,27 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
             .order_by(counted.desc(), facts.c.user_handle)
         )
     ).all()
-    # totals, sources and previews by reason from one pass over the facts
+    # totals, sources, previews by reason and devices from one pass over the facts
     by_type = (
         await session.execute(
-            select(facts.c.source, facts.c.type, facts.c.reason, counted.label("n"))
+            select(
+                facts.c.source,
+                facts.c.type,
+                facts.c.reason,
+                facts.c.browser,
+                facts.c.os,
+                facts.c.device_class,
+                counted.label("n"),
+            )
             .where(where)
-            .group_by(facts.c.source, facts.c.type, facts.c.reason)
+            .group_by(
+                facts.c.source,
+                facts.c.type,
+                facts.c.reason,
+                facts.c.browser,
+                facts.c.os,
+                facts.c.device_class,
+            )
         )
     ).all()
     daily = (
@@ -201,7 +215,6 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
         )
     ).all()
 
-    devices = await _devices(session, where)
     days = (
         await session.execute(
             LISTENING_DAYS,
@@ -240,38 +253,24 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
         daily=_series(daily, scope, {r.day: int(r.qualified_plays) for r in days}),
         listening=_listening(days),
         listener_depth=depth,
-        devices=devices,
+        devices=_devices(by_type),
         excluded=Excluded(previews=sum(previews.values()), by_reason=dict(previews)),
     )
 
 
-async def _devices(session: AsyncSession, where: ColumnElement[bool]) -> Devices:
-    """People's counted engagements by browser, OS and device class, in one statement."""
-    browser = func.coalesce(facts.c.browser, UNKNOWN)
-    os_ = func.coalesce(facts.c.os, UNKNOWN)
-    device_class = func.coalesce(facts.c.device_class, UNKNOWN)
-    rows = (
-        await session.execute(
-            select(
-                browser.label("browser"),
-                os_.label("os"),
-                device_class.label("device_class"),
-                func.grouping(browser).label("g_browser"),
-                func.grouping(os_).label("g_os"),
-                func.count().label("n"),
-            )
-            .where(where, facts.c.counted, facts.c.type.in_(HUMAN_TYPES))
-            .group_by(func.grouping_sets(browser, os_, device_class))
-        )
-    ).all()
+def _devices(rows: Any) -> Devices:
+    """People's counted engagements (previews are apart) by browser, OS and device class."""
     devices = Devices()
     for row in rows:
-        if row.g_browser == 0:
-            devices.by_browser[row.browser] = int(row.n)
-        elif row.g_os == 0:
-            devices.by_os[row.os] = int(row.n)
-        else:
-            devices.by_device_class[row.device_class] = int(row.n)
+        if row.type == PREVIEWED or not row.n:
+            continue
+        for breakdown, value in (
+            (devices.by_browser, row.browser),
+            (devices.by_os, row.os),
+            (devices.by_device_class, row.device_class),
+        ):
+            key = value or UNKNOWN
+            breakdown[key] = breakdown.get(key, 0) + int(row.n)
     return devices
 
 
