@@ -30,6 +30,7 @@ import analytics_ingest
 import beacon_ingest
 import freshness
 import list_shares
+import listen_report
 import media_ready
 import media_worker
 import public_link
@@ -79,6 +80,16 @@ def shares(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     return result.figures(), result.exact
 
 
+def listening(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    result = listen_report.measure(
+        argparse.Namespace(
+            plays=20_000, beacons_per_play=50, listeners=5_000, requests=200, profile=False
+        )
+    )
+    print(table(result.figures()))
+    return result.figures(), result.exact
+
+
 def media(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     result = media_worker.measure()
     figures = result.figures()
@@ -105,6 +116,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]]
     "freshness": fresh,
     "list_shares": shares,
     "analytics_ingest": ingest,
+    "listen_report": listening,
     "media_worker": media,
     "web_pages": pages,
     "media_ready": ready,

@@ -80,13 +80,27 @@ def test_link_report_has_listeners_sources_and_days(
     assert report["by_source"]["email"]["plays"] == 1
     today = datetime.now(UTC).date()
     assert report["daily"] == [
-        {"date": today.isoformat(), "views": 2, "plays": 2, "downloads": 0, "reshares": 1}
+        {
+            "date": today.isoformat(),
+            "views": 2,
+            "plays": 2,
+            "downloads": 0,
+            "reshares": 1,
+            "qualified_plays": 0,
+        }
     ]
     future = (today + timedelta(days=1)).isoformat()
     empty = api.get(url, headers=artist.headers, params={"from": future, "to": future}).json()
     assert empty["totals"] == {"views": 0, "plays": 0, "downloads": 0, "reshares": 0}
     assert empty["daily"] == [
-        {"date": future, "views": 0, "plays": 0, "downloads": 0, "reshares": 0}
+        {
+            "date": future,
+            "views": 0,
+            "plays": 0,
+            "downloads": 0,
+            "reshares": 0,
+            "qualified_plays": 0,
+        }
     ]
     stranger = new_artist()
     assert (

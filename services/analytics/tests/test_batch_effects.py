@@ -1,7 +1,7 @@
 from typing import Any
 
 from analytics.domain import events as domain
-from analytics.domain.batch import COUNTERS, FACT_COLUMNS, effects_of, visitor_key
+from analytics.domain.batch import FACT_COLUMNS, LINK_COUNTERS, effects_of, visitor_key
 from analytics.domain.events import from_envelope
 from contracts.events import (
     PackViewed,
@@ -20,7 +20,7 @@ def applied(envelopes: list[Any]) -> Any:
 
 
 def counts(effects: Any, link: str) -> dict[str, int]:
-    return {c: n for c, n in zip(COUNTERS, effects.link_increments[link], strict=True) if n}
+    return {c: n for c, n in zip(LINK_COUNTERS, effects.link_increments[link], strict=True) if n}
 
 
 def column(effects: Any, name: str) -> list[Any]:

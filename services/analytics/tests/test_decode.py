@@ -11,12 +11,15 @@ from pydantic import ValidationError
 from analytics.domain import events as decoding
 from analytics.domain.events import decode, from_envelope
 from contracts.events import (
+    Device,
     PackViewed,
     Payload,
     ShareClicked,
     ShareLinkLifecycle,
+    SharePreviewed,
     ShareRecorded,
     TrackDownloaded,
+    TrackListened,
     TrackPlayed,
     UnknownEventType,
     Visitor,
@@ -32,6 +35,15 @@ PAYLOADS: list[Payload] = [
     PackViewed(link_id="l", link_kind="pack", pack_id="p", organization_id="o"),
     ShareClicked(link_id="l", link_kind="ref", link_owner_id="usr_2", visitor=VISITOR),
     ShareRecorded(link_id="l", channel="sms", visitor=VISITOR),
+    TrackListened(
+        link_id="l",
+        track_id="t",
+        play_id="p1",
+        intervals=((0.0, 10.5), (20, 30)),
+        duration_seconds=90,
+        visitor=Visitor(visitor_id="v1", device=Device(browser="Chrome", os="Mac OS X")),
+    ),
+    SharePreviewed(link_id="l", link_kind="track", reason="preview_fetcher", visitor=VISITOR),
 ]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -132,11 +132,7 @@ class InternalClient:
         `segment()`. A value is already decoded once by the router that handed it over, so a
         caller's `%252F` arrives as `%2F`, which unquoted would reach the next service as `/`.
         """
-        try:
-            # quoted as given (no dot-segment folding), anything a URL cannot carry escaped
-            url = URL(self.base_url + quote(path, safe=PATH_SAFE), encoded=True)
-        except ValueError as exc:  # a path parameter no URL can carry: nothing is there
-            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not found") from exc
+        url = self._url(path)
         try:
             async with self.session().request(
                 method,
@@ -158,9 +154,71 @@ class InternalClient:
             raise error_from_response(self.name, response)
         return response
 
+    def _url(self, path: str) -> URL:
+        try:
+            # quoted as given (no dot-segment folding), anything a URL cannot carry escaped
+            return URL(self.base_url + quote(path, safe=PATH_SAFE), encoded=True)
+        except ValueError as exc:  # a path parameter no URL can carry: nothing is there
+            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not found") from exc
+
+    async def open_stream(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        read_timeout: float = 30.0,
+    ) -> UpstreamStream:
+        """A GET whose body is passed on as it comes (an export of any size): no total
+        timeout, only one between reads. An error answer is raised as `request` does,
+        before anything is streamed."""
+        timeout = aiohttp.ClientTimeout(total=None, connect=2.0, sock_read=read_timeout)
+        try:
+            response = await self.session().get(
+                self._url(path),
+                headers=self.headers(),
+                params=dict(params) if params else None,
+                timeout=timeout,
+            )
+        except aiohttp.InvalidURL as exc:
+            raise ApiError(ErrorCode.RESOURCE_NOT_FOUND, "not found") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("%s unreachable: %r", self.name, exc)
+            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, UNREACHABLE) from exc
+        if response.status >= 400:
+            try:
+                body = await response.read()
+            finally:
+                response.release()
+            raise error_from_response(
+                self.name, UpstreamResponse(response.status, response.headers, body)
+            )
+        return UpstreamStream(self.name, response)
+
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.request(method, path, **kwargs)
         return response.json() if response.content else None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamStream:
+    """An upstream answer being read; `chunks()` gives its body and then lets it go."""
+
+    name: str
+    response: aiohttp.ClientResponse
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.response.headers
+
+    async def chunks(self, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.response.content.iter_chunked(size):
+                yield chunk
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("%s stream broke off: %r", self.name, exc)
+            raise  # the body ends unfinished, so the reader sees it was cut
+        finally:
+            self.response.release()
 
 
 def error_from_response(name: str, response: JsonBody) -> ApiError:

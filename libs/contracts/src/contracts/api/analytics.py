@@ -58,8 +58,10 @@ class CompletionBuckets(BaseModel):
 
 
 class Listening(BaseModel):
-    """Listen depth from the player's beacons (SPEC §9). Plays counted before beacons
-    existed are starts without depth: they count in `play_starts` only."""
+    """Listen depth from the player's beacons (SPEC §9), by the UTC day each play started.
+    A start is a new play id; plays counted before beacons existed (`track.played` facts
+    before analytics' migration 0006) are starts without depth: they count in
+    `play_starts` only. `totals.plays` still counts playback URLs issued (docs/listening.md)."""
 
     play_starts: int = Field(default=0, description="Distinct plays begun.", examples=[11])
     qualified_plays: int = Field(

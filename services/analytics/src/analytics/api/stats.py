@@ -6,14 +6,19 @@ from datetime import date
 
 from litestar import Controller, get
 from litestar.params import Parameter
+from litestar.response import Stream
 
 from analytics.context import AnalyticsContext
+from analytics.db.export import csv_chunks
 from analytics.db.stats import Scope, report, stats_for_links, track_links
 from contracts.api.analytics import LinkReport, PackReport, TrackReport
 from contracts.dto import LinkStats
 from servicekit.errors import validation_error
 
 MAX_IDS = 200
+
+
+CSV = "text/csv; charset=utf-8"
 
 
 def _range(start: date | None, end: date | None) -> tuple[date | None, date | None]:
@@ -84,3 +89,38 @@ class StatsController(Controller):
         return TrackReport(
             track_id=track_id, start=scope.start, end=scope.end, by_link=by_link, **dict(activity)
         )
+
+    @get("/links/{link_id:str}/engagement.csv", media_type=CSV)
+    async def link_csv(
+        self,
+        link_id: str,
+        ctx: AnalyticsContext,
+        start: date | None = Parameter(query="from", default=None),
+        end: date | None = Parameter(query="to", default=None),
+    ) -> Stream:
+        """The link report's raw engagement as CSV (db/export.py)."""
+        return _export(ctx, Scope("link_id", link_id, *_range(start, end)))
+
+    @get("/packs/{pack_id:str}/engagement.csv", media_type=CSV)
+    async def pack_csv(
+        self,
+        pack_id: str,
+        ctx: AnalyticsContext,
+        start: date | None = Parameter(query="from", default=None),
+        end: date | None = Parameter(query="to", default=None),
+    ) -> Stream:
+        return _export(ctx, Scope("pack_id", pack_id, *_range(start, end)))
+
+    @get("/tracks/{track_id:str}/engagement.csv", media_type=CSV)
+    async def track_csv(
+        self,
+        track_id: str,
+        ctx: AnalyticsContext,
+        start: date | None = Parameter(query="from", default=None),
+        end: date | None = Parameter(query="to", default=None),
+    ) -> Stream:
+        return _export(ctx, Scope("track_id", track_id, *_range(start, end)))
+
+
+def _export(ctx: AnalyticsContext, scope: Scope) -> Stream:
+    return Stream(csv_chunks(ctx.sessions, scope), media_type=CSV)

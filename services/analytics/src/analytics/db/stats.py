@@ -1,6 +1,9 @@
 """Stats queries. The shares list costs one statement however many links it shows, and one
 primary-key row per link (ingest keeps every counter, unique visitors included); the
-analytics pages read raw facts, filtered by date range, in a handful of statements."""
+analytics pages read raw facts, filtered by date range, in a fixed number of statements
+(six). Listening reads the daily counters ingest keeps (a row per day, however many
+beacons) and, for the per-listener depth, the scope's plays (a row per play, never per
+beacon)."""
 
 from __future__ import annotations
 
@@ -9,25 +12,80 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, and_, cast, distinct, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    and_,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.db.models import engagement_facts as facts
 from analytics.db.models import link_stats
-from analytics.domain.batch import COUNTER_OF
+from analytics.domain.batch import COUNTER_OF, PREVIEWED
+from analytics.domain.listening import completion, listener_name
 from contracts.api.analytics import (
     Activity,
+    CompletionBuckets,
     Counters,
     DailyCounters,
+    Devices,
+    Excluded,
     LinkPlays,
+    ListenerDepth,
     Listeners,
+    Listening,
     SignedInListener,
 )
 from contracts.dto import LinkStats
 
 COUNTER_BY_TYPE = {model.TYPE: counter for model, counter in COUNTER_OF.items()}
 COUNTERS = ("views", "plays", "downloads", "reshares")
+UNKNOWN = "unknown"
+DEPTH_LIMIT = 100
+SCOPE_OF_COLUMN = {"link_id": "link", "pack_id": "pack", "track_id": "track"}
+
+LISTENING_DAYS = text("""
+    select day, play_starts, depth_plays, qualified_plays, seconds_heard,
+      reached_25, reached_50, reached_75, reached_100
+    from analytics.listening_daily
+    where scope = :scope and scope_id = :scope_id
+      and (cast(:start as date) is null or day >= :start)
+      and (cast(:end as date) is null or day <= :end)""")
+# the union over a listener's plays of a track, longest first; `range_agg` of multiranges
+# is their union, its length the sum of its ranges'
+LISTENER_DEPTH = """
+    with per_listener as (
+      select listener_key, track_id, max(user_handle) as handle,
+        max(user_display_name) as display_name, bool_or(user_id is not null) as signed_in,
+        count(*) as plays, range_agg(heard) as heard, max(furthest_seconds) as furthest,
+        max(duration_seconds) as duration
+      from analytics.plays
+      where {column} = :scope_id
+        and (cast(:start as timestamptz) is null or started_at >= :start)
+        and (cast(:end as timestamptz) is null or started_at < :end)
+      group by listener_key, track_id
+    )
+    select l.*, analytics.multirange_seconds(l.heard) as seconds
+    from per_listener l
+    order by seconds desc, listener_key, track_id
+    limit {limit}"""
+# without a range: the all-time unions ingest keeps, the most heard read by index
+LISTENER_DEPTH_ALL_TIME = text("""
+    select listener_key, track_id, user_handle as handle, user_display_name as display_name,
+      listener_key like 'u:%' as signed_in, plays, furthest_seconds as furthest,
+      duration_seconds as duration, seconds_heard as seconds
+    from analytics.listener_tracks
+    where scope = :scope and scope_id = :scope_id
+    order by seconds_heard desc, listener_key, track_id
+    limit :limit""")
 
 
 async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[str, LinkStats]:
@@ -45,6 +103,8 @@ async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[st
         func.coalesce(link_stats.c.downloads, 0).label("downloads"),
         func.coalesce(link_stats.c.reshares, 0).label("reshares"),
         func.coalesce(link_stats.c.unique_visitors, 0).label("unique_visitors"),
+        func.coalesce(link_stats.c.qualified_plays, 0).label("qualified_plays"),
+        func.coalesce(link_stats.c.previews, 0).label("previews"),
     ).select_from(wanted.outerjoin(link_stats, link_stats.c.link_id == wanted.c.link_id))
     rows = (await session.execute(stmt)).all()
     return {
@@ -54,6 +114,8 @@ async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[st
             downloads=row.downloads,
             reshares=row.reshares,
             unique_visitors=row.unique_visitors,
+            qualified_plays=row.qualified_plays,
+            previews=row.previews,
         )
         for row in rows
     }
@@ -78,6 +140,16 @@ class Scope:
             )
         return and_(*clauses)
 
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The range as [start, end) instants (None: open)."""
+        start = datetime.combine(self.start, time.min, UTC) if self.start else None
+        end = (
+            datetime.combine(self.end + timedelta(days=1), time.min, UTC)
+            if self.end is not None and self.end < date.max
+            else None
+        )
+        return start, end
+
 
 def _totals(rows: Any) -> dict[str, int]:
     totals = dict.fromkeys(COUNTERS, 0)
@@ -94,16 +166,12 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
     counted = func.count().filter(facts.c.counted)
     day = cast(func.timezone("UTC", facts.c.occurred_at), Date).label("day")
 
-    by_type = (
-        await session.execute(
-            select(facts.c.type, counted.label("n")).where(where).group_by(facts.c.type)
-        )
-    ).all()
+    human = facts.c.type != PREVIEWED
     uniques = (
         await session.execute(
             select(
-                func.count(distinct(facts.c.visitor_key)).label("visitors"),
-                func.count(distinct(facts.c.session_id)).label("sessions"),
+                func.count(distinct(facts.c.visitor_key)).filter(human).label("visitors"),
+                func.count(distinct(facts.c.session_id)).filter(human).label("sessions"),
                 func.count(distinct(facts.c.listener_key))
                 .filter(facts.c.type == "track.played", facts.c.user_id.is_(None))
                 .label("anonymous_listeners"),
@@ -118,30 +186,56 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
             .order_by(counted.desc(), facts.c.user_handle)
         )
     ).all()
-    sources = (
+    # totals, sources, previews by reason and devices from one pass over the facts
+    by_type = (
         await session.execute(
-            select(facts.c.source, facts.c.type, counted.label("n"))
+            select(
+                facts.c.source,
+                facts.c.type,
+                facts.c.reason,
+                facts.c.browser,
+                facts.c.os,
+                facts.c.device_class,
+                counted.label("n"),
+            )
             .where(where)
-            .group_by(facts.c.source, facts.c.type)
+            .group_by(
+                facts.c.source,
+                facts.c.type,
+                facts.c.reason,
+                facts.c.browser,
+                facts.c.os,
+                facts.c.device_class,
+            )
         )
     ).all()
     daily = (
         await session.execute(
-            select(
-                day,
-                facts.c.type,
-                counted.label("n"),
-                func.count(distinct(facts.c.visitor_key)).label("visitors"),
-            )
-            .where(where)
-            .group_by(day, facts.c.type)
+            select(day, facts.c.type, counted.label("n")).where(where).group_by(day, facts.c.type)
         )
     ).all()
 
+    days = (
+        await session.execute(
+            LISTENING_DAYS,
+            {
+                "scope": SCOPE_OF_COLUMN[scope.column],
+                "scope_id": scope.value,
+                "start": scope.start,
+                "end": scope.end,
+            },
+        )
+    ).all()
+    depth = await _listener_depth(session, scope)
+
     by_source: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for row in sources:
+    for row in by_type:
         if counter := COUNTER_BY_TYPE.get(row.type):
-            by_source[row.source or "unknown"][counter] += int(row.n)
+            by_source[row.source or UNKNOWN][counter] += int(row.n)
+    previews: dict[str, int] = defaultdict(int)
+    for row in by_type:
+        if row.type == PREVIEWED:
+            previews[str(row.reason or UNKNOWN)] += int(row.n)
     return Activity(
         totals=Counters(**_totals(by_type)),
         unique_visitors=int(uniques.visitors),
@@ -156,16 +250,85 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
             anonymous=int(uniques.anonymous_listeners),
         ),
         by_source={source: Counters(**counts) for source, counts in by_source.items()},
-        daily=_series(daily, scope),
+        daily=_series(daily, scope, {r.day: int(r.qualified_plays) for r in days}),
+        listening=_listening(days),
+        listener_depth=depth,
+        devices=_devices(by_type),
+        excluded=Excluded(previews=sum(previews.values()), by_reason=dict(previews)),
     )
 
 
-def _series(rows: Any, scope: Scope) -> list[DailyCounters]:
+def _devices(rows: Any) -> Devices:
+    """People's counted engagements (previews are apart) by browser, OS and device class."""
+    devices = Devices()
+    for row in rows:
+        if row.type == PREVIEWED or not row.n:
+            continue
+        for breakdown, value in (
+            (devices.by_browser, row.browser),
+            (devices.by_os, row.os),
+            (devices.by_device_class, row.device_class),
+        ):
+            key = value or UNKNOWN
+            breakdown[key] = breakdown.get(key, 0) + int(row.n)
+    return devices
+
+
+def _listening(days: Any) -> Listening:
+    """Totals of the scope's daily listening counters over the range."""
+    total: dict[str, float] = defaultdict(float)
+    for row in days:
+        for name, value in row._mapping.items():
+            if name != "day":
+                total[name] += value
+    depth_plays = int(total["depth_plays"])
+    return Listening(
+        play_starts=int(total["play_starts"]),
+        qualified_plays=int(total["qualified_plays"]),
+        average_seconds_heard=round(total["seconds_heard"] / depth_plays, 1)
+        if depth_plays
+        else 0.0,
+        completion=CompletionBuckets(
+            **{f"reached_{p}": int(total[f"reached_{p}"]) for p in (25, 50, 75, 100)}
+        ),
+    )
+
+
+async def _listener_depth(session: AsyncSession, scope: Scope) -> list[ListenerDepth]:
+    """All time: from `listener_tracks` (a hundred index entries); a range: the union over
+    the scope's plays that started in it (a row per play of the range)."""
+    start, end = scope.bounds()
+    if start is None and end is None:
+        rows = await session.execute(
+            LISTENER_DEPTH_ALL_TIME,
+            {"scope": SCOPE_OF_COLUMN[scope.column], "scope_id": scope.value, "limit": DEPTH_LIMIT},
+        )
+    else:
+        query = text(LISTENER_DEPTH.format(column=scope.column, limit=DEPTH_LIMIT))
+        rows = await session.execute(query, {"scope_id": scope.value, "start": start, "end": end})
+    return [
+        ListenerDepth(
+            listener=listener_name(r.handle if r.signed_in else None, r.listener_key),
+            signed_in=bool(r.signed_in),
+            display_name=r.display_name if r.signed_in else None,
+            track_id=r.track_id,
+            plays=int(r.plays),
+            seconds_heard=round(float(r.seconds), 1),
+            furthest_seconds=round(float(r.furthest), 1),
+            completion=round(completion(float(r.seconds), r.duration) or 0.0, 3),
+        )
+        for r in rows
+    ]
+
+
+def _series(rows: Any, scope: Scope, qualified: dict[date, int]) -> list[DailyCounters]:
     """One entry per UTC day from the range's start (or first activity) to its end."""
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for row in rows:
         if counter := COUNTER_BY_TYPE.get(row.type):
             per_day[row.day][counter] += int(row.n)
+    for day, n in qualified.items():
+        per_day[day]["qualified_plays"] = n
     if not per_day and (scope.start is None or scope.end is None):
         return []
     first = scope.start or min(per_day)

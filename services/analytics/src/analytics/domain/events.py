@@ -22,14 +22,25 @@ from contracts.events import (
     EventEnvelope,
     PackViewed,
     ShareClicked,
+    SharePreviewed,
     ShareRecorded,
     TrackDownloaded,
+    TrackListened,
     TrackPlayed,
     parse_event,
 )
 
 LinkKind = Literal["ref", "track", "pack", "split_sheet"]
+DeviceClass = Literal["desktop", "mobile", "tablet", "bot", "other"]
+PreviewReason = Literal["preview_fetcher", "bot", "head", "prefetch"]
 SHORT_TEXT = 120  # contracts' ShortText
+MAX_INTERVALS = 50  # contracts' TrackListened.intervals
+
+
+class Device(msgspec.Struct, frozen=True, gc=False):
+    browser: str | None = None
+    os: str | None = None
+    device_class: DeviceClass = "other"
 
 
 class Visitor(msgspec.Struct, frozen=True, gc=False):
@@ -39,6 +50,7 @@ class Visitor(msgspec.Struct, frozen=True, gc=False):
     visitor_id: str | None = None
     session_id: str | None = None
     source: str = "pack_link"
+    device: Device | None = None
 
 
 class EventPayload(msgspec.Struct, frozen=True, gc=False, kw_only=True):
@@ -53,6 +65,9 @@ class EventPayload(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     visitor: Visitor = msgspec.field(default_factory=Visitor)
     duration_seconds: float | None = None
     channel: str | None = None
+    play_id: str | None = None  # track.listened
+    intervals: tuple[tuple[float, float], ...] | None = None  # track.listened
+    reason: PreviewReason | None = None  # share.previewed
     action: str | None = None  # share.lifecycle
     owner_id: str | None = None  # share.lifecycle
 
@@ -74,6 +89,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     PackViewed.TYPE: ("pack_id", "link_id"),
     ShareClicked.TYPE: ("link_id", "link_kind"),
     ShareRecorded.TYPE: ("link_id", "channel"),
+    TrackListened.TYPE: ("track_id", "play_id", "intervals"),
+    SharePreviewed.TYPE: ("link_id", "link_kind", "reason"),
 }
 
 
@@ -101,6 +118,11 @@ def decode(raw: bytes) -> Event:
             _short(visitor.visitor_id) and _short(visitor.session_id) and _short(visitor.source)
         )
         or not _short(payload.channel)
+        or not _short(payload.play_id)
+        or not (payload.intervals is None or 1 <= len(payload.intervals) <= MAX_INTERVALS)
+        or not (
+            visitor.device is None or (_short(visitor.device.browser) and _short(visitor.device.os))
+        )
     ):
         return _decode_slow(raw)
     return event
