@@ -121,7 +121,14 @@ def test_gated_pack_wrong_then_right_code_and_no_download(
     for track in tracks:
         wait_for_peaks(api, f"/p/{slug}?accessCode=letmein", f"/a/p/{slug}/{track['id']}/peaks")
     page.get_by_label("Access code").fill("letmein")
-    page.get_by_role("button", name="Open").click()
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Open").click()
+    # Post/Redirect/Get: the page shown is a GET's, so a reload does not post the code again
+    shown = navigation.value
+    assert shown is not None and shown.request.method == "GET"
+    posted = shown.request.redirected_from
+    assert posted is not None and posted.method == "POST"
+    page.reload()
     assert page.locator(".track").count() == len(tracks)
     # each waveform is fetched with the code's cookie, not a code in the URL
     page.wait_for_function(

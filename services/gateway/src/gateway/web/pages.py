@@ -42,6 +42,7 @@ CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
 PAGE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+REFRESH_PARAM = "refresh"  # /a/…?refresh=1: a fresh signed URL for a play already counted
 
 
 def is_preview(request: Req) -> bool:
@@ -148,10 +149,17 @@ async def open_track_page(
         )
     except ApiError as exc:
         return failure(exc, embed)
+    html, headers = track_page(request, token, body, ctx, embed)
+    return Response(html, media_type="text/html", headers=headers)
+
+
+def track_page(
+    request: Req, token: str, body: bytes, ctx: GatewayContext, embed: bool
+) -> tuple[bytes, dict[str, str]]:
+    """The HTML and headers of a track link's page, from the link's payload bytes: what
+    the route answers and what the layer in front (cached_opens.py) answers alike."""
     html, noindex = track_html(token, body, embed, origin(request, ctx))
-    return Response(
-        html, media_type="text/html", headers=page_headers(embed=embed, noindex=noindex)
-    )
+    return html, page_headers(embed=embed, noindex=noindex)
 
 
 @lru_cache(maxsize=2048)
@@ -159,7 +167,7 @@ def track_html(token: str, body: bytes, embed: bool, base_url: str) -> tuple[byt
     """The page of a track link's payload: the same payload bytes (the link cache's) give
     the same page, so the busiest page is rendered once per link version, not per open."""
     view = TrackLinkView.model_validate_json(body)
-    track = card(view.track, audio_url=f"/a/t/{token}", peaks_route=f"/a/t/{token}/peaks")
+    track = card(view.track, f"/a/t/{token}", media_route=f"/a/t/{token}", base_url=base_url)
     canonical = f"{base_url}/t/{token}"
     noindex = view.link.visibility == "link_only"
     page = Page(
@@ -178,7 +186,10 @@ def track_html(token: str, body: bytes, embed: bool, base_url: str) -> tuple[byt
 
 async def open_pack_page(
     request: Req, raw: str, ctx: GatewayContext, embed: bool, code: str | None = None
-) -> Template:
+) -> Template | Redirect:
+    """The pack page; with a posted `code`, the form's answer: the form again (403) for a
+    wrong code, else a 303 to the page itself with the code's cookie (Post/Redirect/Get:
+    a reload then repeats the GET, not the POST). The GET that follows counts the view."""
     slug = clean(raw)
     if slug is None:
         return not_found(embed)
@@ -204,7 +215,7 @@ async def open_pack_page(
             slug,
             extra=extra,
             method="GET",
-            count_view=not is_preview(request),
+            count_view=not (posted or is_preview(request)),
             lookup=f"pack-link/{slug}",  # the same lookup as its tracks' audio and waveforms
         )
     except ApiError as exc:
@@ -219,7 +230,8 @@ async def open_pack_page(
             t,
             audio_url=f"/a/p/{slug}/{t.id}",
             download_url=f"/d/p/{slug}/{t.id}" if downloads else None,
-            peaks_route=f"/a/p/{slug}/{t.id}/peaks",
+            media_route=f"/a/p/{slug}/{t.id}",
+            base_url=base,
         )
         for t in presentation.pack.tracks
     ]
@@ -246,8 +258,10 @@ async def open_pack_page(
                 max_age=12 * 3600,
             )
         )
+    if posted:
+        return Redirect(f"/p/{slug}", status_code=303, cookies=cookies, headers=page_headers())
     template = "embed.html" if embed else "pack.html"
-    return render(template, page, cookies=cookies, tracks=tracks, pack=presentation.pack)
+    return render(template, page, tracks=tracks, pack=presentation.pack)
 
 
 class CodeForm(BaseModel):
@@ -270,22 +284,22 @@ class PagesController(Controller):
         return await open_track_page(request, token, ctx, embed=True)
 
     @route("/p/{slug:path}", http_method=PAGE_METHODS)
-    async def pack_link(self, request: Req, slug: str, ctx: GatewayContext) -> Template:
+    async def pack_link(self, request: Req, slug: str, ctx: GatewayContext) -> Template | Redirect:
         return await open_pack_page(request, slug, ctx, embed=False)
 
-    @post("/p/{slug:path}", request_max_body_size=MAX_CODE_BODY_BYTES, status_code=200)
+    @post("/p/{slug:path}", request_max_body_size=MAX_CODE_BODY_BYTES, status_code=303)
     async def pack_code(
         self,
         request: Req,
         slug: str,
         ctx: GatewayContext,
         data: Annotated[CodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template:
+    ) -> Template | Redirect:
         """The access-code form posts here; the code lives on in an HttpOnly cookie."""
         return await open_pack_page(request, slug, ctx, embed=False, code=data.code[:1000])
 
     @route("/embed/p/{slug:path}", http_method=PAGE_METHODS)
-    async def pack_embed(self, request: Req, slug: str, ctx: GatewayContext) -> Template:
+    async def pack_embed(self, request: Req, slug: str, ctx: GatewayContext) -> Template | Redirect:
         return await open_pack_page(request, slug, ctx, embed=True)
 
     @route("/s/{token:path}", http_method=PAGE_METHODS)
@@ -353,7 +367,8 @@ async def playback(
 ) -> Response[Any]:
     """The signed URL behind a page's audio (or waveform, download): JSON for our script
     (it picks a source), else a redirect. Sharing counts what its route counts (a play for
-    playback-url, nothing for peaks-url). `lookup` is the link (`track-link/…`,
+    playback-url, nothing for peaks-url; `?refresh=1`, the player renewing the URL of a
+    play it already had, counts nothing again). `lookup` is the link (`track-link/…`,
     `pack-link/…`): every track and waveform of one page is one lookup of that link."""
     caller = await provide_optional_caller(request, ctx)
     extra = None
@@ -361,7 +376,16 @@ async def playback(
         code = request.cookies.get(code_cookie(link))
         extra = {"accessCode": code} if code else None
     signed = await to_sharing(
-        request, path, caller, ctx, SignedUrl, link, extra=extra, method="GET", lookup=lookup
+        request,
+        path,
+        caller,
+        ctx,
+        SignedUrl,
+        link,
+        extra=extra,
+        method="GET",
+        lookup=lookup,
+        count_view=REFRESH_PARAM not in request.query_params,
     )
     headers = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
     if "application/json" in request.headers.get("accept", ""):
@@ -407,6 +431,27 @@ class PlaybackController(Controller):
         self, request: Req, slug: str, track_id: str, ctx: GatewayContext
     ) -> Response[Any]:
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/peaks-url"
+        return await playback(request, path, ctx, slug, f"pack-link/{slug}")
+
+    @get("/a/t/{token:str}/artwork/{size:int}")
+    async def track_artwork(
+        self, request: Req, token: str, size: int, ctx: GatewayContext
+    ) -> Response[Any]:
+        """One artwork size of the link's track (the page's image, a card's og:image): a
+        link-bound media URL, so revoking the link stops it. Not a play."""
+        return await playback(
+            request,
+            f"/internal/track-links/{segment(token)}/artwork-url/{size}",
+            ctx,
+            None,
+            f"track-link/{token}",
+        )
+
+    @get("/a/p/{slug:str}/{track_id:str}/artwork/{size:int}")
+    async def pack_artwork(
+        self, request: Req, slug: str, track_id: str, size: int, ctx: GatewayContext
+    ) -> Response[Any]:
+        path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/artwork-url/{size}"
         return await playback(request, path, ctx, slug, f"pack-link/{slug}")
 
     @get("/d/p/{slug:str}/{track_id:str}")

@@ -24,20 +24,14 @@ from contracts.events import PackViewed, ShareRecorded, TrackDownloaded, TrackPl
 from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of
 from servicekit.upstream import segment
-from sharing.api.track_links import public_track
-from sharing.api.visitors import visitor_of
+from sharing.api.track_links import link_artwork, public_track
+from sharing.api.visitors import counts_view, visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_live, link_expiry, track_is_shareable
 from sharing.events.recording import about, record
 from sharing.links import create_link, new_pack_slug, public_url
 from sharing.tracks import find_pack, find_tracks
-
-
-def counts_view(request: Request[Any, Any, Any]) -> bool:
-    """False when the gateway says the read is a preview fetcher, a HEAD or a prefetch
-    (`countView=false`, SPEC §8/§9): the card is served but no `PackViewed` is recorded."""
-    return request.query_params.get("countView") != "false"
 
 
 class PackLinkCreateController(Controller):
@@ -168,7 +162,7 @@ class _PackLinkSurface(Controller):
                 tracks=[
                     public_track(
                         t,
-                        public_url(ctx, f"/a/p/{segment(slug)}/{segment(t.track_id)}/peaks"),
+                        public_url(ctx, f"/a/p/{segment(slug)}/{segment(t.track_id)}"),
                     )
                     for t in tracks
                 ],
@@ -223,15 +217,16 @@ class _PackLinkSurface(Controller):
                 params={"linkId": link.id},
             )
         )
-        await record(
-            ctx,
-            TrackPlayed(
-                **about(link),
-                track_id=track_id,
-                duration_seconds=track.duration_seconds,
-                visitor=visitor_of(request),
-            ),
-        )
+        if counts_view(request):  # not when the player refreshes a counted play's URL
+            await record(
+                ctx,
+                TrackPlayed(
+                    **about(link),
+                    track_id=track_id,
+                    duration_seconds=track.duration_seconds,
+                    visitor=visitor_of(request),
+                ),
+            )
         return signed
 
     @get("/tracks/{track_id:str}/peaks-url")
@@ -248,6 +243,20 @@ class _PackLinkSurface(Controller):
                 params={"linkId": link.id},
             )
         )
+
+    @get("/tracks/{track_id:str}/artwork-url/{size:int}")
+    async def artwork_url(
+        self,
+        request: Request[Any, Any, Any],
+        slug: str,
+        track_id: str,
+        size: int,
+        ctx: SharingContext,
+    ) -> SignedUrl:
+        """One artwork size of a pack track, bound to the link; not a play."""
+        link, pack = await self._open(request, ctx, slug)
+        await self._track_in_pack(ctx, pack, track_id)
+        return await link_artwork(ctx, link.id, track_id, size)
 
     @get("/tracks/{track_id:str}/download-url")
     async def download_url(

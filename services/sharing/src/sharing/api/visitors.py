@@ -27,3 +27,10 @@ def visitor_from(
 
 def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link") -> Visitor:
     return visitor_from(actor_of(request), request.query_params, default_source)
+
+
+def counts_view(request: Request[Any, Any, Any]) -> bool:
+    """False when the gateway says the read is no new visit (`countView=false`, SPEC
+    §8/§9): a preview fetcher, a HEAD or a prefetch of a page, or the player refreshing the
+    signed URL of a play already counted. The answer is served; nothing is recorded."""
+    return request.query_params.get("countView") != "false"
