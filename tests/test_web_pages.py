@@ -478,3 +478,23 @@ def test_link_pages_carry_artwork_for_cards_and_player_until_revoked(
     assert revoke.status_code == 204
     assert api.get(f"{route}/artwork/1200").status_code == 404
     assert_error(httpx.get(issued, timeout=10), 404, "RESOURCE_NOT_FOUND")
+
+
+def test_public_track_audio_route_serves_public_tracks_only(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist, title="Out loud")
+    page = api.get(f"/tracks/{track['id']}")
+    assert page.status_code == 200
+    assert f'data-audio-url="/a/tracks/{track["id"]}"' in page.text
+    signed = api.get(f"/a/tracks/{track['id']}", headers={"accept": "application/json"})
+    assert signed.status_code == 200 and "/v1/media/" in signed.json()["url"]
+    assert httpx.get(signed.json()["url"], timeout=10).status_code == 200
+    hidden = api.patch(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}",
+        headers=artist.headers,
+        data={"visibility": "private"},
+    )
+    assert hidden.status_code == 200, hidden.text
+    assert api.get(f"/a/tracks/{track['id']}").status_code == 404

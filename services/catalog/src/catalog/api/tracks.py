@@ -314,6 +314,12 @@ class TracksController(Controller):
         """For sharing: the waveform of a link's track, bound to the link like playback."""
         return await _signed_url(ctx, track_id, None, "peaks", link_id)
 
+    @get("/{track_id:str}/public-playback-url")
+    async def public_playback_url(self, track_id: str, ctx: CatalogContext) -> SignedUrl:
+        """For the gateway's public track page: a public track's streaming renditions,
+        bound to no link (a private track is not found; 409 until the renditions exist)."""
+        return await _signed_url(ctx, track_id, None, "inline")
+
     @get("/{track_id:str}/artwork-url")
     async def artwork_url(
         self,

@@ -42,7 +42,9 @@ CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
 PAGE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
-REFRESH_PARAM = "refresh"  # /a/…?refresh=1: a fresh signed URL for a play already counted
+# /a/…?count=0: the player's signed URL fetched before a click or renewed during a play;
+# the click's own request (without it) is the one that counts the play
+COUNT_PARAM = "count"
 
 
 def is_preview(request: Req) -> bool:
@@ -350,7 +352,7 @@ class PagesController(Controller):
             except ApiError as exc:
                 if default_status(exc.code) >= 500 or exc.code is ErrorCode.RATE_LIMITED:
                     return failure(exc)
-        view = card(track, audio_url=None)
+        view = card(track, audio_url=f"/a/tracks/{clean_id}")
         page = Page(
             title=f"{view.title} · {view.artist}" if view.artist else view.title,
             canonical=f"{origin(request, ctx)}/tracks/{clean_id}",
@@ -367,8 +369,8 @@ async def playback(
 ) -> Response[Any]:
     """The signed URL behind a page's audio (or waveform, download): JSON for our script
     (it picks a source), else a redirect. Sharing counts what its route counts (a play for
-    playback-url, nothing for peaks-url; `?refresh=1`, the player renewing the URL of a
-    play it already had, counts nothing again). `lookup` is the link (`track-link/…`,
+    playback-url, nothing for peaks-url; `?count=0`, the player's URL fetched before the
+    click or renewed during a play, counts nothing). `lookup` is the link (`track-link/…`,
     `pack-link/…`): every track and waveform of one page is one lookup of that link."""
     caller = await provide_optional_caller(request, ctx)
     extra = None
@@ -385,12 +387,37 @@ async def playback(
         extra=extra,
         method="GET",
         lookup=lookup,
-        count_view=REFRESH_PARAM not in request.query_params,
+        count_view=request.query_params.get(COUNT_PARAM) != "0",
     )
+    return signed_answer(request, signed)
+
+
+def signed_answer(request: Req, signed: SignedUrl) -> Response[Any]:
+    """JSON for our script (it picks a source), else a redirect for a plain element."""
     headers = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
     if "application/json" in request.headers.get("accept", ""):
         return Response(signed, headers=headers)
     return Redirect(signed.url, status_code=302, headers=headers)
+
+
+async def public_playback(request: Req, track_id: str, ctx: GatewayContext) -> Response[Any]:
+    """A public track's signed streaming URL, for its page's player: no link, so nothing
+    is counted here (a listener's play on that page is reported as SPEC §3's plays and
+    §9's beacons say). Charged to the client's lookup budget like any lookup."""
+    client = ctx.proxies.client_address(request.scope)
+    async with ctx.limiters.attempt(client, f"track/{track_id}") as attempt:
+        try:
+            upstream = await ctx.catalog.request(
+                "GET", f"/internal/tracks/{segment(track_id)}/public-playback-url"
+            )
+        except ApiError as exc:
+            if exc.code is ErrorCode.RESOURCE_NOT_FOUND:
+                await attempt.lookup_failed()
+            elif default_status(exc.code) < 500:
+                attempt.found()
+            raise
+        attempt.succeeded()
+    return signed_answer(request, SignedUrl.model_validate_json(upstream.content))
 
 
 class PlaybackController(Controller):
@@ -414,6 +441,13 @@ class PlaybackController(Controller):
     ) -> Response[Any]:
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/playback-url"
         return await playback(request, path, ctx, slug, f"pack-link/{slug}")
+
+    @get("/a/tracks/{track_id:str}")
+    async def public_track_audio(
+        self, request: Req, track_id: str, ctx: GatewayContext
+    ) -> Response[Any]:
+        """The public track page's audio (`/tracks/{id}`): public tracks only."""
+        return await public_playback(request, track_id, ctx)
 
     @get("/a/t/{token:str}/peaks")
     async def track_peaks(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:

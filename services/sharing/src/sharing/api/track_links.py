@@ -205,7 +205,7 @@ class TrackLinksController(Controller):
                 params={"linkId": link.id},
             )
         )
-        if counts_view(request):  # not when the player refreshes a counted play's URL
+        if counts_view(request):  # not the player's URL before a click, or renewed
             await record(
                 ctx,
                 TrackPlayed(

@@ -31,6 +31,7 @@ def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link
 
 def counts_view(request: Request[Any, Any, Any]) -> bool:
     """False when the gateway says the read is no new visit (`countView=false`, SPEC
-    §8/§9): a preview fetcher, a HEAD or a prefetch of a page, or the player refreshing the
-    signed URL of a play already counted. The answer is served; nothing is recorded."""
+    §8/§9): a preview fetcher, a HEAD or a prefetch of a page; for a playback URL, the
+    player fetching it before the click or renewing it during a play (the click's own
+    request counts the play). The answer is served; nothing is recorded."""
     return request.query_params.get("countView") != "false"
