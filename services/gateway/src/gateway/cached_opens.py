@@ -60,7 +60,7 @@ PAGES = {
 }
 ANSWERED = Counter(
     "encore_gateway_front_answers_total",
-    "Anonymous track-link opens answered from the cache in front of Litestar",
+    "Anonymous track-link opens (JSON and pages) answered from the cache in front of Litestar",
 )
 CACHED = "encore.cached_link"  # scope state: the entry `front` found, for `answer`
 
@@ -110,7 +110,9 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
                 or (name == b"host" and not is_valid_host(value))
                 or (page is not None and name == b"cookie")
             ):
-                return None  # a signed-in caller, or Litestar's 400 for a bad Host
+                # a signed-in caller, Litestar's 400 for a bad Host, or a page request with
+                # cookies (a session or access-code cookie is Litestar's to read)
+                return None
         cached = opens.cached(token)
         if cached is None or ctx.limiters.limited(client_address(scope)):
             return None
