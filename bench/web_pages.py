@@ -80,8 +80,10 @@ def weight(gateway: str, token: str) -> int:
 
 
 def play_latency(gateway: str, token: str) -> list[float]:
-    """Each try in a fresh page: click Play, time to the `playing` event, in the page's
-    own clock (performance.now), so the driver's round trips are not counted."""
+    """Each try in a fresh page, once it has settled (network idle: a person reads the page
+    before clicking, and the player fetches its signed URL and the first bytes meanwhile):
+    click Play, time to the `playing` event, in the page's own clock (performance.now),
+    so the driver's round trips are not counted."""
     from tests.browser import CHROMIUM, chromium
 
     if not CHROMIUM.exists():
@@ -91,7 +93,7 @@ def play_latency(gateway: str, token: str) -> list[float]:
     with chromium() as browser:
         for _ in range(PLAY_TRIES):
             page = browser.new_page(user_agent="Slackbot-bench")  # not counted as views
-            page.goto(f"{gateway}/t/{token}")
+            page.goto(f"{gateway}/t/{token}", wait_until="networkidle")
             page.evaluate(
                 "() => { const a = document.querySelector('audio');"
                 " window.__played = new Promise(r => a.addEventListener('playing',"

@@ -6,6 +6,7 @@ each page is saved under .artifacts/screenshots/."""
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -159,7 +160,14 @@ def test_gated_pack_wrong_then_right_code_and_no_download(
     for track in tracks:
         wait_for_peaks(api, f"/p/{slug}?accessCode=letmein", f"/a/p/{slug}/{track['id']}/peaks")
     page.get_by_label("Access code").fill("letmein")
-    page.get_by_role("button", name="Open").click()
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Open").click()
+    # Post/Redirect/Get: the page shown is a GET's, so a reload does not post the code again
+    shown = navigation.value
+    assert shown is not None and shown.request.method == "GET"
+    posted = shown.request.redirected_from
+    assert posted is not None and posted.method == "POST"
+    page.reload()
     assert page.locator(".track").count() == len(tracks)
     # each waveform is fetched with the code's cookie, not a code in the URL
     page.wait_for_function(
@@ -276,4 +284,80 @@ def test_other_pages_render_and_are_accessible(browser: Any, suite: Suite) -> No
     assert page.get_by_role("heading").first.inner_text() == "This link isn't available"
     shot(page, "not-found")
     no_serious_violations(page)
+    page.close()
+
+
+def test_player_renews_its_signed_url_and_resumes_where_it_was(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """The signed media URL lives 15 minutes. A URL the gateway no longer honours (the
+    first one handed out here is spoiled, as an expired one is refused) makes the audio
+    element fail: the player asks for a fresh one and plays. Past the URL's expiry (the
+    page's clock moved on 16 minutes) a play asks for a fresh one first and resumes at the
+    same position. Only the click counts a play; fetching or renewing the URL does not."""
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.wav", title="Renewed")
+    link = track_link(api, artist, track["id"])
+    token = link["token"]
+    context = browser.new_context()
+    page = context.new_page()
+    uncounted: list[str] = []
+    page.on("request", lambda r: uncounted.append(r.url) if "count=0" in r.url else None)
+    spoiled: list[str] = []
+
+    def spoil_the_first(route: Any) -> None:
+        answer = route.fetch()
+        signed = answer.json()
+        if not spoiled:  # the media token's signature no longer matches
+            for item in [signed, *signed.get("sources", [])]:
+                url = item["url"]
+                item["url"] = url[:-6] + ("B" if url[-1] == "A" else "A") * 6
+                spoiled.append(item["url"])
+        route.fulfill(response=answer, json=signed)
+
+    page.route(re.compile(rf".*/a/t/{token}\?count=0$"), spoil_the_first)
+    page.clock.install()
+    page.goto(f"{suite.gateway_url}/t/{token}")
+    page.get_by_role("button", name="Play Renewed").click()
+    page.wait_for_function("() => document.querySelector('audio').currentTime > 1.0", timeout=15000)
+    assert spoiled and page.evaluate("() => document.querySelector('audio').src") not in spoiled
+    assert len(uncounted) == 2  # the URL before the click, then a fresh one on the error
+    page.get_by_role("button", name="Pause Renewed").click()
+    at = page.evaluate("() => document.querySelector('audio').currentTime")
+    before = page.evaluate("() => document.querySelector('audio').src")
+    page.evaluate(
+        "() => { const a = document.querySelector('audio'); window.__resumedAt = null;"
+        " a.addEventListener('playing', () => { window.__resumedAt = a.currentTime; },"
+        " {once: true}); }"
+    )
+    page.clock.fast_forward("16:00")
+    page.get_by_role("button", name="Play Renewed").click()
+    page.wait_for_function("() => window.__resumedAt !== null", timeout=15000)
+    assert len(uncounted) == 3
+    assert page.evaluate("() => document.querySelector('audio').src") != before
+    resumed = page.evaluate("() => window.__resumedAt")
+    assert abs(resumed - at) < 0.3, (resumed, at)  # where it was, not from the start
+    page.wait_for_function(
+        f"() => document.querySelector('audio').currentTime > {at + 0.3}", timeout=15000
+    )
+    context.close()
+    eventually(lambda: link_stats(api, artist, link["id"])["plays"] >= 1)
+    assert link_stats(api, artist, link["id"])["plays"] == 1
+
+
+def test_public_track_page_plays(
+    browser: Any, suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """`/tracks/{id}` of a public, ready track has the same player as a link's page."""
+    artist = new_artist()
+    track = upload(api, artist, "tone-3s.wav", title="In public")
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{suite.gateway_url}/tracks/{track['id']}")
+    page.get_by_role("button", name="Play In public").click()
+    page.wait_for_function("() => document.querySelector('audio').currentTime > 0.3", timeout=15000)
+    shot(page, "public-track")
+    no_serious_violations(page)
+    assert not errors
     page.close()

@@ -11,7 +11,17 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.conftest import Artist, assert_error, eventually, link_stats, upload
+from devstack.suite import Suite
+from tests.conftest import (
+    Artist,
+    assert_error,
+    eventually,
+    gateway_metric,
+    link_stats,
+    upload,
+    warm,
+)
+from tests.test_artwork_sizes import set_image
 from tests.test_sharing import make_pack, share_pack, track_link
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
@@ -110,6 +120,44 @@ def test_pack_page_counts_a_person_not_a_preview(
     assert eventually(lambda: link_stats(api, artist, link["id"])["views"] == 2)
 
 
+FRONT = "encore_gateway_front_answers_total"
+PER_REQUEST = ("date", "x-request-id", "x-encore-db-statements")
+
+
+def test_a_cached_track_page_is_answered_in_front_alike(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    """Anonymous opens of a cached link's page are answered in front of Litestar
+    (cached_opens.py) with what the Litestar route answers (a caller with a cookie goes
+    through the route); a card fetcher there is still no view, and every person is one."""
+    api.cookies.clear()  # no cookie from an earlier test: a cookie goes through Litestar
+    artist = new_artist()
+    link = track_link(api, artist, upload(api, artist, title="Front row")["id"])
+    ops = suite.ops_url("gateway")
+    warmed = warm(api, ops, link["token"])
+    for path, embed in ((f"/t/{link['token']}", False), (f"/embed/t/{link['token']}", True)):
+        in_front = gateway_metric(ops, FRONT)
+        front = api.get(path, params={"visitorId": "anon"}, headers={"user-agent": CHROME})
+        assert gateway_metric(ops, FRONT) == in_front + 1
+        card = api.get(path, headers={"user-agent": SLACK})
+        assert gateway_metric(ops, FRONT) == in_front + 2
+        routed = api.get(path, headers={"user-agent": CHROME, "cookie": "other=1"})
+        assert gateway_metric(ops, FRONT) == in_front + 2  # a cookie: through Litestar
+        for response in (front, card, routed):
+            assert response.status_code == 200
+            assert_page_headers(response, embed=embed)
+            assert int(response.headers["content-length"]) == len(response.content)
+        assert front.content == routed.content == card.content
+        assert {k: v for k, v in front.headers.items() if k not in PER_REQUEST} == {
+            k: v for k, v in routed.headers.items() if k not in PER_REQUEST
+        }
+        assert front.headers["x-request-id"].startswith("req_")
+    # the two people on each page counted, the card fetchers not
+    eventually(lambda: link_stats(api, artist, link["id"])["views"] == warmed + 4)
+    bad = api.get(f"/t/{link['token']}x", headers={"user-agent": CHROME})
+    assert bad.status_code == 404
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -150,13 +198,18 @@ def test_gated_pack_form_wrong_then_right_code_and_downloads(
     assert "That code isn't right" in wrong.text
     too_big = api.post(path, data={"code": "x" * 2000})
     assert too_big.status_code == 413
-    right = api.post(path, data={"code": "letmein"})
+    posted = api.post(path, data={"code": "letmein"}, follow_redirects=False)
+    # Post/Redirect/Get: a reload of what the browser shows repeats a GET, not the POST
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"] == path
+    assert posted.headers["cache-control"] == "private, no-store"
+    cookie = posted.cookies.get(f"ac_{gated['slug']}")
+    assert cookie
+    right = api.get(path)
     assert right.status_code == 200, right.text
     assert all(t["title"] in right.text for t in tracks)
     assert right.text.index(tracks[0]["title"]) < right.text.index(tracks[1]["title"])
     assert "Download" not in right.text  # downloads are off on this link
-    cookie = right.cookies.get(f"ac_{gated['slug']}")
-    assert cookie
     again = api.get(path)  # the client kept the HttpOnly cookie, as a browser does
     assert again.status_code == 200
     api.cookies.clear()
@@ -351,3 +404,97 @@ def test_a_big_pack_page_is_one_lookup_not_one_per_track(
     assert len(answers) == 36  # more than the budget of 30 distinct lookups
     assert [a.status_code for a in answers if a.status_code == 429] == []
     assert api.get(f"/p/{slug}").status_code == 200
+
+
+def og_image(page_text: str) -> str:
+    found = re.search(r'<meta property="og:image" content="([^"]+)"', page_text)
+    assert found, "no og:image"
+    assert f'<meta name="twitter:image" content="{found.group(1)}">' in page_text
+    return found.group(1)
+
+
+def wait_for_artwork(api: httpx.Client, page_path: str, route: str) -> str:
+    """The page once sharing's replica has the track's artwork sizes (they travel in the
+    `track.changed` the image upload emits); fetched as a preview, so no view."""
+
+    def check() -> str | None:
+        page = api.get(page_path, headers={"user-agent": SLACK})
+        assert page.status_code == 200, page.text[:300]
+        return page.text if f'src="{route}/artwork/300"' in page.text else None
+
+    return str(eventually(check, timeout=30))
+
+
+def assert_artwork(api: httpx.Client, route: str) -> str:
+    """The link's artwork route answers a link-bound media URL of a WebP; returns it."""
+    redirect = api.get(route)
+    assert redirect.status_code == 302, redirect.text
+    url = redirect.headers["location"]
+    assert "/v1/media/" in url
+    image = httpx.get(url, timeout=10)
+    assert image.status_code == 200 and image.headers["content-type"].startswith("image/webp")
+    return str(url)
+
+
+def test_link_pages_carry_artwork_for_cards_and_player_until_revoked(
+    api: httpx.Client, suite: Suite, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    pack, tracks = make_pack(api, artist, 1)
+    track = tracks[0]
+    set_image(
+        api, artist, f"/v1/music/{artist.organization_id}/tracks/{track['id']}", "cover-600.png"
+    )
+    link = track_link(api, artist, track["id"])
+    token, route = link["token"], f"/a/t/{link['token']}"
+    page = wait_for_artwork(api, f"/t/{token}", route)
+    card = og_image(page)
+    assert card.startswith("http") and card.endswith(f"{route}/artwork/1200")
+
+    payload = api.get(f"/v1/public/track-links/{token}").json()["track"]
+    assert [s["size"] for s in payload["artwork_sizes"]] == [64, 300, 1200]
+    for size in payload["artwork_sizes"]:
+        assert size["url"].endswith(f"{route}/artwork/{size['size']}")
+        assert size["content_type"] == "image/webp"
+    assert ".webp" not in str(payload) and "tracks/" not in str(payload)  # never a key
+
+    issued = assert_artwork(api, f"{route}/artwork/1200")
+    assert api.get(f"{route}/artwork/999").status_code == 404  # no such size
+    assert link_stats(api, artist, link["id"])["plays"] == 0  # an image is not a play
+
+    shared = share_pack(api, artist, pack["id"])
+    pack_route = f"/a/p/{shared['slug']}/{track['id']}"
+    pack_page = wait_for_artwork(api, f"/p/{shared['slug']}", pack_route)
+    assert og_image(pack_page).endswith(f"{pack_route}/artwork/1200")
+    assert_artwork(api, f"{pack_route}/artwork/300")
+
+    public = api.get(f"/tracks/{track['id']}", headers={"user-agent": SLACK})
+    assert public.status_code == 200
+    assert og_image(public.text).startswith("http") and "/v1/media/" in og_image(public.text)
+
+    revoke = api.delete(
+        f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
+    )
+    assert revoke.status_code == 204
+    assert api.get(f"{route}/artwork/1200").status_code == 404
+    assert_error(httpx.get(issued, timeout=10), 404, "RESOURCE_NOT_FOUND")
+
+
+def test_public_track_audio_route_serves_public_tracks_only(
+    api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist, title="Out loud")
+    page = api.get(f"/tracks/{track['id']}")
+    assert page.status_code == 200
+    assert f'data-audio-url="/a/tracks/{track["id"]}"' in page.text
+    signed = api.get(f"/a/tracks/{track['id']}", headers={"accept": "application/json"})
+    assert signed.status_code == 200 and "/v1/media/" in signed.json()["url"]
+    assert httpx.get(signed.json()["url"], timeout=10).status_code == 200
+    hidden = api.patch(
+        f"/v1/music/{artist.organization_id}/tracks/{track['id']}",
+        headers=artist.headers,
+        data={"visibility": "private"},
+    )
+    assert hidden.status_code == 200, hidden.text
+    assert api.get(f"/a/tracks/{track['id']}").status_code == 404

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from contracts import topics
 from contracts.decimals import DecimalText
 from contracts.ids import new_event_id
+from contracts.media import ArtworkVariant
 from contracts.text import SHORT_TEXT_CHARS, printable
 
 ShortText = Annotated[
@@ -217,6 +218,8 @@ class TrackSnapshot(BaseModel):
     has_peaks: bool = False
     loudness_lufs: float | None = None
     true_peak_dbtp: float | None = None
+    # the track's artwork sizes (empty without artwork, and in snapshots from before)
+    artwork_sizes: list[ArtworkVariant] = Field(default_factory=list)
 
 
 class TrackChanged(Payload):

@@ -37,3 +37,21 @@ class ArtworkSize(BaseModel):
     size: int
     url: str
     content_type: str
+
+
+class ArtworkVariant(BaseModel):
+    """That an artwork size exists, as replicas know it (track snapshots): no URL, since a
+    URL is signed when it is served, and never a storage key."""
+
+    size: int
+    content_type: str
+
+
+def card_size(sizes: list[int]) -> int | None:
+    """The size link-preview cards want (they ask for 1200 px, and at least 600): 1200 if
+    there is one, else the largest there is."""
+    if not sizes:
+        return None
+    if 1200 in sizes:
+        return 1200
+    return max(sizes)

@@ -34,7 +34,8 @@ MEDIA_SUBJECT_HEADER = "X-Encore-Media-Subject"
 # gateway -> services: the visitor's device as the gateway parsed it (never the raw
 # User-Agent), and what the gateway decided of an engagement before the service records it
 DEVICE_HEADER = "X-Encore-Device"
-ENGAGEMENT_HEADER = "X-Encore-Engagement"  # "preview:<reason>" or "limited"; absent: record
+ENGAGEMENT_HEADER = "X-Encore-Engagement"  # "preview:<reason>", "limited" or "none"; absent: record
+NOT_A_VISIT = "none"  # the gateway's verdict for a read that is no new visit: record nothing
 MANAGING_ROLES = frozenset({"owner", "admin"})
 
 
@@ -84,10 +85,12 @@ def device_of(request: Request[Any, Any, Any]) -> Device | None:
 
 def engagement_of(request: Request[Any, Any, Any]) -> tuple[bool, PreviewReason | None]:
     """(record it, preview reason): what the gateway decided of this request's engagement.
-    Not recorded when the client is over its anonymous-engagement limit; a preview is
-    recorded as `share.previewed` by the surfaces that open links, and as nothing else."""
+    Not recorded when the client is over its anonymous-engagement limit, nor when the read
+    is no new visit (`none`: a posted access code answered by a redirect to the page that
+    counts, the player's URL fetched before the click or renewed during a play); a preview
+    is recorded as `share.previewed` by the surfaces that open links, and as nothing else."""
     value = request.headers.get(ENGAGEMENT_HEADER, "")
-    if value == "limited":
+    if value in ("limited", NOT_A_VISIT):
         return False, None
     if value.startswith("preview:"):
         reason = value.removeprefix("preview:")

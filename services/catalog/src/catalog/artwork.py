@@ -20,7 +20,7 @@ from catalog.settings import CatalogSettings
 from catalog.signing import sign_url
 from catalog.storage import MediaStorage
 from contracts.errors import ErrorCode
-from contracts.media import ArtworkSize
+from contracts.media import ArtworkSize, ArtworkVariant
 from servicekit.errors import ApiError
 
 SIZES = (64, 300, 1200)
@@ -71,6 +71,14 @@ def find(sizes: list[dict[str, Any]] | None, size: int) -> dict[str, Any] | None
         if item["size"] == size:
             return item
     return None
+
+
+def variants(sizes: list[dict[str, Any]] | None) -> list[ArtworkVariant]:
+    """What a snapshot says of the sizes, smallest first: size and type, no key, no URL."""
+    return [
+        ArtworkVariant(size=int(item["size"]), content_type=item["content_type"])
+        for item in sorted(sizes or [], key=lambda i: int(i["size"]))
+    ]
 
 
 def payload(

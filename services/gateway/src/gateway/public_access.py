@@ -18,7 +18,7 @@ from gateway.db.identity import Caller
 from gateway.engagement import agent_of, preview_reason
 from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
-from servicekit.internal import DEVICE_HEADER, ENGAGEMENT_HEADER
+from servicekit.internal import DEVICE_HEADER, ENGAGEMENT_HEADER, NOT_A_VISIT
 from servicekit.tracing import current_trace_id
 
 Req = Request[Any, Any, Any]
@@ -52,6 +52,7 @@ async def to_sharing(
     lookup: str | None = None,
     preview: PreviewReason | None = None,
     engages: bool = True,
+    count_view: bool = True,
 ) -> Answer:
     """Forward a public call to sharing, each attempt charged to the client's budgets
     before it is made (see ratelimit.py); `link` is the pack link an access code opens.
@@ -63,7 +64,9 @@ async def to_sharing(
     `preview` (see `preview_of`) tells sharing the open is not a person's view: it records
     `share.previewed` instead. `engages` false for what records nothing (waveforms, split
     sheets); otherwise an anonymous caller is charged to its engagement limit, and past it
-    sharing is told not to record (the answer is the same). Both travel in internal
+    sharing is told not to record (the answer is the same). `count_view` false for a read
+    that is no new visit (a posted code, the player's URL before the click): nothing is
+    recorded and nothing charged. All travel in internal
     headers a client cannot set, with the device parsed from the User-Agent (the raw
     string never leaves the gateway)."""
     client = ctx.proxies.client_address(request.scope)
@@ -73,7 +76,9 @@ async def to_sharing(
     headers = {DEVICE_HEADER: agent_of(request.headers.get("user-agent")).header}
     if body is not None:
         headers.update(JSON)
-    if engages and caller is None and not (await ctx.limiters.admit([client]))[0]:
+    if not count_view:
+        headers[ENGAGEMENT_HEADER] = NOT_A_VISIT
+    elif engages and caller is None and not (await ctx.limiters.admit([client]))[0]:
         headers[ENGAGEMENT_HEADER] = "limited"
     elif preview is not None:
         headers[ENGAGEMENT_HEADER] = f"preview:{preview}"

@@ -314,6 +314,40 @@ class TracksController(Controller):
         """For sharing: the waveform of a link's track, bound to the link like playback."""
         return await _signed_url(ctx, track_id, None, "peaks", link_id)
 
+    @get("/{track_id:str}/public-playback-url")
+    async def public_playback_url(self, track_id: str, ctx: CatalogContext) -> SignedUrl:
+        """For the gateway's public track page: a public track's streaming renditions,
+        bound to no link (a private track is not found; 409 until the renditions exist)."""
+        return await _signed_url(ctx, track_id, None, "inline")
+
+    @get("/{track_id:str}/artwork-url")
+    async def artwork_url(
+        self,
+        track_id: str,
+        ctx: CatalogContext,
+        link_id: str = Parameter(query="linkId"),
+        size: int = Parameter(query="size", ge=1, le=10_000),
+    ) -> SignedUrl:
+        """For sharing: one artwork size of a link's track (a page's image, a card's
+        og:image), bound to the link like playback; 404 if the track has no such size."""
+        async with ctx.sessions() as session:
+            row = await repo.get_track(session, track_id)
+        item = (
+            None
+            if row is None or row.visibility != "public"
+            else (artwork.find(row.artwork_sizes, size) if row.artwork_key else None)
+        )
+        if item is None:
+            raise not_found("artwork", track_id=track_id, size=size)
+        return sign_url(
+            ctx.settings,
+            track_id,
+            "artwork",
+            content_type=item["content_type"],
+            link_id=link_id,
+            size=size,
+        )
+
 
 async def _signed_url(
     ctx: CatalogContext,

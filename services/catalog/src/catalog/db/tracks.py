@@ -179,4 +179,5 @@ def snapshot(row: Any) -> TrackSnapshot:
         has_peaks=bool(row.processing_state == "ready" and (row.media or {}).get("peaks_key")),
         loudness_lufs=row.loudness_lufs,
         true_peak_dbtp=row.true_peak_dbtp,
+        artwork_sizes=artwork.variants(row.artwork_sizes) if row.artwork_key else [],
     )

@@ -41,6 +41,9 @@ CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
 PAGE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+# /a/…?count=0: the player's signed URL fetched before a click or renewed during a play;
+# the click's own request (without it) is the one that counts the play
+COUNT_PARAM = "count"
 
 
 def page_headers(*, embed: bool = False, noindex: bool = True) -> dict[str, str]:
@@ -136,10 +139,17 @@ async def open_track_page(
         body = await open_track_link(request, token, caller, ctx)
     except ApiError as exc:
         return failure(exc, embed)
+    html, headers = track_page(request, token, body, ctx, embed)
+    return Response(html, media_type="text/html", headers=headers)
+
+
+def track_page(
+    request: Req, token: str, body: bytes, ctx: GatewayContext, embed: bool
+) -> tuple[bytes, dict[str, str]]:
+    """The HTML and headers of a track link's page, from the link's payload bytes: what
+    the route answers and what the layer in front (cached_opens.py) answers alike."""
     html, noindex = track_html(token, body, embed, origin(request, ctx))
-    return Response(
-        html, media_type="text/html", headers=page_headers(embed=embed, noindex=noindex)
-    )
+    return html, page_headers(embed=embed, noindex=noindex)
 
 
 @lru_cache(maxsize=2048)
@@ -147,7 +157,7 @@ def track_html(token: str, body: bytes, embed: bool, base_url: str) -> tuple[byt
     """The page of a track link's payload: the same payload bytes (the link cache's) give
     the same page, so the busiest page is rendered once per link version, not per open."""
     view = TrackLinkView.model_validate_json(body)
-    track = card(view.track, audio_url=f"/a/t/{token}", peaks_route=f"/a/t/{token}/peaks")
+    track = card(view.track, f"/a/t/{token}", media_route=f"/a/t/{token}", base_url=base_url)
     canonical = f"{base_url}/t/{token}"
     noindex = view.link.visibility == "link_only"
     page = Page(
@@ -166,7 +176,10 @@ def track_html(token: str, body: bytes, embed: bool, base_url: str) -> tuple[byt
 
 async def open_pack_page(
     request: Req, raw: str, ctx: GatewayContext, embed: bool, code: str | None = None
-) -> Template:
+) -> Template | Redirect:
+    """The pack page; with a posted `code`, the form's answer: the form again (403) for a
+    wrong code, else a 303 to the page itself with the code's cookie (Post/Redirect/Get:
+    a reload then repeats the GET, not the POST). The GET that follows counts the view."""
     slug = clean(raw)
     if slug is None:
         return not_found(embed)
@@ -193,6 +206,7 @@ async def open_pack_page(
             extra=extra,
             method="GET",
             preview=preview_of(request),
+            count_view=not posted,  # the 303 after a right code leads to the GET that counts
             lookup=f"pack-link/{slug}",  # the same lookup as its tracks' audio and waveforms
         )
     except ApiError as exc:
@@ -207,7 +221,8 @@ async def open_pack_page(
             t,
             audio_url=f"/a/p/{slug}/{t.id}",
             download_url=f"/d/p/{slug}/{t.id}" if downloads else None,
-            peaks_route=f"/a/p/{slug}/{t.id}/peaks",
+            media_route=f"/a/p/{slug}/{t.id}",
+            base_url=base,
         )
         for t in presentation.pack.tracks
     ]
@@ -234,8 +249,10 @@ async def open_pack_page(
                 max_age=12 * 3600,
             )
         )
+    if posted:
+        return Redirect(f"/p/{slug}", status_code=303, cookies=cookies, headers=page_headers())
     template = "embed.html" if embed else "pack.html"
-    return render(template, page, cookies=cookies, tracks=tracks, pack=presentation.pack)
+    return render(template, page, tracks=tracks, pack=presentation.pack)
 
 
 class CodeForm(BaseModel):
@@ -258,22 +275,22 @@ class PagesController(Controller):
         return await open_track_page(request, token, ctx, embed=True)
 
     @route("/p/{slug:path}", http_method=PAGE_METHODS)
-    async def pack_link(self, request: Req, slug: str, ctx: GatewayContext) -> Template:
+    async def pack_link(self, request: Req, slug: str, ctx: GatewayContext) -> Template | Redirect:
         return await open_pack_page(request, slug, ctx, embed=False)
 
-    @post("/p/{slug:path}", request_max_body_size=MAX_CODE_BODY_BYTES, status_code=200)
+    @post("/p/{slug:path}", request_max_body_size=MAX_CODE_BODY_BYTES, status_code=303)
     async def pack_code(
         self,
         request: Req,
         slug: str,
         ctx: GatewayContext,
         data: Annotated[CodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Template:
+    ) -> Template | Redirect:
         """The access-code form posts here; the code lives on in an HttpOnly cookie."""
         return await open_pack_page(request, slug, ctx, embed=False, code=data.code[:1000])
 
     @route("/embed/p/{slug:path}", http_method=PAGE_METHODS)
-    async def pack_embed(self, request: Req, slug: str, ctx: GatewayContext) -> Template:
+    async def pack_embed(self, request: Req, slug: str, ctx: GatewayContext) -> Template | Redirect:
         return await open_pack_page(request, slug, ctx, embed=True)
 
     @route("/s/{token:path}", http_method=PAGE_METHODS)
@@ -326,7 +343,7 @@ class PagesController(Controller):
             except ApiError as exc:
                 if default_status(exc.code) >= 500 or exc.code is ErrorCode.RATE_LIMITED:
                     return failure(exc)
-        view = card(track, audio_url=None)
+        view = card(track, audio_url=f"/a/tracks/{clean_id}")
         page = Page(
             title=f"{view.title} · {view.artist}" if view.artist else view.title,
             canonical=f"{origin(request, ctx)}/tracks/{clean_id}",
@@ -343,7 +360,8 @@ async def playback(
 ) -> Response[Any]:
     """The signed URL behind a page's audio (or waveform, download): JSON for our script
     (it picks a source), else a redirect. Sharing counts what its route counts (a play for
-    playback-url, nothing for peaks-url). `lookup` is the link (`track-link/…`,
+    playback-url, nothing for peaks-url; `?count=0`, the player's URL fetched before the
+    click or renewed during a play, counts nothing). `lookup` is the link (`track-link/…`,
     `pack-link/…`): every track and waveform of one page is one lookup of that link."""
     caller = await provide_optional_caller(request, ctx)
     extra = None
@@ -361,11 +379,37 @@ async def playback(
         method="GET",
         lookup=lookup,
         engages=not path.endswith("/peaks-url"),  # a waveform drawn is not engagement
+        count_view=request.query_params.get(COUNT_PARAM) != "0",
     )
+    return signed_answer(request, signed)
+
+
+def signed_answer(request: Req, signed: SignedUrl) -> Response[Any]:
+    """JSON for our script (it picks a source), else a redirect for a plain element."""
     headers = {"cache-control": "private, no-store", "referrer-policy": "no-referrer"}
     if "application/json" in request.headers.get("accept", ""):
         return Response(signed, headers=headers)
     return Redirect(signed.url, status_code=302, headers=headers)
+
+
+async def public_playback(request: Req, track_id: str, ctx: GatewayContext) -> Response[Any]:
+    """A public track's signed streaming URL, for its page's player: no link, so nothing
+    is counted here (a listener's play on that page is reported as SPEC §3's plays and
+    §9's beacons say). Charged to the client's lookup budget like any lookup."""
+    client = ctx.proxies.client_address(request.scope)
+    async with ctx.limiters.attempt(client, f"track/{track_id}") as attempt:
+        try:
+            upstream = await ctx.catalog.request(
+                "GET", f"/internal/tracks/{segment(track_id)}/public-playback-url"
+            )
+        except ApiError as exc:
+            if exc.code is ErrorCode.RESOURCE_NOT_FOUND:
+                await attempt.lookup_failed()
+            elif default_status(exc.code) < 500:
+                attempt.found()
+            raise
+        attempt.succeeded()
+    return signed_answer(request, SignedUrl.model_validate_json(upstream.content))
 
 
 class PlaybackController(Controller):
@@ -390,6 +434,13 @@ class PlaybackController(Controller):
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/playback-url"
         return await playback(request, path, ctx, slug, f"pack-link/{slug}")
 
+    @get("/a/tracks/{track_id:str}")
+    async def public_track_audio(
+        self, request: Req, track_id: str, ctx: GatewayContext
+    ) -> Response[Any]:
+        """The public track page's audio (`/tracks/{id}`): public tracks only."""
+        return await public_playback(request, track_id, ctx)
+
     @get("/a/t/{token:str}/peaks")
     async def track_peaks(self, request: Req, token: str, ctx: GatewayContext) -> Response[Any]:
         """The waveform the player draws at page load: a link-bound peaks URL, not a play."""
@@ -406,6 +457,27 @@ class PlaybackController(Controller):
         self, request: Req, slug: str, track_id: str, ctx: GatewayContext
     ) -> Response[Any]:
         path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/peaks-url"
+        return await playback(request, path, ctx, slug, f"pack-link/{slug}")
+
+    @get("/a/t/{token:str}/artwork/{size:int}")
+    async def track_artwork(
+        self, request: Req, token: str, size: int, ctx: GatewayContext
+    ) -> Response[Any]:
+        """One artwork size of the link's track (the page's image, a card's og:image): a
+        link-bound media URL, so revoking the link stops it. Not a play."""
+        return await playback(
+            request,
+            f"/internal/track-links/{segment(token)}/artwork-url/{size}",
+            ctx,
+            None,
+            f"track-link/{token}",
+        )
+
+    @get("/a/p/{slug:str}/{track_id:str}/artwork/{size:int}")
+    async def pack_artwork(
+        self, request: Req, slug: str, track_id: str, size: int, ctx: GatewayContext
+    ) -> Response[Any]:
+        path = f"/internal/pack-links/{segment(slug)}/tracks/{segment(track_id)}/artwork-url/{size}"
         return await playback(request, path, ctx, slug, f"pack-link/{slug}")
 
     @get("/d/p/{slug:str}/{track_id:str}")

@@ -31,7 +31,7 @@ from contracts.events import (
 from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of, engagement_of
 from servicekit.upstream import segment
-from sharing.api.track_links import public_track
+from sharing.api.track_links import link_artwork, public_track
 from sharing.api.visitors import visitor_of
 from sharing.context import SharingContext
 from sharing.db import links as repo
@@ -171,7 +171,7 @@ class _PackLinkSurface(Controller):
                 tracks=[
                     public_track(
                         t,
-                        public_url(ctx, f"/a/p/{segment(slug)}/{segment(t.track_id)}/peaks"),
+                        public_url(ctx, f"/a/p/{segment(slug)}/{segment(t.track_id)}"),
                     )
                     for t in tracks
                 ],
@@ -227,6 +227,8 @@ class _PackLinkSurface(Controller):
                 params={"linkId": link.id},
             )
         )
+        # not recorded for the player's URL before a click, or renewed (the gateway's
+        # `none` verdict), nor over the client's limit
         await record(
             ctx,
             TrackPlayed(
@@ -253,6 +255,20 @@ class _PackLinkSurface(Controller):
                 params={"linkId": link.id},
             )
         )
+
+    @get("/tracks/{track_id:str}/artwork-url/{size:int}")
+    async def artwork_url(
+        self,
+        request: Request[Any, Any, Any],
+        slug: str,
+        track_id: str,
+        size: int,
+        ctx: SharingContext,
+    ) -> SignedUrl:
+        """One artwork size of a pack track, bound to the link; not a play."""
+        link, pack = await self._open(request, ctx, slug)
+        await self._track_in_pack(ctx, pack, track_id)
+        return await link_artwork(ctx, link.id, track_id, size)
 
     @get("/tracks/{track_id:str}/download-url")
     async def download_url(

@@ -22,6 +22,7 @@ from contracts.events import (
     TrackPlayed,
     TrackSnapshot,
 )
+from contracts.media import ArtworkSize
 from servicekit.errors import ApiError, not_found
 from servicekit.internal import actor_of
 from servicekit.upstream import segment
@@ -33,9 +34,11 @@ from sharing.links import create_token_link, live_token_link, public_url
 from sharing.tracks import find_track
 
 
-def public_track(track: TrackSnapshot, peaks_url: str | None = None) -> PublicTrack:
-    """`peaks_url`: the link's own peaks route (the gateway's `/a/…/peaks`), given only
-    when the replica says the track has peaks; no storage key, no catalog call."""
+def public_track(track: TrackSnapshot, media_route: str | None = None) -> PublicTrack:
+    """`media_route`: the link's own media routes (the gateway's `/a/t/{token}` or
+    `/a/p/{slug}/{track}`, absolute). The payload names the peaks and each artwork size
+    under it only when the replica says they exist; no storage key, no catalog call."""
+    ready = track.processing_state == "ready"
     return PublicTrack(
         id=track.track_id,
         title=track.title,
@@ -49,14 +52,24 @@ def public_track(track: TrackSnapshot, peaks_url: str | None = None) -> PublicTr
         has_artwork=track.has_artwork,
         created_at=track.created_at,
         processing_state=track.processing_state or "processing",
-        peaks_url=peaks_url if track.has_peaks and track.processing_state == "ready" else None,
+        peaks_url=f"{media_route}/peaks" if media_route and track.has_peaks and ready else None,
+        artwork_sizes=[
+            ArtworkSize(
+                size=item.size,
+                url=f"{media_route}/artwork/{item.size}",
+                content_type=item.content_type,
+            )
+            for item in track.artwork_sizes
+        ]
+        if media_route and track.has_artwork
+        else [],
         loudness_lufs=track.loudness_lufs,
         true_peak_dbtp=track.true_peak_dbtp,
     )
 
 
-def track_peaks_path(token: str) -> str:
-    return f"/a/t/{segment(token)}/peaks"
+def track_media_route(token: str) -> str:
+    return f"/a/t/{segment(token)}"
 
 
 def link_view(ctx: SharingContext, link: Any, track: TrackSnapshot, token: str) -> TrackLinkView:
@@ -69,7 +82,18 @@ def link_view(ctx: SharingContext, link: Any, track: TrackSnapshot, token: str) 
             expires_at=link.expires_at,
             created_at=link.created_at,
         ),
-        track=public_track(track, public_url(ctx, track_peaks_path(token))),
+        track=public_track(track, public_url(ctx, track_media_route(token))),
+    )
+
+
+async def link_artwork(ctx: SharingContext, link_id: str, track_id: str, size: int) -> SignedUrl:
+    """Catalog signs the size for the link (404 when the track has no such size)."""
+    return SignedUrl.model_validate(
+        await ctx.catalog.json(
+            "GET",
+            f"/internal/tracks/{segment(track_id)}/artwork-url",
+            params={"linkId": link_id, "size": str(size)},
+        )
     )
 
 
@@ -164,6 +188,12 @@ class TrackLinksController(Controller):
             )
         )
 
+    @get("/artwork-url/{size:int}")
+    async def artwork_url(self, token: str, size: int, ctx: SharingContext) -> SignedUrl:
+        """One artwork size of the link's track, bound to the link; not a play."""
+        link, track = await self._resolve(ctx, token)
+        return await link_artwork(ctx, link.id, track.track_id, size)
+
     @get("/playback-url")
     async def playback_url(
         self, request: Request[Any, Any, Any], token: str, ctx: SharingContext
@@ -176,6 +206,8 @@ class TrackLinksController(Controller):
                 params={"linkId": link.id},
             )
         )
+        # not recorded for the player's URL before a click, or renewed (the gateway's
+        # `none` verdict), nor over the client's limit
         await record(
             ctx,
             TrackPlayed(

@@ -15,7 +15,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import EngagementPayload, EventEnvelope, wrap
-from servicekit.internal import engagement_of
+from servicekit.internal import ENGAGEMENT_HEADER, engagement_of
 from servicekit.tracing import current_trace_id
 from sharing.context import PRODUCER, SharingContext
 
@@ -54,9 +54,11 @@ async def record(
     ctx: SharingContext, payload: EngagementPayload, via: Request[Any, Any, Any] | None = None
 ) -> bool:
     """Store one engagement event unless the visitor owns the link, or the gateway said the
-    request `via` is over its client's anonymous-engagement limit. True if stored."""
+    request `via` is over its client's anonymous-engagement limit or no new visit (see
+    servicekit.internal.engagement_of). True if stored."""
     if via is not None and not engagement_of(via)[0]:
-        SKIPPED_LIMITED.labels(payload.TYPE).inc()
+        if via.headers.get(ENGAGEMENT_HEADER) == "limited":
+            SKIPPED_LIMITED.labels(payload.TYPE).inc()
         return False
     async with ctx.sessions() as session:
         return await record_in(session, ctx, [(payload, current_trace_id())]) == 1

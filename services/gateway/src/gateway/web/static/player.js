@@ -116,32 +116,87 @@
       }
       return signed.url;
     }
-    function load() {
-      if (loaded) return Promise.resolve();
-      return fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" })
-        .then(function (r) { if (!r.ok) throw new Error("playback " + r.status); return r.json(); })
-        .then(function (signed) { audio.src = pick(signed); loaded = true; });
+    // The signed URL is fetched before the click (`count=0`: not a play) and its first
+    // bytes preloaded, so a click starts at once; the click itself is what counts the play
+    // (one request, off the path to sound). The URL lives ~15 minutes: past it, or on an
+    // error of the audio element (how an expired URL shows), a fresh one is fetched, also
+    // uncounted, and playback resumes where it was.
+    var expiresAt = 0, preparing = null, renewing = null, renewedAt = 0, wanted = false;
+    var counted = false;
+    function signedUrl() {
+      return fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "count=0",
+        { headers: { accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error("playback " + r.status); return r.json(); });
     }
+    function use(signed) {
+      audio.src = pick(signed); loaded = true;
+      expiresAt = Date.parse(signed.expires_at) || 0;
+    }
+    function prepare() {
+      if (!preparing) {
+        preparing = signedUrl().then(function (signed) {
+          // src first: a preload set while the page's own src (a counted /a/… URL) is
+          // still the current source would fetch that one
+          if (!loaded) { use(signed); audio.preload = "metadata"; }
+        });
+        preparing.catch(function () { preparing = null; });
+      }
+      return preparing;
+    }
+    this.prepare = prepare;
+    function count() {
+      if (counted) return;
+      counted = true;
+      fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin",
+        keepalive: true }).catch(function () {});
+    }
+    function load() {
+      if (renewing) return renewing;
+      if (loaded) return expiresAt && Date.now() > expiresAt - 60000 ? renew() : Promise.resolve();
+      return prepare();
+    }
+    function renew() {
+      if (renewing) return renewing;
+      var at = audio.currentTime;
+      renewedAt = Date.now();
+      renewing = signedUrl().then(function (signed) {
+        return new Promise(function (done) {
+          audio.addEventListener("loadedmetadata", function () { audio.currentTime = at; done(); }, { once: true });
+          use(signed); audio.preload = "auto";
+        });
+      }).then(function () { renewing = null; if (wanted) return audio.play(); },
+        function (e) { renewing = null; throw e; });
+      return renewing;
+    }
+    audio.addEventListener("error", function () {
+      if (!loaded || renewing || Date.now() - renewedAt < 10000) return;
+      renew().catch(function () { time.textContent = "Can't play right now"; });
+    });
     this.start = function () {
-      players.forEach(function (p) { if (p !== self) p.audio.pause(); });
+      players.forEach(function (p) { if (p !== self) p.pause(); });
+      wanted = true; count();
       return load().then(function () { return audio.play(); }).catch(function () {
         time.textContent = "Can't play right now";
       });
     };
-    this.toggle = function () { return audio.paused ? self.start() : audio.pause(); };
+    this.pause = function () { wanted = false; audio.pause(); };
+    this.toggle = function () { return audio.paused ? self.start() : self.pause(); };
     function seek(fraction) {
       var len = length(); if (!len) return;
       close(); audio.currentTime = Math.max(0, Math.min(len, fraction * len));
       tick();  // the next interval starts when the seek has landed (`seeked`)
     }
     play.addEventListener("click", function () { self.toggle(); });
+    ["pointerenter", "focus"].forEach(function (n) { play.addEventListener(n, function () { prepare().catch(function () {}); }); });
     if (prev) prev.addEventListener("click", function () { go(self.index - 1); });
     if (next) next.addEventListener("click", function () { go(self.index + 1); });
     wave.addEventListener("click", function (e) {
       var r = wave.getBoundingClientRect();
       var seekTo = function () { seek((e.clientX - r.left) / r.width); };
-      if (!loaded) { load().then(function () { audio.addEventListener("loadedmetadata", seekTo, { once: true }); audio.load(); }); }
-      else seekTo();
+      load().then(function () {
+        if (audio.readyState >= 1) seekTo();
+        else { audio.addEventListener("loadedmetadata", seekTo, { once: true }); audio.preload = "metadata"; }
+      }).catch(function () {});
     });
     wave.addEventListener("keydown", function (e) {
       var len = length(); if (!len) return;
@@ -176,13 +231,14 @@
   function go(index, auto) {
     var p = players[index];
     if (!p) return;
-    players.forEach(function (o) { if (o !== p) o.audio.pause(); });
+    players.forEach(function (o) { if (o !== p) o.pause(); });
     p.start();
     if (!auto) p.audio.closest(".track").scrollIntoView({ block: "nearest" });
   }
   Array.prototype.forEach.call(document.querySelectorAll(".player"), function (box) {
     players.push(new Player(box));
   });
+  if (players[0]) players[0].prepare().catch(function () {});  // the others on hover/focus
   setInterval(function () { players.forEach(function (p) { if (!p.audio.paused) p.report(); }); }, 10000);
   function leaving() { players.forEach(function (p) { p.report(); }); flush(); }
   window.addEventListener("pagehide", leaving);
