@@ -44,6 +44,7 @@ from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
 from gateway.clients import TrustedProxies
 from gateway.context import GatewayContext
+from gateway.dashboard.pages import DashboardController, live_reports
 from gateway.events.invalidation import register_invalidation
 from gateway.forwarding import UPLOAD_OPTION
 from gateway.link_cache import TrackLinkCache
@@ -176,6 +177,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         ctx.media_access.cache,
     )
     visits = ctx.track_link_opens.visits
+    live = live_reports(ctx)  # one poller per link watched on the dashboard
     checks = {"database": database_check(engine), "kafka": broker_check(broker)}
 
     @contextlib.asynccontextmanager
@@ -191,6 +193,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await live.close()
             await visits.drain(settings.visit_drain_seconds)
             await broker.stop()
             for client in (ctx.catalog, ctx.sharing, ctx.analytics, ctx.media):
@@ -222,6 +225,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             PagesController,
             PlaybackController,
             oembed,
+            DashboardController,
             serve_asset,
             # /metrics and /health/ready: on the ops port only, never the public one
             live_handler(),
@@ -231,6 +235,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             "caller_or_none": Provide(provide_optional_caller),
             "caller": Provide(provide_caller),
             "membership": Provide(provide_membership),
+            "live": provide_value(live),
         },
         exception_handlers=page_exception_handlers(EXCEPTION_HANDLERS),
         template_config=template_config(),
