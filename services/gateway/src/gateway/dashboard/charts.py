@@ -20,6 +20,7 @@ BAR_GAP = 8
 LABEL_WIDTH = 140
 PLOT_WIDTH = 420
 VALUE_WIDTH = 60
+MAX_COLUMN = 28
 
 
 SVG = Markup(
@@ -69,14 +70,16 @@ def columns(title: str, days: Sequence[tuple[date, int]]) -> Markup:
     parts = [
         f'<line class="axis" x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}"></line>',
         f'<text class="label" x="{left - 6}" y="{bottom}" text-anchor="end">0</text>',
-        f'<text class="label" x="{left - 6}" y="24" text-anchor="end">{top:,}</text>',
     ]
+    if top:
+        parts.append(f'<text class="label" x="{left - 6}" y="24" text-anchor="end">{top:,}</text>')
     for i, (_, value) in enumerate(days):
         h = 0 if top == 0 else (bottom - 20) * value / top
-        x = left + i * step + step * 0.15
+        bar = min(max(step * 0.7, 1), MAX_COLUMN)
+        x = left + i * step + (step - bar) / 2
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{bottom - h:.1f}" '
-            f'width="{max(step * 0.7, 1):.1f}" height="{h:.1f}"></rect>'
+            f'width="{bar:.1f}" height="{h:.1f}"></rect>'
         )
     if days:
         parts.append(

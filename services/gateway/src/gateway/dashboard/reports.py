@@ -54,7 +54,7 @@ def charts_of(report: Report) -> dict[str, Markup]:
             for name, label in DAILY_SERIES
         },
         "sources": charts.bars(
-            "Plays by source", _top({k: v.plays for k, v in report.by_source.items()})
+            "Views by source", _top({k: v.views for k, v in report.by_source.items()})
         ),
         "devices": charts.bars("Engagements by device", _top(report.devices.by_device_class)),
         "browsers": charts.bars("Engagements by browser", _top(report.devices.by_browser)),
