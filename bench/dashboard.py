@@ -1,0 +1,202 @@
+"""The artist's dashboard (issue 18), measured in one run:
+
+- `GET /app/links` signed in (a session cookie), with 1,000 links and 1,000,000 engagement
+  events behind them (loaded as bench/list_shares.py loads them: links through the gateway,
+  events onto Kafka, ingested by analytics): server time p99 < 50 ms over one keep-alive
+  connection walking the pages, with a fixed number of DB statements per page
+  (`X-Encore-DB-Statements`, every service's statements).
+- First render in Chromium: `/app/links` in a fresh page, navigation start → load event
+  (the page's own clock), p95 < 1 s over 20 loads.
+- Live: an open link page; the link is opened once more (a counted view) and the time to
+  the new number on the page (a MutationObserver's timestamp, same machine clock as the
+  driver's), p99 < 2 s over 20 tries.
+
+    uv run python bench/dashboard.py [--events 1000000] [--links 1000] [--requests 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import secrets
+import shutil
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from figures import Figure, median, percentile
+from list_shares import create_links, events_for, produce, wait_ingested
+from rawhttp import RawConnection
+from stack import ROOT, Stack, running_stack
+
+TARGET_SERVER_P99 = 0.050
+TARGET_LOAD_P95_MS = 1000.0
+TARGET_LIVE_P99_MS = 2000.0
+TRIES = 20
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Result:
+    links: int
+    events: int
+    server: list[float] = field(default_factory=list)
+    statements: Counter[int] = field(default_factory=Counter)
+    load_ms: list[float] = field(default_factory=list)
+    live_ms: list[float] = field(default_factory=list)
+
+    def figures(self) -> list[Figure]:
+        p99 = percentile(self.server, 0.99) * 1000
+        statements = "/".join(str(s) for s in sorted(self.statements))
+        load = percentile(self.load_ms, 0.95) if self.load_ms else float("nan")
+        live = percentile(self.live_ms, 0.99) if self.live_ms else float("nan")
+        return [
+            Figure(
+                "dashboard /app/links, server time",
+                f"p50 {median(self.server) * 1000:.1f} ms, p99 {p99:.1f} ms, {statements} DB"
+                f" statements per page ({self.links:,} links, {self.events:,} events)",
+                "p99 < 50 ms, fixed statements",
+                p99 < TARGET_SERVER_P99 * 1000 and len(self.statements) == 1,
+            ),
+            Figure(
+                f"dashboard /app/links, Chromium load event ({len(self.load_ms)} loads)",
+                f"p50 {median(self.load_ms) if self.load_ms else float('nan'):.0f} ms,"
+                f" p95 {load:.0f} ms",
+                "< 1 s",
+                bool(self.load_ms) and load < TARGET_LOAD_P95_MS,
+            ),
+            Figure(
+                f"dashboard live update, engagement → visible ({len(self.live_ms)} tries)",
+                f"p50 {median(self.live_ms) if self.live_ms else float('nan'):.0f} ms,"
+                f" p99 {live:.0f} ms",
+                "p99 < 2 s",
+                bool(self.live_ms) and live < TARGET_LIVE_P99_MS,
+            ),
+        ]
+
+
+def sign_in(stack: Stack) -> str:
+    """The dashboard's session cookie for the stack's artist."""
+    with httpx.Client(base_url=stack.suite.gateway_url) as client:
+        form = client.get("/app/login")
+        found = CSRF.search(form.text)
+        assert found
+        key = stack.headers["X-API-Key"]
+        answer = client.post("/app/login", data={"key": key, "csrf": found.group(1)})
+        assert answer.status_code == 303, answer.text
+        return str(client.cookies["encore_session"])
+
+
+async def server_time(
+    stack: Stack, session: str, links: int, requests: int, result: Result
+) -> None:
+    gateway = await RawConnection.open(stack.suite.gateway_port)
+    cookie = {"Cookie": f"encore_session={session}"}
+    pages = max(1, links // 20)
+    try:
+        for i in range(requests + 10):
+            start = time.perf_counter()
+            status, headers, body = await gateway.get(f"/app/links?page={i % pages + 1}", cookie)
+            took = time.perf_counter() - start
+            if status != 200:
+                raise RuntimeError(f"/app/links answered {status}: {body[:200]!r}")
+            if i < 10:
+                continue  # warm-up
+            result.server.append(took)
+            result.statements[int(headers["x-encore-db-statements"])] += 1
+    finally:
+        gateway.close()
+
+
+def in_chromium(stack: Stack, session: str, link: dict[str, str], result: Result) -> None:
+    from tests.browser import CHROMIUM, chromium
+
+    if not CHROMIUM.exists():
+        print(f"{CHROMIUM} absent: no browser figures")
+        return
+    gateway = stack.suite.gateway_url
+    with chromium() as browser:
+        context = browser.new_context()
+        context.add_cookies([{"name": "encore_session", "value": session, "url": gateway}])
+        for _ in range(TRIES):
+            page = context.new_page()
+            page.goto(f"{gateway}/app/links", wait_until="load")
+            loaded = page.evaluate(
+                "() => { const n = performance.getEntriesByType('navigation')[0];"
+                " return n.loadEventEnd - n.startTime; }"
+            )
+            result.load_ms.append(float(loaded))
+            page.close()
+        page = context.new_page()
+        page.goto(f"{gateway}/app/links/{link['id']}")
+        opener = httpx.Client(base_url=gateway)
+        for n in range(TRIES):
+            page.wait_for_selector("#report [data-stat='views']")
+            before = int(page.locator("#report [data-stat='views']").inner_text())
+            page.evaluate(
+                "want => { window.__seen = new Promise(resolve => {"
+                " const check = () => { const el = document.querySelector(\"#report [data-stat='views']\");"
+                " if (el && Number(el.textContent) >= want) { resolve(Date.now()); return true; } };"
+                " if (!check()) new MutationObserver((_, o) => { if (check()) o.disconnect(); })"
+                ".observe(document.getElementById('report'), {childList: true, subtree: true}); }); }",
+                before + 1,
+            )
+            sent = time.time() * 1000
+            opened = opener.get(f"/t/{link['token']}", headers={"X-Forwarded-For": f"10.77.0.{n}"})
+            opened.raise_for_status()
+            seen = page.evaluate("async () => await window.__seen")
+            result.live_ms.append(float(seen) - sent)
+            time.sleep(0.5)
+        opener.close()
+        context.close()
+
+
+def measure(links: int = 1000, events: int = 1_000_000, requests: int = 300) -> Result:
+    data_dir = ROOT / ".data" / f"bench-{secrets.token_hex(4)}"
+    result = Result(links, events)
+    try:
+        with running_stack(data_dir, {"ENCORE_PLAY_DEDUPE_WINDOW_SECONDS": "0"}) as stack:
+            tracks = [stack.upload_track(f"t{i}") for i in range(10)]
+            print(f"dashboard: creating {links:,} links ...", flush=True)
+            made = asyncio.run(create_links(stack, links - 1, tracks))
+            watched = stack.share(tracks[0])  # the live page's link (its token is needed)
+            made.append({"id": watched["id"], "track_id": tracks[0]})
+            print(f"dashboard: producing {events:,} events onto Kafka ...", flush=True)
+            pairs: set[tuple[str, str]] = set()
+            asyncio.run(
+                produce(
+                    stack.infra.kafka_bootstrap, events_for(made, stack.org, events, pairs), events
+                )
+            )
+            asyncio.run(wait_ingested(stack.infra.database_url, events, max(300, events / 1000)))
+            session = sign_in(stack)
+            asyncio.run(server_time(stack, session, links, requests, result))
+            in_chromium(stack, session, watched, result)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return result
+
+
+def report(result: Result) -> None:
+    for figure in result.figures():
+        print(f"{figure.benchmark}: {figure.figure} (target {figure.target})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--links", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    report(measure(args.links, args.events, args.requests))
+
+
+if __name__ == "__main__":
+    main()
