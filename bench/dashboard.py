@@ -48,6 +48,7 @@ class Result:
     links: int
     events: int
     server: list[float] = field(default_factory=list)
+    api: list[float] = field(default_factory=list)  # the JSON list it builds on, same run
     statements: Counter[int] = field(default_factory=Counter)
     load_ms: list[float] = field(default_factory=list)
     live_ms: list[float] = field(default_factory=list)
@@ -64,6 +65,11 @@ class Result:
                 f" statements per page ({self.links:,} links, {self.events:,} events)",
                 "p99 < 50 ms, fixed statements",
                 p99 < TARGET_SERVER_P99 * 1000 and len(self.statements) == 1,
+            ),
+            Figure(
+                "baseline: GET /v1/music/{org}/shares (API key), same run",
+                f"p50 {median(self.api) * 1000:.1f} ms,"
+                f" p99 {percentile(self.api, 0.99) * 1000:.1f} ms",
             ),
             Figure(
                 f"dashboard /app/links, Chromium load event ({len(self.load_ms)} loads)",
@@ -99,6 +105,7 @@ async def server_time(
 ) -> None:
     gateway = await RawConnection.open(stack.suite.gateway_port)
     cookie = {"Cookie": f"encore_session={session}"}
+    key = stack.headers["X-API-Key"]
     pages = max(1, links // 20)
     try:
         for i in range(requests + 10):
@@ -111,6 +118,12 @@ async def server_time(
                 continue  # warm-up
             result.server.append(took)
             result.statements[int(headers["x-encore-db-statements"])] += 1
+            offset = (i % pages) * 20
+            start = time.perf_counter()
+            status, _, body = await gateway.get(
+                f"/v1/music/{stack.org}/shares?offset={offset}", {"X-API-Key": key}
+            )
+            result.api.append(time.perf_counter() - start)
     finally:
         gateway.close()
 
