@@ -195,6 +195,21 @@ async def filtered_links(
     return matching[offset : offset + PAGE_SIZE], len(matching)
 
 
+async def links_with_stats(
+    ctx: GatewayContext, m: Membership, kind: str, track: str, pack: str, offset: int
+) -> tuple[list[ShareLinkSummary], int, bool]:
+    """The page of links with their numbers (asked for as soon as the page is known, while
+    the titles are still on their way); True when analytics could not be reached."""
+    items, total = await filtered_links(ctx, m, kind, track, pack, offset)
+    try:
+        with_stats(items, await link_stats(ctx, [item.id for item in items]))
+    except ApiError as exc:
+        if not unavailable(exc):
+            raise
+        return items, total, True
+    return items, total, False
+
+
 def link_url(base: str, link: ShareLinkSummary) -> str | None:
     """Only a pack link's address can be shown again: a track link's token is stored as a
     hash, its address was shown once, when it was made."""
@@ -291,16 +306,9 @@ class DashboardController(Controller):
         kind = q.get("kind", "") if q.get("kind", "") in KINDS else ""
         track, pack = (q.get("track", "") or "")[:200], (q.get("pack", "") or "")[:200]
         number = _int(q.get("page"), 1)
-        (items, total), (tracks, packs) = await asyncio.gather(
-            filtered_links(ctx, m, kind, track, pack, (number - 1) * PAGE_SIZE), titles(ctx, m)
+        (items, total, stats_down), (tracks, packs) = await asyncio.gather(
+            links_with_stats(ctx, m, kind, track, pack, (number - 1) * PAGE_SIZE), titles(ctx, m)
         )
-        stats_down = False
-        try:
-            with_stats(items, await link_stats(ctx, [item.id for item in items]))
-        except ApiError as exc:
-            if not unavailable(exc):
-                raise
-            stats_down = True
         filters = {k: v for k, v in (("kind", kind), ("track", track), ("pack", pack)) if v}
         return app_page(
             "app/links.html",
