@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import analytics_ingest
 import beacon_ingest
+import dashboard
 import freshness
 import list_shares
 import listen_report
@@ -103,6 +104,12 @@ def pages(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     return result.figures(), result.counted
 
 
+def app_pages(args: argparse.Namespace) -> tuple[list[Figure], bool]:
+    result = dashboard.measure(events=args.events)
+    dashboard.report(result)
+    return result.figures(), True
+
+
 def ready(args: argparse.Namespace) -> tuple[list[Figure], bool]:
     figures = media_ready.measure().figures()
     print(table(figures))
@@ -120,6 +127,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[list[Figure], bool]]]
     "media_worker": media,
     "web_pages": pages,
     "media_ready": ready,
+    "dashboard": app_pages,
 }
 
 

@@ -44,6 +44,7 @@ from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
 from gateway.clients import TrustedProxies
 from gateway.context import GatewayContext
+from gateway.dashboard.pages import DashboardController, live_reports
 from gateway.engagement import warm as warm_user_agent_parsers
 from gateway.events.invalidation import register_invalidation
 from gateway.forwarding import UPLOAD_OPTION
@@ -188,6 +189,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         ctx.media_access.cache,
     )
     visits = ctx.track_link_opens.visits
+    live = live_reports(ctx)  # one poller per link watched on the dashboard
     checks = {"database": database_check(engine), "kafka": broker_check(broker)}
 
     @contextlib.asynccontextmanager
@@ -204,6 +206,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await live.close()
             await asyncio.gather(
                 visits.drain(settings.visit_drain_seconds),
                 ctx.listens.queue.drain(settings.visit_drain_seconds),
@@ -238,6 +241,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             PagesController,
             PlaybackController,
             oembed,
+            DashboardController,
             serve_asset,
             # /metrics and /health/ready: on the ops port only, never the public one
             live_handler(),
@@ -247,6 +251,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             "caller_or_none": Provide(provide_optional_caller),
             "caller": Provide(provide_caller),
             "membership": Provide(provide_membership),
+            "live": provide_value(live),
         },
         exception_handlers=page_exception_handlers(EXCEPTION_HANDLERS),
         template_config=template_config(),

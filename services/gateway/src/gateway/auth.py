@@ -20,6 +20,7 @@ from litestar.handlers import BaseRouteHandler
 
 from contracts.errors import ErrorCode
 from gateway.context import GatewayContext
+from gateway.dashboard import sessions
 from gateway.db import identity
 from gateway.db.identity import Caller
 from servicekit.errors import ApiError, not_found
@@ -30,6 +31,9 @@ Guard = Callable[[Connection, BaseRouteHandler], Awaitable[None]]
 
 # a handler marked with this option answers only to the operator's admin key
 ADMIN_ONLY = {"admin_only": True}
+# a handler (or controller) marked with this also takes the dashboard's session cookie
+# when no key is sent, with the CSRF header on unsafe methods (dashboard/sessions.py)
+SESSION_COOKIE_OK = {"session_cookie": True}
 
 _CALLER = "encore_caller"  # connection state keys the guard fills for the dependencies
 _MEMBERSHIP = "encore_membership"
@@ -113,6 +117,8 @@ def authentication_guard(ctx: GatewayContext) -> Guard:
             )
         elif "caller" in wanted or "caller_or_none" in wanted:
             caller = await _optional_caller(connection, ctx)
+            if caller is None and handler.opt.get("session_cookie"):
+                caller = await sessions.cookie_caller(connection, ctx)
             if caller is None and "caller" in wanted:
                 raise _auth_required("Missing or invalid authorization header")
             connection.state[_CALLER] = caller

@@ -150,6 +150,22 @@ class GatewaySettings(ServiceSettings):
         "beyond it requests are answered as usual and not recorded (docs/web.md, Humans only).",
     )
     anonymous_engagement_window_seconds: float = Field(default=600.0, gt=0)
+    dashboard_session_idle_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="A dashboard session unused this long is over (sign in again).",
+    )
+    dashboard_session_max_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="A dashboard session ends this long after sign-in, however busy.",
+    )
+    dashboard_live_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the one poller per watched link reads its stats for the "
+        "live link pages (one poller per link, however many pages are open on it).",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

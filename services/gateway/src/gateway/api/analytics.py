@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from contracts.api.analytics import LinkReport, PackReport, Report, TrackReport
-from gateway.auth import Membership, actor
+from gateway.auth import SESSION_COOKIE_OK, Membership, actor
 from gateway.context import GatewayContext
 from servicekit.errors import validation_error
 from servicekit.upstream import InternalClient, segment
@@ -139,7 +139,12 @@ class AnalyticsController(Controller):
             TrackReport,
         )
 
-    @get("/shares/{link_id:str}/analytics.csv", media_type=CSV, responses=CSV_RESPONSE)
+    @get(
+        "/shares/{link_id:str}/analytics.csv",
+        media_type=CSV,
+        responses=CSV_RESPONSE,
+        opt=SESSION_COOKIE_OK,  # the dashboard's Export CSV button is a plain link
+    )
     async def link_csv(
         self,
         link_id: str,
@@ -160,7 +165,12 @@ class AnalyticsController(Controller):
             "link-analytics",
         )
 
-    @get("/packs/{pack_id:str}/analytics.csv", media_type=CSV, responses=CSV_RESPONSE)
+    @get(
+        "/packs/{pack_id:str}/analytics.csv",
+        media_type=CSV,
+        responses=CSV_RESPONSE,
+        opt=SESSION_COOKIE_OK,  # the dashboard's Export CSV button is a plain link
+    )
     async def pack_csv(
         self,
         pack_id: str,
@@ -181,7 +191,12 @@ class AnalyticsController(Controller):
             "pack-analytics",
         )
 
-    @get("/tracks/{track_id:str}/analytics.csv", media_type=CSV, responses=CSV_RESPONSE)
+    @get(
+        "/tracks/{track_id:str}/analytics.csv",
+        media_type=CSV,
+        responses=CSV_RESPONSE,
+        opt=SESSION_COOKIE_OK,  # the dashboard's Export CSV button is a plain link
+    )
     async def track_csv(
         self,
         track_id: str,

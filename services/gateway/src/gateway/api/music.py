@@ -5,25 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from pydantic import TypeAdapter
 
 from contracts.api.catalog import DeletedTrack, TrackPage, TrackUpdateForm, TrackUploadForm
 from contracts.dto import (
     CreateTrackLink,
-    LinkStats,
     ShareLinkCreated,
     ShareLinkPage,
     SignedUrl,
     TrackView,
 )
 from gateway.api.paging import LIMIT, OFFSET
-from gateway.auth import Membership, actor
+from gateway.auth import Membership
 from gateway.context import GatewayContext
-from gateway.forwarding import UPLOAD_ROUTE, forward, forward_as, upstream_path
+from gateway.forwarding import UPLOAD_ROUTE, forward_as
 from gateway.multipart import AUDIO_PARTS, IMAGE_PARTS, multipart_form
-from servicekit.internal import ORG_ROLE_HEADER
-
-LINK_STATS = TypeAdapter(dict[str, LinkStats])
+from gateway.share_links import create_track_link, list_links_with_stats, revoke_link
 
 Req = Request[Any, Any, Any]
 
@@ -99,14 +95,7 @@ class TracksController(Controller):
         data: CreateTrackLink | None = None,
     ) -> ShareLinkCreated:
         """Optional `{visibility, expires_in_days}`; the raw token is in this response only."""
-        upstream = await ctx.sharing.request(
-            "POST",
-            upstream_path(request),
-            actor=actor(membership.caller),
-            headers={ORG_ROLE_HEADER: membership.role, "content-type": "application/json"},
-            content=(data or CreateTrackLink()).model_dump_json(exclude_unset=True),
-        )
-        return ShareLinkCreated.model_validate_json(upstream.content)
+        return await create_track_link(ctx, membership, track_id, data or CreateTrackLink())
 
 
 class SharesController(Controller):
@@ -121,29 +110,10 @@ class SharesController(Controller):
         offset: int = OFFSET,
     ) -> ShareLinkPage:
         """One call to sharing for the page, one to analytics for all its stats."""
-        listed = await ctx.sharing.request(
-            "GET",
-            f"/internal/orgs/{membership.organization_id}/shares",
-            params={"limit": str(limit), "offset": str(offset)},
-            actor=actor(membership.caller),
-        )
-        page = ShareLinkPage.model_validate_json(listed.content)
-        if page.items:
-            counted = await ctx.analytics.request(
-                "GET",
-                "/internal/stats/links",
-                params={"ids": ",".join(item.id for item in page.items)},
-            )
-            stats = LINK_STATS.validate_json(counted.content)
-            for item in page.items:
-                item.stats = stats.get(item.id, item.stats)
-        return page
+        return await list_links_with_stats(ctx, membership, limit, offset)
 
     @delete("/{link_id:str}", status_code=204)
     async def revoke(
         self, request: Req, link_id: str, membership: Membership, ctx: GatewayContext
     ) -> None:
-        await forward(ctx.sharing, request, membership)
-        # at once here; other gateway replicas drop it on the `share.lifecycle` event
-        ctx.track_link_opens.cache.link_revoked(link_id)
-        ctx.media_access.cache.link_gone(link_id)  # and its media URLs stop playing
+        await revoke_link(ctx, membership, link_id)

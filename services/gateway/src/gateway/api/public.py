@@ -25,7 +25,7 @@ from contracts.api.sharing import (
 )
 from contracts.dto import SignedUrl, TrackLinkView
 from contracts.errors import ErrorCode
-from gateway.auth import actor, provide_optional_caller
+from gateway.auth import SESSION_COOKIE_OK, actor, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.media import BoundedStream
@@ -303,6 +303,7 @@ class SignedInPackLinksController(_PackLinks):
 
     path = "/v1/pack-links/{slug:str}"
     internal = "/internal/granted-pack-links"
+    opt = SESSION_COOKIE_OK  # the dashboard's session signs in here too
 
 
 class PublicSplitSheetsController(Controller):

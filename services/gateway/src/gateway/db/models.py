@@ -107,3 +107,21 @@ invitations = Table(
     ),
     Index("ix_invitations_invitee", "invitee_id"),
 )
+
+# A signed-in dashboard (`/app/…`): an API key exchanged once for a cookie. Only a hash of
+# the session id is stored. The session names the key it was made from, so revoking that
+# key ends it at once (every request joins the key and checks it is live).
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id_hash", Text, primary_key=True),
+    Column("user_id", Text, ForeignKey("gateway.users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "api_key_id", Text, ForeignKey("gateway.api_keys.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # the absolute limit
+    Index("ix_dashboard_sessions_user", "user_id"),
+    Index("ix_dashboard_sessions_api_key", "api_key_id"),
+)

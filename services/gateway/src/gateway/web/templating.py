@@ -21,7 +21,7 @@ from servicekit.errors import ApiError
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
-PAGE_PREFIXES = ("/t/", "/p/", "/s/", "/tracks/", "/embed/")
+PAGE_PREFIXES = ("/t/", "/p/", "/s/", "/tracks/", "/embed/", "/app/")
 
 
 def environment() -> Environment:

@@ -1,0 +1,1 @@
+"""The artist's dashboard (`/app/…`): sign-in sessions, pages, charts and live updates."""
