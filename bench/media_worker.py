@@ -56,20 +56,23 @@ def write_music_wav(path: Path, seconds: int) -> None:
 
 
 def bare_encode(source: Path, workdir: Path) -> None:
-    """The floor: decode, resample and encode both renditions, nothing else measured."""
+    """The floor: decode, resample and encode both renditions with the worker's encoder
+    settings (imported, so the two cannot drift apart), nothing else measured."""
     import av
+
+    from catalog.media.audio import AAC_OPTIONS, OPUS_OPTIONS
 
     with av.open(str(source)) as inp:
         stream = inp.streams.audio[0]
         rate = min(stream.codec_context.sample_rate, 48_000)
         outs = []
-        for codec, fmt, out_rate, sample_format, size, bitrate, name in (
-            ("libopus", "webm", 48_000, "flt", 960, 128_000, "bare.webm"),
-            ("aac", "mp4", rate, "fltp", 1024, 160_000, "bare.m4a"),
+        for codec, fmt, out_rate, sample_format, size, bitrate, name, codec_options in (
+            ("libopus", "webm", 48_000, "flt", 960, 128_000, "bare.webm", OPUS_OPTIONS),
+            ("aac", "mp4", rate, "fltp", 1024, 160_000, "bare.m4a", AAC_OPTIONS),
         ):
             options = {"movflags": "+faststart"} if fmt == "mp4" else {}
             container = av.open(str(workdir / name), "w", format=fmt, container_options=options)
-            out = container.add_stream(codec, rate=out_rate, layout="stereo")
+            out = container.add_stream(codec, rate=out_rate, layout="stereo", options=codec_options)
             assert isinstance(out, av.AudioStream)
             out.bit_rate = bitrate
             resampler = av.AudioResampler(

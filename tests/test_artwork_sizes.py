@@ -5,7 +5,12 @@ of them (never storage keys); replacing or removing the image removes the old ob
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +18,12 @@ import httpx
 import pytest
 from PIL import Image
 
+from catalog.artwork_backfill import backfill_artwork
+from catalog.settings import CatalogSettings
+from catalog.storage import MediaStorage
 from devstack.suite import Suite
-from tests.conftest import MEDIA, Artist, assert_error, eventually, upload
+from servicekit.db import make_engine, make_sessionmaker
+from tests.conftest import MEDIA, Artist, assert_error, eventually, run_sql, upload
 from tests.test_catalog import objects_of
 
 pytestmark = pytest.mark.e2e
@@ -130,3 +139,94 @@ def test_deleting_a_track_removes_its_artwork_sizes(
     assert len(size_objects(suite, prefix)) == 3
     assert api.delete(url, headers=artist.headers).status_code == 200
     eventually(lambda: not size_objects(suite, prefix))
+
+
+def run_artwork_backfill(suite: Suite) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "catalog.cli", "backfill-artwork", "--quiet"],
+        env={**os.environ, **suite.env(), "ENCORE_DATABASE_URL": suite.database_url("catalog")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+async def backfill_in_process(suite: Suite, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    for name, value in {
+        **suite.env(),
+        "ENCORE_DATABASE_URL": suite.database_url("catalog"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = CatalogSettings()
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        summary = await backfill_artwork(
+            make_sessionmaker(engine), MediaStorage(settings), show=False
+        )
+    finally:
+        await engine.dispose()
+    return summary.as_json()
+
+
+def test_backfill_makes_the_sizes_of_images_from_before_sizes_once(
+    api: httpx.Client,
+    new_artist: Callable[[], Artist],
+    suite: Suite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    artist = new_artist()
+    track = upload(api, artist)
+    url = f"/v1/music/{artist.organization_id}/tracks/{track['id']}"
+    assert set_image(api, artist, url, "cover-600.png").status_code == 200
+    albums = f"/v1/music/{artist.organization_id}/albums"
+    album = api.post(albums, headers=artist.headers, json={"title": "Old cover"}).json()
+    with (MEDIA / "cover-1200.jpg").open("rb") as image:
+        covered = api.post(
+            f"{albums}/{album['id']}/cover", headers=artist.headers, files={"image": image}
+        )
+    assert covered.status_code == 200, covered.text
+    broken = upload(api, artist)  # its "image" will be an object that is not an image
+    catalog_db = suite.database_url("catalog")
+    # as rows from before migration 0004 look: an original, no sizes (and no size objects)
+    run_sql(catalog_db, "UPDATE catalog.tracks SET artwork_sizes = NULL WHERE id = $1", track["id"])
+    run_sql(catalog_db, "UPDATE catalog.albums SET cover_sizes = NULL WHERE id = $1", album["id"])
+    run_sql(
+        catalog_db,
+        "UPDATE catalog.tracks SET artwork_key = audio_key, artwork_content_type = 'image/png'"
+        " WHERE id = $1",
+        broken["id"],
+    )
+    assert api.get(url, headers=artist.headers).json()["artwork_sizes"] == []
+    before = size_objects(suite, f"tracks/{track['id']}/") | size_objects(
+        suite, f"albums/{album['id']}/"
+    )
+
+    summary = run_artwork_backfill(suite)
+    assert summary["sized"] >= 2 and summary["failed"] >= 1, summary
+    reasons = {failure["id"]: failure["reason"] for failure in summary["failures"]}
+    assert "not an image we can read" in reasons[broken["id"]], reasons
+    check_sizes(api.get(url, headers=artist.headers).json()["artwork_sizes"], 600)
+    detail = api.get(f"{albums}/{album['id']}", headers=artist.headers).json()
+    check_sizes(detail["cover_sizes"], 1200)
+    assert (
+        api.get(f"{url[: url.rindex('/')]}/{broken['id']}", headers=artist.headers).json()[
+            "artwork_sizes"
+        ]
+        == []
+    )
+    made = (
+        size_objects(suite, f"tracks/{track['id']}/")
+        | size_objects(suite, f"albums/{album['id']}/")
+    ) - before
+    assert len(made) == 6
+
+    # again (in process: one interpreter start is enough): nothing left for these two
+    again = asyncio.run(backfill_in_process(suite, monkeypatch))
+    assert not {track["id"], album["id"]} & {f["id"] for f in again["failures"]}
+    assert any(failure["id"] == broken["id"] for failure in again["failures"])
+    after = size_objects(suite, f"tracks/{track['id']}/") | size_objects(
+        suite, f"albums/{album['id']}/"
+    )
+    assert after == before | made
+    check_sizes(api.get(url, headers=artist.headers).json()["artwork_sizes"], 600)

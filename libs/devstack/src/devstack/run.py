@@ -106,17 +106,17 @@ def _say(message: str) -> None:
         print(message, flush=True)
 
 
-def _backfill_media(suite: Suite) -> None:
-    """Tracks kept from an older data dir get their renditions too (docs/media-pipeline.md);
-    idempotent, so every start runs it."""
+def _backfill(suite: Suite, command: str) -> None:
+    """Tracks and albums kept from an older data dir get their renditions and artwork sizes
+    too (docs/media-pipeline.md); both backfills are idempotent, so every start runs them."""
     env = {**os.environ, **suite.env(), "ENCORE_DATABASE_URL": suite.database_url("catalog")}
     done = subprocess.run(
-        [sys.executable, "-m", "catalog.cli", "backfill-media", "--quiet"],
+        [sys.executable, "-m", "catalog.cli", command, "--quiet"],
         env=env,
         capture_output=True,
         text=True,
     )
-    print(f"Media backfill: {done.stdout.strip() or done.stderr.strip()[-300:]}", flush=True)
+    print(f"{command}: {done.stdout.strip() or done.stderr.strip()[-300:]}", flush=True)
 
 
 def main() -> int:
@@ -165,7 +165,8 @@ def main() -> int:
             suite.start(service, importing=proc)
         suite.wait_ready((*SERVICES, *WORKERS), timeout=60)
         seeded = demo.seed(suite.gateway_url, suite.admin_api_key, DATA_DIR / "demo.json")
-        _backfill_media(suite)
+        _backfill(suite, "backfill-media")
+        _backfill(suite, "backfill-artwork")
         print(f"API key: {seeded.api_key}")
         print(f"Organization: {seeded.organization_id}")
         print(f"Track: {seeded.track_id}")

@@ -36,14 +36,20 @@ async def store_sizes(
 ) -> list[dict[str, Any]]:
     """Render every size of the image in `file` and upload them under `prefix`; returns the
     descriptors to record (`size`, `key`, `content_type`). On any failure the objects
-    already written are removed again."""
+    already written are removed again; an unreadable image is a 415 for `field`."""
     data = await asyncio.to_thread(_read, file)
     try:
-        images = await asyncio.to_thread(artwork_sizes, data, SIZES)
+        return await render_and_store(storage, data, prefix)
     except MediaRejected as exc:
         raise ApiError(
             ErrorCode.UNSUPPORTED_MEDIA_TYPE, exc.reason, details={"field": field}
         ) from exc
+
+
+async def render_and_store(storage: MediaStorage, data: bytes, prefix: str) -> list[dict[str, Any]]:
+    """`store_sizes` for image bytes already in hand (the upload path and the operator
+    backfill); raises MediaRejected for an image that cannot be sized."""
+    images = await asyncio.to_thread(artwork_sizes, data, SIZES)
     stored: list[dict[str, Any]] = []
     try:
         for image in images:

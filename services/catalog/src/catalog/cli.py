@@ -1,5 +1,7 @@
 """Operator commands: `encore-catalog backfill-media` gives every track without renditions
-for its current upload a media job (SPEC §7), with a progress bar and a summary.
+for its current upload a media job (SPEC §7), with a progress bar and a summary;
+`encore-catalog backfill-artwork` makes the artwork and cover sizes images uploaded before
+sizes existed lack (`catalog.artwork_backfill`).
 
 Idempotent: a track already `ready` for its current upload is skipped, and so is one whose
 job is already out (the worker's stuck-track sweeper re-enqueues those past the deadline);
@@ -19,9 +21,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog import media_jobs
+from catalog.artwork_backfill import backfill_artwork
 from catalog.db.models import outbox as outbox_table
 from catalog.db.models import tracks
 from catalog.settings import CatalogSettings
+from catalog.storage import MediaStorage
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.outbox import Outbox
 
@@ -82,14 +86,31 @@ async def _backfill(settings: CatalogSettings, retry_failed: bool, show: bool) -
         await engine.dispose()
 
 
+async def _backfill_artwork(settings: CatalogSettings, show: bool) -> dict[str, Any]:
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        summary = await backfill_artwork(make_sessionmaker(engine), MediaStorage(settings), show)
+    finally:
+        await engine.dispose()
+    return summary.as_json()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="encore-catalog", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("backfill-media", help="enqueue media jobs for unprocessed tracks")
     cmd.add_argument("--retry-failed", action="store_true", help="also re-enqueue failed tracks")
     cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    art = commands.add_parser(
+        "backfill-artwork", help="make missing artwork and cover sizes from the originals"
+    )
+    art.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    summary = asyncio.run(_backfill(CatalogSettings(), args.retry_failed, not args.quiet))
+    summary: dict[str, Any]
+    if args.command == "backfill-artwork":
+        summary = asyncio.run(_backfill_artwork(CatalogSettings(), not args.quiet))
+    else:
+        summary = asyncio.run(_backfill(CatalogSettings(), args.retry_failed, not args.quiet))
     print(json.dumps(summary))
 
 

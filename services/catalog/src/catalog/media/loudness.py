@@ -86,35 +86,37 @@ class TruePeakMeter:
     The interpolator is a 48-tap windowed-sinc low-pass at the original Nyquist; each chunk
     is filtered with the last 12 input samples of the one before, so no interpolated value
     is lost at a chunk boundary. A chunk whose largest sample times the interpolator's
-    largest phase gain cannot beat the peak so far is skipped, which is exact.
+    largest phase gain cannot beat the peak so far is skipped, which is exact. The filter
+    runs in float32 (half the memory traffic of float64; its rounding, ~1e-7 of full scale,
+    is far below the 0.01 dB the figure is stored with).
     """
 
     TAPS = 48
     FACTOR = 4
 
     def __init__(self, channels: int) -> None:
-        self.h = signal.firwin(self.TAPS, 1.0 / self.FACTOR) * self.FACTOR
-        self.max_gain = float(
-            max(np.abs(self.h[p :: self.FACTOR]).sum() for p in range(self.FACTOR))
-        )
+        taps = signal.firwin(self.TAPS, 1.0 / self.FACTOR) * self.FACTOR
+        self.h = taps.astype(np.float32)
+        self.max_gain = float(max(np.abs(taps[p :: self.FACTOR]).sum() for p in range(self.FACTOR)))
         self.history = self.TAPS // self.FACTOR
-        self._tail = np.zeros((channels, self.history), dtype=np.float64)
+        self._tail = np.zeros((channels, self.history), dtype=np.float32)
         self.peak = 0.0
 
     def add(self, chunk: Samples) -> None:
         if chunk.shape[1] == 0:
             return
-        sample_peak = float(np.abs(chunk).max())
+        sample_peak = max(float(chunk.max()), -float(chunk.min()))
         self.peak = max(self.peak, sample_peak)
-        window = np.concatenate([self._tail, chunk], axis=1)
-        reach = max(sample_peak, float(np.abs(self._tail).max())) * self.max_gain
+        window = np.concatenate([self._tail, chunk.astype(np.float32, copy=False)], axis=1)
+        tail_peak = max(float(self._tail.max()), -float(self._tail.min()))
+        reach = max(sample_peak, tail_peak) * self.max_gain
         self._tail = window[:, -self.history :]
         if reach <= self.peak:
             return
         upsampled = signal.upfirdn(self.h, window, up=self.FACTOR, axis=1)
         full = upsampled[:, self.TAPS - 1 : self.FACTOR * window.shape[1]]
         if full.size:
-            self.peak = max(self.peak, float(np.abs(full).max()))
+            self.peak = max(self.peak, float(full.max()), -float(full.min()))
 
     def dbtp(self) -> float | None:
         return 20.0 * math.log10(self.peak) if self.peak > 0 else None
