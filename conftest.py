@@ -64,7 +64,7 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
         await engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def service_settings(database_url: str) -> dict[str, object]:
     """Settings every in-process app gets: the test database, the dev secrets, an ops port
     of its own, and no Kafka (a closed port: nothing here may need it)."""
