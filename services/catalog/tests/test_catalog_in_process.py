@@ -26,9 +26,11 @@ Headers = Callable[..., dict[str, str]]
 
 
 @pytest.fixture
-async def api(service_settings: dict[str, Any], in_process: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    service_settings: dict[str, Any], in_process: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = CatalogSettings(
-        **service_settings,  # type: ignore[arg-type]
+        **service_settings,
         s3_endpoint=f"http://127.0.0.1:{free_port()}",  # no storage: nothing here may need it
     )
     async with in_process(create_app(settings)) as client:
@@ -201,7 +203,8 @@ async def test_a_deleted_pack_is_announced_and_gone(
     assert deleted.status_code == 200, deleted.text
     assert error_code(await api.get(f"{packs}/{pack['id']}", headers=artist.headers), 404)
     actions = [
-        e["payload"]["action"] for e in await outbox_events(outbox, "pack.changed", pack_id=pack["id"])
+        e["payload"]["action"]
+        for e in await outbox_events(outbox, "pack.changed", pack_id=pack["id"])
     ]
     assert actions == ["created", "deleted"]
 
@@ -223,12 +226,18 @@ async def test_split_sheet_percentages_must_sum_to_exactly_100(
             ]
         }
 
-    short = await api.put(sheet, json=contributors("33.33", "33.33", "33.33"), headers=artist.headers)
+    short = await api.put(
+        sheet, json=contributors("33.33", "33.33", "33.33"), headers=artist.headers
+    )
     assert error_code(short, 422) == "VALIDATION_ERROR"
-    fine = await api.put(sheet, json=contributors("33.33", "33.33", "33.34"), headers=artist.headers)
+    fine = await api.put(
+        sheet, json=contributors("33.33", "33.33", "33.34"), headers=artist.headers
+    )
     assert fine.status_code == 200, fine.text
     assert [c["percentage"] for c in fine.json()["contributors"]] == ["33.33", "33.33", "33.34"]
-    too_precise = await api.put(sheet, json=contributors("50.005", "49.995"), headers=artist.headers)
+    too_precise = await api.put(
+        sheet, json=contributors("50.005", "49.995"), headers=artist.headers
+    )
     assert error_code(too_precise, 422) == "VALIDATION_ERROR"
 
 
@@ -301,7 +310,9 @@ async def test_playback_signs_the_renditions_and_answers_409_until_they_exist(
     )
     assert signed.status_code == 200, signed.text
     assert "/v1/media/" in signed.json()["url"]
-    assert [s["content_type"] for s in signed.json()["sources"]] == ['audio/mp4; codecs="mp4a.40.2"']
+    assert [s["content_type"] for s in signed.json()["sources"]] == [
+        'audio/mp4; codecs="mp4a.40.2"'
+    ]
 
     processing = await seed_track(sessions, artist, processing_state="processing")
     failed = await seed_track(

@@ -28,7 +28,7 @@ from servicekit.outbox import Outbox
 @pytest.fixture
 def settings(service_settings: dict[str, Any]) -> CatalogSettings:
     return CatalogSettings(
-        **service_settings,  # type: ignore[arg-type]
+        **service_settings,
         s3_endpoint=f"http://127.0.0.1:{free_port()}",  # storage is down
         media_max_attempts=1,
         media_retry_wait_seconds=0,

@@ -23,7 +23,7 @@ ADMIN_KEY = "test-admin-key"
 async def api(service_settings: dict[str, Any]) -> AsyncIterator[AsyncTestClient[Any]]:
     absent = {name: f"http://127.0.0.1:{free_port()}" for name in ("catalog", "sharing")}
     settings = GatewaySettings(
-        **service_settings,  # type: ignore[arg-type]
+        **service_settings,
         catalog_url=absent["catalog"],
         sharing_url=absent["sharing"],
         analytics_url=f"http://127.0.0.1:{free_port()}",
@@ -33,7 +33,7 @@ async def api(service_settings: dict[str, Any]) -> AsyncIterator[AsyncTestClient
         visit_drain_seconds=0.1,
     )
     # one app for the module: starting one takes seconds (the OpenAPI document, templates)
-    async with AsyncTestClient(app=create_app(settings)) as client:  # type: ignore[arg-type]
+    async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
 
 
@@ -49,9 +49,7 @@ def envelope(response: Any, status: int, code: str) -> dict[str, Any]:
 
 async def new_user(api: AsyncTestClient[Any], handle: str | None = None) -> dict[str, Any]:
     handle = handle or "u" + secrets.token_hex(5)
-    created = await api.post(
-        "/v1/users", json={"handle": handle}, headers={"X-API-Key": ADMIN_KEY}
-    )
+    created = await api.post("/v1/users", json={"handle": handle}, headers={"X-API-Key": ADMIN_KEY})
     assert created.status_code == 201, created.text
     return dict(created.json())
 
@@ -97,7 +95,9 @@ async def test_a_key_identifies_its_user_until_it_is_revoked(api: AsyncTestClien
     envelope(await api.get("/v1/me", headers=key(user)), 401, "AUTHENTICATION_REQUIRED")
     still = await api.get("/v1/me", headers={"X-API-Key": second.json()["api_key"]})
     assert still.status_code == 200
-    envelope(await api.get("/v1/me", headers={"X-API-Key": "sk_nope"}), 401, "AUTHENTICATION_REQUIRED")
+    envelope(
+        await api.get("/v1/me", headers={"X-API-Key": "sk_nope"}), 401, "AUTHENTICATION_REQUIRED"
+    )
 
 
 async def test_membership_roles_through_invitations(api: AsyncTestClient[Any]) -> None:
@@ -117,9 +117,7 @@ async def test_membership_roles_through_invitations(api: AsyncTestClient[Any]) -
     assert sent.status_code == 201, sent.text
     again = await api.post(members, json={"handle": member["handle"]}, headers=key(owner))
     assert again.status_code == 200 and again.json()["id"] == sent.json()["id"]
-    accepted = await api.post(
-        f"/v1/me/invitations/{sent.json()['id']}/accept", headers=key(member)
-    )
+    accepted = await api.post(f"/v1/me/invitations/{sent.json()['id']}/accept", headers=key(member))
     assert accepted.status_code == 200, accepted.text
 
     # a plain member manages nobody; the last owner cannot be demoted

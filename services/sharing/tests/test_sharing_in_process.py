@@ -31,7 +31,7 @@ Headers = Callable[..., dict[str, str]]
 @pytest.fixture
 def settings(service_settings: dict[str, Any]) -> SharingSettings:
     # catalog on a closed port: a read-through to it is an outage
-    return SharingSettings(**service_settings, catalog_url=f"http://127.0.0.1:{free_port()}")  # type: ignore[arg-type]
+    return SharingSettings(**service_settings, catalog_url=f"http://127.0.0.1:{free_port()}")
 
 
 @pytest.fixture
@@ -185,7 +185,9 @@ async def test_track_link_create_share_and_revoke(
         f"/internal/orgs/{org}/shares/{link['id']}", headers=acting_as(new_id("usr"))
     )
     assert someone_else.status_code == 404
-    revoked = await api.delete(f"/internal/orgs/{org}/shares/{link['id']}", headers=acting_as(owner))
+    revoked = await api.delete(
+        f"/internal/orgs/{org}/shares/{link['id']}", headers=acting_as(owner)
+    )
     assert revoked.status_code == 204
     lifecycle = await outbox_events(outbox, "share.lifecycle", link_id=link["id"])
     assert [e["payload"]["action"] for e in lifecycle] == ["created", "revoked"]
