@@ -267,11 +267,26 @@ def read_events_raw(
     return asyncio.run(run())
 
 
+# Offline checks that live here beside the end-to-end tests but need no stack: they run in
+# `make test-fast` too. Everything else here is end to end.
+OFFLINE_MODULES = frozenset(
+    {
+        "test_deploy.py",  # deploy/'s manifests, rendered and validated
+        "test_asyncapi.py",  # the AsyncAPI document against the contracts
+        "test_no_private_imports.py",
+        "test_secrets.py",  # services refuse dev secrets outside ENCORE_ENV=dev
+        "test_user_agents.py",
+    }
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/ runs on the real stack: mark it so `-m "not e2e"` skips it."""
+    """Every test under tests/ but the offline checks runs on a real stack: mark it so
+    `-m "not e2e"` skips it."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.path)).parents:
+        path = Path(str(item.path))
+        if here in path.parents and path.name not in OFFLINE_MODULES:
             item.add_marker(pytest.mark.e2e)
 
 

@@ -7,7 +7,6 @@ from typing import Any, TypedDict
 
 import msgspec
 import pytest
-from prometheus_client import REGISTRY
 
 from contracts.dto import ResolvedTrackLink, TrackLinkView, TrackLinkVisitBatch
 from contracts.errors import ErrorCode
@@ -119,7 +118,15 @@ async def test_every_served_open_queues_a_visit_sharing_accepts(opens: TrackLink
     await opens.open("shr_live", {"visitorId": "v1", "source": "x"}, caller, "req_1", **WHO)
     await opens.open("shr_live", {}, None, None, **WHO)
     await opens.open("shr_unknown", {}, None, None, **WHO)
-    queued = [{k: v for k, v in visit.items() if k != CLIENT} for visit in opens.visits._queue]
+    sent: list[Any] = []
+
+    async def store(visits: list[Any]) -> None:
+        sent.extend(visits)
+
+    opens.visits.send = store  # what sharing would be sent, as it is sent
+    await opens.visits.drain(5)
+    assert opens.visits.pending == 0
+    queued = [{k: v for k, v in visit.items() if k != CLIENT} for visit in sent]
     batch = TrackLinkVisitBatch.model_validate_json(ENCODER.encode({"visits": queued}))
     first, second = batch.visits
     assert (first.link_id, first.user_handle, first.params, first.trace_id) == (
@@ -151,20 +158,26 @@ async def test_while_sharing_is_down_a_link_cached_before_is_still_served(
 async def test_a_batch_sharing_refuses_as_malformed_is_dropped_not_retried(
     opens: TrackLinkOpens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def refuse(*_: Any, **__: Any) -> None:
-        raise UpstreamError(ErrorCode.VALIDATION_ERROR, "bad batch", 422, {})
+    calls: list[str] = []
 
-    monkeypatch.setattr(opens.sharing, "request", refuse)
-    lost = REGISTRY.get_sample_value("encore_gateway_visits_lost_total") or 0.0
-    await opens._record([{"event_id": "x"}])  # logged and counted lost, no exception
-    assert REGISTRY.get_sample_value("encore_gateway_visits_lost_total") == lost + 1
+    def answering(status: int, code: ErrorCode) -> Any:
+        async def request(*_: Any, **__: Any) -> None:
+            calls.append(code.value)
+            raise UpstreamError(code, "sharing said no", status, {})
 
-    async def unavailable(*_: Any, **__: Any) -> None:
-        raise UpstreamError(ErrorCode.SERVICE_UNAVAILABLE, "db down", 503, {})
+        return request
 
-    monkeypatch.setattr(opens.sharing, "request", unavailable)
-    with pytest.raises(UpstreamError):  # the recorder sends it again
-        await opens._record([{"event_id": "x"}])
+    monkeypatch.setattr(opens.sharing, "request", answering(422, ErrorCode.VALIDATION_ERROR))
+    await opens.open("shr_live", {}, None, None, **WHO)
+    await opens.visits.drain(5)
+    assert calls == ["VALIDATION_ERROR"], "refused as malformed: sent once, never again"
+    assert opens.visits.pending == 0
+
+    calls.clear()
+    monkeypatch.setattr(opens.sharing, "request", answering(503, ErrorCode.SERVICE_UNAVAILABLE))
+    await opens.open("shr_live", {}, None, None, **WHO)
+    await opens.visits.drain(1.0)  # retried (0.1 s, then 0.2 s, …) until the drain gives up
+    assert len(calls) >= 2, calls
 
 
 async def test_a_link_sharing_said_is_gone_is_never_served_stale(

