@@ -60,15 +60,15 @@ def bare_encode(source: Path, workdir: Path) -> None:
     settings (imported, so the two cannot drift apart), nothing else measured."""
     import av
 
-    from catalog.media.audio import AAC_OPTIONS, OPUS_OPTIONS
+    from catalog.media.audio import AAC_BITRATE, AAC_OPTIONS, OPUS_BITRATE, OPUS_OPTIONS
 
     with av.open(str(source)) as inp:
         stream = inp.streams.audio[0]
         rate = min(stream.codec_context.sample_rate, 48_000)
         outs = []
         for codec, fmt, out_rate, sample_format, size, bitrate, name, codec_options in (
-            ("libopus", "webm", 48_000, "flt", 960, 128_000, "bare.webm", OPUS_OPTIONS),
-            ("aac", "mp4", rate, "fltp", 1024, 160_000, "bare.m4a", AAC_OPTIONS),
+            ("libopus", "webm", 48_000, "flt", 960, OPUS_BITRATE, "bare.webm", OPUS_OPTIONS),
+            ("aac", "mp4", rate, "fltp", 1024, AAC_BITRATE, "bare.m4a", AAC_OPTIONS),
         ):
             options = {"movflags": "+faststart"} if fmt == "mp4" else {}
             container = av.open(str(workdir / name), "w", format=fmt, container_options=options)

@@ -24,7 +24,7 @@ from catalog.media.peaks import PeakAccumulator
 from catalog.media.types import AudioResult, MediaLimits, MediaRejected, Rendition
 
 OPUS_BITRATE = 128_000
-AAC_BITRATE = 160_000
+AAC_BITRATE = 192_000  # with the fast coder: above twoloop at 160 (docs/media-pipeline.md)
 OPUS_RATE = 48_000
 # Encoder settings, also used by the bench's bare PyAV loop so its ratio compares like with
 # like. FFmpeg's AAC "fast" coder instead of the default "twoloop" search: ~2.5x cheaper,
