@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from devstack.suite import Suite
-from tests.conftest import MEDIA, Artist, eventually
+from tests.conftest import BROWSER_AGENT, MEDIA, Artist, eventually
 
 PACKAGE = "encore_generated_client"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
@@ -87,8 +87,10 @@ def test_the_readme_journey_through_a_generated_client(
 
     # the test stack trusts loopback proxies: one forwarded address per test (conftest)
     # (a dict each: the generated AuthenticatedClient writes its Authorization into it)
+    # and a browser's User-Agent: an open by httpx's own (a script's) is a preview, not a
+    # view (SPEC §9), so a player built on this client passes its listener's on
     def headers() -> dict[str, str]:
-        return {"X-Forwarded-For": client_address}
+        return {"X-Forwarded-For": client_address, "User-Agent": BROWSER_AGENT}
 
     owner = generated.AuthenticatedClient(
         base_url=suite.gateway_url, token=artist.api_key, headers=headers(), timeout=15

@@ -271,7 +271,11 @@ def test_sharing_down_cached_links_answer_and_their_views_arrive_after(
         assert unknown.status_code == 503, unknown.text
         assert unknown.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
         assert (
-            gateway_metric(faults.suite.ops_url("gateway"), "encore_gateway_visits_pending")
+            gateway_metric(
+                faults.suite.ops_url("gateway"),
+                "encore_gateway_visits_pending",
+                'queue="track_link_visits"',
+            )
             >= opened
         )
         # the cache's 1 s TTL ran out during the outage: the page came from the stale entry

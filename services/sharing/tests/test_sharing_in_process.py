@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts import topics
 from contracts.events import PackChanged, TrackChanged, TrackSnapshot, wrap
 from devstack.processes import free_port
+from servicekit.internal import ENGAGEMENT_HEADER, NOT_A_VISIT
 from sharing.app import create_app
 from sharing.db import replica
 from sharing.db.models import outbox
@@ -311,12 +312,32 @@ async def test_a_preview_fetch_is_served_without_counting_a_view(
     acting_as: Headers,
     outbox_events: Any,
 ) -> None:
+    """The gateway's verdict (a preview fetcher): served, recorded as a preview only."""
     slug, link_id, _, _ = await new_pack_link(api, catalog_events, acting_as)
     response = await api.get(
-        f"/internal/pack-links/{slug}", params={"countView": "false"}, headers=acting_as()
+        f"/internal/pack-links/{slug}",
+        headers={**acting_as(), ENGAGEMENT_HEADER: "preview:preview_fetcher"},
     )
     assert response.status_code == 200
     assert await outbox_events(outbox, "pack.viewed", link_id=link_id) == []
+    previewed = await outbox_events(outbox, "share.previewed", link_id=link_id)
+    assert [event["payload"]["reason"] for event in previewed] == ["preview_fetcher"]
+
+
+async def test_a_read_that_is_no_new_visit_records_nothing(
+    api: httpx.AsyncClient,
+    catalog_events: KafkaBroker,
+    acting_as: Headers,
+    outbox_events: Any,
+) -> None:
+    """A posted access code (answered by a redirect to the page that counts) is `none`."""
+    slug, link_id, _, _ = await new_pack_link(api, catalog_events, acting_as)
+    response = await api.get(
+        f"/internal/pack-links/{slug}", headers={**acting_as(), ENGAGEMENT_HEADER: NOT_A_VISIT}
+    )
+    assert response.status_code == 200
+    for kind in ("pack.viewed", "share.previewed"):
+        assert await outbox_events(outbox, kind, link_id=link_id) == []
 
 
 async def test_the_signed_in_surface_opens_only_for_grantees_and_the_owner(
