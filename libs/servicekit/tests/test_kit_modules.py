@@ -5,6 +5,7 @@ internal client's answer when an upstream is down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.db.models import outbox as catalog_outbox
 from contracts.errors import ErrorCode
-from contracts.events import TrackDeleted, wrap
+from contracts.events import EventEnvelope, TrackDeleted, wrap
 from devstack.processes import free_port
 from servicekit.db import asyncpg_url, make_engine
 from servicekit.dead_letters import dead_letter
@@ -171,6 +172,41 @@ async def test_an_event_rolled_back_with_its_change_is_never_written(
     with pytest.raises(RuntimeError):
         await change_that_fails()
     assert await rows_for(sessions, envelope.event_id) == 0
+
+
+def deleted_track(track_id: str) -> EventEnvelope[TrackDeleted]:
+    return wrap(
+        TrackDeleted(
+            track_id=track_id, organization_id="org_1", owner_id="usr_1", deleted_at=DELETED_AT
+        ),
+        producer="catalog",
+    )
+
+
+async def test_a_commit_that_added_events_wakes_the_relay_by_itself(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(catalog_outbox)
+    waiting = asyncio.create_task(outbox.wait(30))
+    async with sessions() as session, session.begin():
+        await outbox.add(session, deleted_track("trk_wake"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done(), "woken before the change was durable"
+    await asyncio.wait_for(waiting, 5)  # no notify() called: the commit did it
+
+
+async def test_a_rolled_back_change_does_not_wake_the_relay(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(catalog_outbox)
+    waiting = asyncio.create_task(outbox.wait(30))
+    with contextlib.suppress(RuntimeError):
+        async with sessions() as session, session.begin():
+            await outbox.add(session, deleted_track("trk_rolled_back"))
+            raise RuntimeError("the change failed")
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    waiting.cancel()
 
 
 async def test_notify_wakes_a_waiting_relay_at_once() -> None:

@@ -34,6 +34,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    event,
     func,
     select,
 )
@@ -41,6 +42,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from contracts.events import EventEnvelope
@@ -74,11 +76,17 @@ def outbox_table(metadata: MetaData) -> Table:
 
 
 class Outbox:
-    """Writes events into the outbox within the caller's transaction and nudges the relay."""
+    """Writes events into the outbox within the caller's transaction and nudges the relay.
+
+    The nudge comes by itself: `add` hooks the session's commit, so the relay publishes as
+    soon as the change is durable and nobody has to remember to tell it (a rolled-back
+    change wakes nothing; the relay would find no rows anyway).
+    """
 
     def __init__(self, table: Table) -> None:
         self.table = table
         self._wakeup = asyncio.Event()
+        self._listening_key = f"outbox-notify-{id(self)}"
         columns = ("event_id", "topic", "key", "value", "trace_id")
         # an event id already waiting is skipped: a producer may retry a batch whose commit
         # it never heard of (consumers skip one already applied)
@@ -100,6 +108,7 @@ class Outbox:
     async def add(self, session: AsyncSession, *envelopes: EventEnvelope[Any]) -> None:
         if not envelopes:
             return
+        self._notify_after_commit(session)
         # one statement whatever the count: arrays zipped by unnest, so the SQL text (and
         # the statement Postgres has prepared for it) is the same for 1 event or 500
         await session.execute(
@@ -113,8 +122,19 @@ class Outbox:
             },
         )
 
+    def _notify_after_commit(self, session: AsyncSession) -> None:
+        # once per session: a session that adds in several statements or transactions
+        # keeps one listener, which wakes the relay after each of its commits
+        if self._listening_key in session.info:
+            return
+        session.info[self._listening_key] = True
+        event.listen(session.sync_session, "after_commit", self._committed)
+
+    def _committed(self, _session: Session) -> None:
+        self.notify()
+
     def notify(self) -> None:
-        """Call after commit so the relay publishes now instead of at its next poll."""
+        """Wake the relay now instead of at its next poll (commits through `add` do this)."""
         self._wakeup.set()
 
     async def wait(self, seconds: float) -> None:

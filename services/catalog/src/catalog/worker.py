@@ -272,7 +272,6 @@ class MediaWorker:
                         trace_id=current_trace_id(),
                     ),
                 )
-        self.outbox.notify()
 
     def _list(self, prefix: str) -> list[str]:
         return [
@@ -312,7 +311,6 @@ class MediaWorker:
                 await media_jobs.enqueue(self.outbox, session, row.id, row.audio_key, "retry")
         if rows:
             log.warning("re-enqueued %d tracks stuck in processing", len(rows))
-            self.outbox.notify()
         return len(rows)
 
     async def sweep_stuck(self) -> None:

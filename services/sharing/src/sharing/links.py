@@ -40,7 +40,6 @@ async def create_link(
         reraise=True,
     )
     row: Any = await retrying(insert_link_once, ctx, values, unique_field, make_unique, preview)
-    ctx.outbox.notify()
     return row
 
 

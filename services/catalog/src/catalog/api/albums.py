@@ -110,7 +110,6 @@ class AlbumsController(Controller):
                 ctx, session, org_id, actor_of(request), data.title, data.slug, data.description
             )
             count = len(await repo.album_tracks(session, row.id))
-        ctx.outbox.notify()
         return Response(
             album_summary(row, ctx.settings, count), status_code=201 if created else 200
         )
@@ -176,7 +175,6 @@ class AlbumsController(Controller):
             await ctx.storage.remove(key)
             await artwork.remove_all(ctx.storage, sizes)
             raise
-        ctx.outbox.notify()
         ctx.sweeper.wake()
         return album_summary(row, ctx.settings, count)
 
@@ -251,7 +249,6 @@ class AlbumsController(Controller):
                     ),
                 )
             row = await repo.get_album(session, album_id)
-        ctx.outbox.notify()
         return album_detail(row, ordered, ctx.settings)
 
     @patch("/{album_id:str}")
@@ -288,7 +285,6 @@ class AlbumsController(Controller):
             if values:
                 await emit(ctx, session, album_changed(row, "updated", previous=previous))
             count = len(await repo.album_tracks(session, album_id))
-        ctx.outbox.notify()
         return album_summary(row, ctx.settings, count)
 
     @delete("/{album_id:str}/tracks/{track_id:str}", status_code=200)
@@ -320,7 +316,6 @@ class AlbumsController(Controller):
                     album, "updated", [t.id for t in await repo.album_tracks(session, album_id)]
                 ),
             )
-        ctx.outbox.notify()
         return RemovedAlbumTrack(album_id=album_id, track_id=track_id, removed=True)
 
     @delete("/{album_id:str}", status_code=200)
@@ -364,7 +359,6 @@ class AlbumsController(Controller):
             )
             await repo.delete_album(session, album_id)
             await emit(ctx, session, album_changed(album, "deleted"))
-        ctx.outbox.notify()
         ctx.sweeper.wake()
         return DeletedAlbum(
             album_id=album_id, deleted=True, cascade=cascade, tracks=[t.id for t in track_rows]

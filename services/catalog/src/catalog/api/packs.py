@@ -110,7 +110,6 @@ class PacksController(Controller):
             )
             await repo.set_order(session, row.id, data.track_ids)
             view = await self._commit_change(ctx, session, row, "created")
-        ctx.outbox.notify()
         return view
 
     @get("/")
@@ -165,7 +164,6 @@ class PacksController(Controller):
                 values["description"] = (data.description or "").strip() or None
             row = await repo.update_pack(session, pack_id, values)
             view = await self._commit_change(ctx, session, row, "updated")
-        ctx.outbox.notify()
         return view
 
     @post("/{pack_id:str}/tracks", status_code=200)
@@ -186,7 +184,6 @@ class PacksController(Controller):
             view = await self._reorder(
                 ctx, session, pack_id, current + [t for t in data.track_ids if t not in current]
             )
-        ctx.outbox.notify()
         return view
 
     @put("/{pack_id:str}/tracks", status_code=200)
@@ -216,7 +213,6 @@ class PacksController(Controller):
                     },
                 )
             view = await self._reorder(ctx, session, pack_id, data.track_ids)
-        ctx.outbox.notify()
         return view
 
     @delete("/{pack_id:str}/tracks/{track_id:str}", status_code=200)
@@ -235,7 +231,6 @@ class PacksController(Controller):
             if track_id not in current:
                 raise not_found("track in this pack", track_id=track_id)
             view = await self._reorder(ctx, session, pack_id, [t for t in current if t != track_id])
-        ctx.outbox.notify()
         return view
 
     @delete("/{pack_id:str}", status_code=200)
@@ -247,7 +242,6 @@ class PacksController(Controller):
             row = await self._owned(session, pack_id, org_id, owner_id, lock=True)
             await emit(ctx, session, _changed(row, "deleted", []))
             await repo.delete_pack(session, pack_id)
-        ctx.outbox.notify()
         return DeletedPack(id=pack_id, deleted=True)
 
 

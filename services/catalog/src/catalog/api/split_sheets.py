@@ -130,7 +130,6 @@ class SplitSheetController(Controller):
             await emit(
                 ctx, session, SplitSheetChanged(action="updated", split_sheet=_snapshot(row))
             )
-        ctx.outbox.notify()
         return _view(row)
 
     @post("/status", status_code=200)
@@ -173,7 +172,6 @@ class SplitSheetController(Controller):
             await emit(
                 ctx, session, SplitSheetChanged(action="updated", split_sheet=_snapshot(row))
             )
-        ctx.outbox.notify()
         return _view(row)
 
 

@@ -100,7 +100,6 @@ class OrgTracksController(Controller):
         except BaseException:
             await ctx.storage.remove(key)  # the row never existed: do not leak the object
             raise
-        ctx.outbox.notify()
         return repo.track_view(row, ctx.settings)
 
     @get("/")
@@ -232,7 +231,6 @@ class OrgTracksController(Controller):
                 if key is not None:
                     await ctx.storage.remove(key)
             raise
-        ctx.outbox.notify()
         ctx.sweeper.wake()
         return repo.track_view(row, ctx.settings)
 
@@ -255,7 +253,6 @@ class OrgTracksController(Controller):
                     deleted_at=datetime.now(UTC),
                 ),
             )
-        ctx.outbox.notify()
         ctx.sweeper.wake()
         return DeletedTrack(id=track_id, deleted=True)
 

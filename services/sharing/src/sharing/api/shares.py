@@ -70,4 +70,3 @@ class SharesController(Controller):
                     trace_id=current_trace_id(),
                 ),
             )
-        ctx.outbox.notify()

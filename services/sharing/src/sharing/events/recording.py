@@ -102,7 +102,6 @@ async def store(
         return 0
     await ctx.outbox.add(session, *envelopes)
     await session.commit()
-    ctx.outbox.notify()
     for envelope in envelopes:
         RECORDED.labels(envelope.type).inc()
     return len(envelopes)
