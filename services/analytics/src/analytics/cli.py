@@ -1,11 +1,13 @@
 """Operator commands: dead letters (`encore-analytics dlq list`, `dlq replay`) and
-`encore-analytics recount-unique-visitors`.
+`encore-analytics recount-unique-visitors`, `encore-analytics rebuild-rollups`.
 
 `list` shows what is in `<topic>.dlq` (reason, original position, first bytes). `replay`
 publishes every dead letter not replayed before back to its original topic, after a fix
 made it processable; a consumer group remembers how far replays got, so running it twice
 replays nothing twice. `recount-unique-visitors` repairs the unique-visitor counters after a
-rolling update from a release that did not keep them (see `analytics.db.recount`).
+rolling update from a release that did not keep them (see `analytics.db.recount`);
+`rebuild-rollups` does the same for the reports' daily counters and uniques
+(`analytics.db.rollups`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import asyncio
 import json
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics.db import rollups
 from analytics.db.recount import recount_unique_visitors
 from analytics.events.consumer import CONSUMED_TOPICS
 from analytics.settings import AnalyticsSettings
@@ -120,11 +125,13 @@ async def replay_dead_letters(settings: AnalyticsSettings, topics: list[str]) ->
     return replayed
 
 
-async def _recount(settings: AnalyticsSettings) -> int:
+async def _in_session(
+    settings: AnalyticsSettings, work: Callable[[AsyncSession], Awaitable[int]]
+) -> int:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session:
-            return await recount_unique_visitors(session)
+            return await work(session)
     finally:
         await engine.dispose()
 
@@ -143,13 +150,16 @@ def main(argv: list[str] | None = None) -> None:
             choices=list(CONSUMED_TOPICS),
             help="default: every consumed topic",
         )
-    groups.add_parser(
-        "recount-unique-visitors", help="after a rolling update; see docs/operations.md"
-    )
+    for name in ("recount-unique-visitors", "rebuild-rollups"):
+        groups.add_parser(name, help="after a rolling update; see docs/operations.md")
     args = parser.parse_args(argv)
     settings = AnalyticsSettings()
     if args.group == "recount-unique-visitors":
-        print(json.dumps({"links_corrected": asyncio.run(_recount(settings))}))
+        corrected = asyncio.run(_in_session(settings, recount_unique_visitors))
+        print(json.dumps({"links_corrected": corrected}))
+        return
+    if args.group == "rebuild-rollups":
+        print(json.dumps({"daily_rows": asyncio.run(_in_session(settings, rollups.rebuild))}))
         return
     topics = args.topic or list(CONSUMED_TOPICS)
     if args.action == "list":

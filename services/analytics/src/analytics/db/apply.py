@@ -17,7 +17,10 @@ every play of the batch is then read `for update`, merged in Python (domain/list
 and written back, and what the merge added goes to `listening_daily`, `link_stats` and
 `listener_tracks` (each listener's union over their plays).
 
-However large the batch, it costs at most thirteen statements, each set-based: arrays bound
+The facts' rollups (daily counters and all-time uniques per scope, `db/rollups.py`) are
+written from the facts just copied, in the same transaction.
+
+However large the batch, it costs at most fifteen statements, each set-based: arrays bound
 once and expanded with `unnest` (so the SQL text never changes and never needs
 recompiling), and the facts written with COPY. Rows go in key order, which keeps index
 inserts local and makes concurrent consumers lock shared rows in the same order.
@@ -31,6 +34,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics.db import rollups
 from analytics.domain.batch import (
     DAILY_COUNTERS,
     FACT_COLUMNS,
@@ -225,6 +229,7 @@ async def _apply(conn: Any, fresh: list[Event], window_seconds: float | None) ->
         await conn.copy_records_to_table(
             "engagement_facts", schema_name="analytics", columns=FACT_COLUMNS, records=effects.facts
         )
+        await rollups.add_batch(conn, [fact[0] for fact in effects.facts])  # event_id
     if effects.beacon_claims:
         await conn.copy_records_to_table(
             "applied_beacons",

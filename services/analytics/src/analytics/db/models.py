@@ -212,3 +212,47 @@ listening_daily = Table(
     Column("reached_100", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("scope", "scope_id", "day"),
 )
+
+# Counted engagements per scope (`link`, `pack`, `track`), UTC day, type and breakdown,
+# kept by ingest with the facts (db/rollups.py): a report sums a few rows per day instead
+# of passing over every fact. An absent breakdown value is '' (key columns are not null).
+engagement_daily = Table(
+    "engagement_daily",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("scope_id", KEY, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("type", KEY, nullable=False),
+    Column("source", KEY, nullable=False),
+    Column("reason", KEY, nullable=False),
+    Column("browser", KEY, nullable=False),
+    Column("os", KEY, nullable=False),
+    Column("device_class", KEY, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "scope", "scope_id", "day", "type", "source", "reason", "browser", "os", "device_class"
+    ),
+)
+
+# Each scope's distinct visitors, sessions and anonymous listeners (kind), all time, and
+# their counts: the all-time uniques of a report are one row (db/rollups.py).
+scope_keys = Table(
+    "scope_keys",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("scope_id", KEY, nullable=False),
+    Column("kind", KEY, nullable=False),
+    Column("key", KEY, nullable=False),
+    PrimaryKeyConstraint("scope", "scope_id", "kind", "key"),
+)
+
+scope_uniques = Table(
+    "scope_uniques",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("scope_id", KEY, nullable=False),
+    Column("visitors", BigInteger, nullable=False, server_default="0"),
+    Column("sessions", BigInteger, nullable=False, server_default="0"),
+    Column("anonymous_listeners", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("scope", "scope_id"),
+)

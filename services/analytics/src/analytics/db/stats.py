@@ -1,23 +1,23 @@
 """Stats queries. The shares list costs one statement however many links it shows, and one
-primary-key row per link (ingest keeps every counter, unique visitors included); the
-analytics pages read raw facts, filtered by date range, in a fixed number of statements
-(six). Listening reads the daily counters ingest keeps (a row per day, however many
-beacons) and, for the per-listener depth, the scope's plays (a row per play, never per
-beacon)."""
+primary-key row per link (ingest keeps every counter, unique visitors included). A report
+reads, in a fixed number of statements (six), what ingest keeps per scope: the daily
+engagement counters (totals, sources, devices, previews, series: a few rows per day, never
+a row per fact), the all-time uniques (one row; a date range counts distinct keys over its
+facts), the daily listening counters (a row per day, however many beacons) and, for the
+per-listener depth, each listener's kept union (all time) or the range's plays."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     String,
     and_,
-    cast,
     distinct,
     func,
     literal,
@@ -27,8 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics.db.models import engagement_daily as daily_rollup
 from analytics.db.models import engagement_facts as facts
-from analytics.db.models import link_stats
+from analytics.db.models import link_stats, scope_uniques
 from analytics.domain.batch import COUNTER_OF, PREVIEWED
 from analytics.domain.listening import completion, listener_name
 from contracts.api.analytics import (
@@ -51,6 +52,7 @@ COUNTERS = ("views", "plays", "downloads", "reshares")
 UNKNOWN = "unknown"
 DEPTH_LIMIT = 100
 SCOPE_OF_COLUMN = {"link_id": "link", "pack_id": "pack", "track_id": "track"}
+NO_UNIQUES = SimpleNamespace(visitors=0, sessions=0, anonymous_listeners=0)
 
 LISTENING_DAYS = text("""
     select day, play_starts, depth_plays, qualified_plays, seconds_heard,
@@ -140,6 +142,18 @@ class Scope:
             )
         return and_(*clauses)
 
+    def rollup(self) -> ColumnElement[bool]:
+        """The same scope and range over the daily rollup (days are UTC, as the range)."""
+        clauses = [
+            daily_rollup.c.scope == SCOPE_OF_COLUMN[self.column],
+            daily_rollup.c.scope_id == self.value,
+        ]
+        if self.start is not None:
+            clauses.append(daily_rollup.c.day >= self.start)
+        if self.end is not None:
+            clauses.append(daily_rollup.c.day <= self.end)
+        return and_(*clauses)
+
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The range as [start, end) instants (None: open)."""
         start = datetime.combine(self.start, time.min, UTC) if self.start else None
@@ -164,26 +178,7 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
     """Totals, uniques, listeners, sources and a UTC daily series for one scope."""
     where = scope.where()
     counted = func.count().filter(facts.c.counted)
-    day = cast(func.timezone("UTC", facts.c.occurred_at), Date).label("day")
-
-    human = facts.c.type != PREVIEWED
-    # distinct under "C": byte equality, as under any deterministic collation, so the same
-    # counts, without the locale-aware comparisons of the sort (about half this statement)
-    uniques = (
-        await session.execute(
-            select(
-                func.count(distinct(facts.c.visitor_key.collate("C")))
-                .filter(human)
-                .label("visitors"),
-                func.count(distinct(facts.c.session_id.collate("C")))
-                .filter(human)
-                .label("sessions"),
-                func.count(distinct(facts.c.listener_key.collate("C")))
-                .filter(facts.c.type == "track.played", facts.c.user_id.is_(None))
-                .label("anonymous_listeners"),
-            ).where(where)
-        )
-    ).one()
+    uniques = await _uniques(session, scope)
     listeners = (
         await session.execute(
             select(facts.c.user_handle, facts.c.user_display_name, counted.label("plays"))
@@ -192,32 +187,24 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
             .order_by(counted.desc(), facts.c.user_handle)
         )
     ).all()
-    # totals, sources, previews by reason and devices from one pass over the facts
+    # totals, sources, previews by reason and devices: the range's daily counters, summed
+    n = func.sum(daily_rollup.c.n).label("n")
+    breakdown = (
+        daily_rollup.c.source,
+        daily_rollup.c.type,
+        daily_rollup.c.reason,
+        daily_rollup.c.browser,
+        daily_rollup.c.os,
+        daily_rollup.c.device_class,
+    )
     by_type = (
-        await session.execute(
-            select(
-                facts.c.source,
-                facts.c.type,
-                facts.c.reason,
-                facts.c.browser,
-                facts.c.os,
-                facts.c.device_class,
-                counted.label("n"),
-            )
-            .where(where)
-            .group_by(
-                facts.c.source,
-                facts.c.type,
-                facts.c.reason,
-                facts.c.browser,
-                facts.c.os,
-                facts.c.device_class,
-            )
-        )
+        await session.execute(select(*breakdown, n).where(scope.rollup()).group_by(*breakdown))
     ).all()
     daily = (
         await session.execute(
-            select(day, facts.c.type, counted.label("n")).where(where).group_by(day, facts.c.type)
+            select(daily_rollup.c.day, daily_rollup.c.type, n)
+            .where(scope.rollup())
+            .group_by(daily_rollup.c.day, daily_rollup.c.type)
         )
     ).all()
 
@@ -262,6 +249,43 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
         devices=_devices(by_type),
         excluded=Excluded(previews=sum(previews.values()), by_reason=dict(previews)),
     )
+
+
+async def _uniques(session: AsyncSession, scope: Scope) -> Any:
+    """Distinct visitors, sessions and anonymous listeners: all time, the one row ingest
+    keeps; a range, a distinct count over the range's facts (no counter sums to it)."""
+    if scope.start is None and scope.end is None:
+        kept = (
+            await session.execute(
+                select(
+                    scope_uniques.c.visitors,
+                    scope_uniques.c.sessions,
+                    scope_uniques.c.anonymous_listeners,
+                ).where(
+                    scope_uniques.c.scope == SCOPE_OF_COLUMN[scope.column],
+                    scope_uniques.c.scope_id == scope.value,
+                )
+            )
+        ).one_or_none()
+        return kept or NO_UNIQUES
+    human = facts.c.type != PREVIEWED
+    # distinct under "C": byte equality, as under any deterministic collation, so the same
+    # counts, without the locale-aware comparisons of the sort (about half this statement)
+    return (
+        await session.execute(
+            select(
+                func.count(distinct(facts.c.visitor_key.collate("C")))
+                .filter(human)
+                .label("visitors"),
+                func.count(distinct(facts.c.session_id.collate("C")))
+                .filter(human)
+                .label("sessions"),
+                func.count(distinct(facts.c.listener_key.collate("C")))
+                .filter(facts.c.type == "track.played", facts.c.user_id.is_(None))
+                .label("anonymous_listeners"),
+            ).where(scope.where())
+        )
+    ).one()
 
 
 def _devices(rows: Any) -> Devices:
