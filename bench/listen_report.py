@@ -161,8 +161,9 @@ async def seed(stack: Stack, link: dict[str, str], args: argparse.Namespace) -> 
         await conn.execute(SEED_LISTENERS, link["id"])
         await conn.execute(SEED_FACTS, link["id"])
         await conn.execute(SEED_LINK_STATS, link["id"])
-        for statement in rebuild_statements():  # the facts' rollups, as ingest keeps them
-            await conn.execute(statement)
+        async with conn.transaction():  # the facts' rollups, as ingest keeps them
+            for statement in rebuild_statements():
+                await conn.execute(statement)
         await conn.execute("analyze")
         expected = await conn.fetchrow(EXPECTED, link["id"])
     finally:

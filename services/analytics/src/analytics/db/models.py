@@ -28,6 +28,7 @@ SCHEMA = "analytics"
 metadata = MetaData(schema=SCHEMA)
 
 KEY = Text(collation="C")
+SIGNED_IN_PLAY = "type = 'track.played' and user_id is not null"
 
 # One row per applied engagement: the raw material for series and breakdowns. Its primary
 # key is also the claim that makes ingest exactly once in effect (see db/apply.py).
@@ -70,6 +71,16 @@ engagement_facts = Table(
     ),
     Index(
         "ix_facts_pack_time", "pack_id", "occurred_at", postgresql_where=text("pack_id is not null")
+    ),
+    # a report's signed-in listeners, without passing over the scope's anonymous facts
+    *(
+        Index(
+            f"ix_facts_{scope}_signed_in_plays",
+            f"{scope}_id",
+            "occurred_at",
+            postgresql_where=text(SIGNED_IN_PLAY),
+        )
+        for scope in ("link", "track", "pack")
     ),
 )
 
