@@ -18,7 +18,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from catalog.artwork_backfill import backfill_artwork
+from catalog.service.artwork_backfill import backfill_artwork
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
 from devstack.suite import Suite

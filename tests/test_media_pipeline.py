@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from catalog.db.models import outbox as outbox_table
 from catalog.db.models import storage_deletions
-from catalog.db.tracks import media_keys
+from catalog.domain.media_assets import media_keys
 from catalog.infra_errors import is_infrastructure_error
 from catalog.media import MediaRejected
 from catalog.settings import CatalogSettings

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog.api.media import _parse_range
 from catalog.domain import media_tokens
 from catalog.domain.audio import NotAudio, UnreadableAudio, inspect_audio
+from catalog.domain.byte_ranges import parse_range
 from servicekit.errors import ApiError
 
 MEDIA = Path(__file__).parents[3] / "tests" / "fixtures" / "media"
@@ -78,23 +78,23 @@ def test_media_token_expires() -> None:
 
 
 def test_byte_ranges() -> None:
-    assert _parse_range(None, 100) is None
-    assert _parse_range("bytes=0-9", 100) == (0, 9)
-    assert _parse_range("bytes=90-", 100) == (90, 99)
-    assert _parse_range("bytes=-10", 100) == (90, 99)
-    assert _parse_range("bytes=50-500", 100) == (50, 99)
+    assert parse_range(None, 100) is None
+    assert parse_range("bytes=0-9", 100) == (0, 9)
+    assert parse_range("bytes=90-", 100) == (90, 99)
+    assert parse_range("bytes=-10", 100) == (90, 99)
+    assert parse_range("bytes=50-500", 100) == (50, 99)
     with pytest.raises(ApiError):
-        _parse_range("bytes=100-", 100)
+        parse_range("bytes=100-", 100)
 
 
 def test_byte_range_positions_of_any_length() -> None:
     """Found by fuzzing: a 5,000-digit position passed int()'s digit limit (a 500)."""
     huge = "9" * 5000
-    assert _parse_range(f"bytes=0-{huge}", 100) == (0, 99)
-    assert _parse_range(f"bytes=-{huge}", 100) == (0, 99)
-    assert _parse_range(f"bytes={'0' * 5000}7-8", 100) == (7, 8)
+    assert parse_range(f"bytes=0-{huge}", 100) == (0, 99)
+    assert parse_range(f"bytes=-{huge}", 100) == (0, 99)
+    assert parse_range(f"bytes={'0' * 5000}7-8", 100) == (7, 8)
     with pytest.raises(ApiError) as refused:
-        _parse_range(f"bytes={huge}-", 100)
+        parse_range(f"bytes={huge}-", 100)
     assert refused.value.details["fields"].keys() == {"Range"}
 
 
@@ -105,15 +105,15 @@ def test_byte_range_positions_of_any_length() -> None:
 def test_a_range_header_that_is_not_one_byte_range_is_refused(header: str) -> None:
     for size in (100, None, 0):
         with pytest.raises(ApiError) as refused:
-            _parse_range(header, size)
+            parse_range(header, size)
         assert refused.value.code == "VALIDATION_ERROR"
         assert refused.value.details["fields"].keys() == {"Range"}
 
 
 def test_a_range_is_read_as_written() -> None:
-    assert _parse_range(" bytes=0-9 ", 100) == (0, 9)
-    assert _parse_range("Bytes=0-9", 100) == (0, 9)
-    assert _parse_range("bytes=0-9", None) is None, "an object of unknown size is sent whole"
+    assert parse_range(" bytes=0-9 ", 100) == (0, 9)
+    assert parse_range("Bytes=0-9", 100) == (0, 9)
+    assert parse_range("bytes=0-9", None) is None, "an object of unknown size is sent whole"
 
 
 def test_a_link_bound_token_carries_its_link() -> None:

@@ -2,7 +2,9 @@
 client, without S3, Kafka or any other service. Tracks are written to the table as an
 upload leaves them (an upload itself needs storage: the end-to-end tests cover it), then
 albums, packs, split sheets and tracks go through the API, and the events each change
-would publish are read from the outbox they were written to, in the same transaction."""
+would publish are read from the outbox they were written to, in the same transaction. The
+last section calls the service layer (`catalog.service`) directly, for the rules no HTTP test
+here reached."""
 
 from __future__ import annotations
 
@@ -17,24 +19,49 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.app import create_app
+from catalog.context import CatalogContext
 from catalog.db.models import outbox
-from catalog.db.tracks import insert_track
+from catalog.db.tracks import get_track, insert_track
+from catalog.domain.track_lists import appended, new_positions
+from catalog.service import albums, packs, split_sheets, tracks
+from catalog.service.storage_sweeper import StorageSweeper
 from catalog.settings import CatalogSettings
+from catalog.storage import MediaStorage
+from contracts.api.catalog import CreateAlbum, CreatePack, SplitSheetInput, UpdateAlbum
+from contracts.errors import ErrorCode
 from devstack.processes import free_port
+from servicekit.errors import ApiError
+from servicekit.internal import Actor
+from servicekit.outbox import Outbox
 
 Headers = Callable[..., dict[str, str]]
 
 
 @pytest.fixture
-async def api(
-    service_settings: dict[str, Any], in_process: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = CatalogSettings(
+def settings(service_settings: dict[str, Any]) -> CatalogSettings:
+    return CatalogSettings(
         **service_settings,
         s3_endpoint=f"http://127.0.0.1:{free_port()}",  # no storage: nothing here may need it
     )
+
+
+@pytest.fixture
+async def api(settings: CatalogSettings, in_process: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with in_process(create_app(settings)) as client:
         yield client
+
+
+@pytest.fixture
+def ctx(settings: CatalogSettings, sessions: async_sessionmaker[AsyncSession]) -> CatalogContext:
+    """What `create_app` gives the handlers, for calling the service layer directly."""
+    storage = MediaStorage(settings)
+    return CatalogContext(
+        settings=settings,
+        sessions=sessions,
+        outbox=Outbox(outbox),
+        storage=storage,
+        sweeper=StorageSweeper(sessions, storage, settings.storage_sweep_interval_seconds),
+    )
 
 
 class Artist:
@@ -43,6 +70,7 @@ class Artist:
         self.org = f"org_{uuid.uuid4().hex[:12]}"
         self.handle = "a" + secrets.token_hex(4)
         self.headers = acting_as(self.user_id, self.handle)
+        self.actor = Actor(user_id=self.user_id, handle=self.handle)
 
 
 @pytest.fixture
@@ -323,3 +351,170 @@ async def test_playback_signs_the_renditions_and_answers_409_until_they_exist(
             f"/internal/orgs/{artist.org}/tracks/{track}/playback-url", headers=artist.headers
         )
         assert error_code(waiting, 409) == code
+
+
+# --- the service layer, called directly ----------------------------------------------------
+
+
+async def refused(call: Any, code: ErrorCode) -> dict[str, Any]:
+    """The details of the ApiError `call` raises, which must have `code`."""
+    with pytest.raises(ApiError) as caught:
+        await call
+    assert caught.value.code == code, caught.value.system_message
+    return caught.value.details
+
+
+def test_track_list_rules_append_and_position() -> None:
+    assert appended(["a", "b"], ["c", "a", "d"]) == ["a", "b", "c", "d"]
+
+    class Row:
+        def __init__(self, position: int | None) -> None:
+            self.album_position = position
+
+    found = {"a": Row(1), "b": Row(None), "c": Row(None)}
+    assert new_positions(["c", "a", "b"], found, 1) == [("c", 2), ("b", 3)]
+
+
+async def test_pack_tracks_append_reorder_as_a_permutation_and_remove(
+    ctx: CatalogContext, artist: Artist, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    a, b, c = [await seed_track(sessions, artist) for _ in range(3)]
+    pack = await packs.create(
+        ctx, artist.org, artist.actor, CreatePack(title="P", track_ids=[b, a])
+    )
+    grown = await packs.add_tracks(ctx, artist.org, pack.id, artist.actor, [c, b])
+    assert grown.track_ids == [b, a, c], "appended in order; a track already there stays"
+    assert [t.id for t in grown.tracks] == grown.track_ids
+
+    details = await refused(
+        packs.reorder(ctx, artist.org, pack.id, artist.actor, [a, b]), ErrorCode.VALIDATION_ERROR
+    )
+    assert (details["missing"], details["unexpected"]) == ([c], [])
+    await refused(
+        packs.reorder(ctx, artist.org, pack.id, artist.actor, [a, b, c, c]),
+        ErrorCode.VALIDATION_ERROR,
+    )
+    assert (await packs.reorder(ctx, artist.org, pack.id, artist.actor, [c, a, b])).track_ids == [
+        c,
+        a,
+        b,
+    ]
+
+    shrunk = await packs.remove_track(ctx, artist.org, pack.id, a, artist.actor)
+    assert shrunk.track_ids == [c, b]
+    await refused(
+        packs.remove_track(ctx, artist.org, pack.id, a, artist.actor),
+        ErrorCode.RESOURCE_NOT_FOUND,
+    )
+    snapshot = await packs.snapshot(ctx, pack.id)
+    assert snapshot.track_ids == [c, b]
+
+
+async def test_finalize_appends_new_tracks_and_releases_only_the_first_time(
+    ctx: CatalogContext,
+    artist: Artist,
+    sessions: async_sessionmaker[AsyncSession],
+    outbox_events: Any,
+) -> None:
+    album, _ = await albums.create(ctx, artist.org, artist.actor, CreateAlbum(title="Growing"))
+    first, second, late = [await seed_track(sessions, artist, album_id=album.id) for _ in range(3)]
+    done = await albums.finalize(ctx, artist.org, album.id, artist.actor, [second, first])
+    assert done.released_at is not None
+    assert [t.id for t in done.tracks] == [second, first, late], "unpositioned ones last"
+    again = await albums.finalize(ctx, artist.org, album.id, artist.actor, [late, first])
+    assert [t.id for t in again.tracks] == [second, first, late], "positions never move"
+    assert again.released_at == done.released_at
+    assert len(await outbox_events(outbox, "album.released", album_id=album.id)) == 1
+    async with sessions() as session:
+        assert (await get_track(session, late)).album_position == 3
+
+
+async def test_a_renamed_album_keeps_its_old_slug_and_refuses_a_taken_one(
+    ctx: CatalogContext, artist: Artist, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    album, _ = await albums.create(ctx, artist.org, artist.actor, CreateAlbum(title="Old Name"))
+    await albums.create(ctx, artist.org, artist.actor, CreateAlbum(title="Taken"))
+    await seed_track(sessions, artist, album_id=album.id)
+    renamed = await albums.update(
+        ctx, artist.org, album.id, artist.actor, UpdateAlbum(title="New Name")
+    )
+    assert renamed.slug == "new-name"
+    for slug in ("old-name", "new-name"):
+        assert (await albums.public_album(ctx, artist.handle, slug)).id == album.id
+    details = await refused(
+        albums.update(ctx, artist.org, album.id, artist.actor, UpdateAlbum(title="Taken")),
+        ErrorCode.CONFLICT,
+    )
+    assert details == {"slug": "taken"}
+
+
+async def test_an_albums_slug_belongs_to_one_organization(
+    ctx: CatalogContext, artist: Artist
+) -> None:
+    await albums.create(ctx, artist.org, artist.actor, CreateAlbum(title="Only Here"))
+    details = await refused(
+        albums.create(ctx, "org_elsewhere", artist.actor, CreateAlbum(title="Only Here")),
+        ErrorCode.CONFLICT,
+    )
+    assert details == {"slug": "only-here"}
+
+
+async def test_deleting_an_album_orphans_its_tracks_or_with_cascade_deletes_them(
+    ctx: CatalogContext,
+    artist: Artist,
+    sessions: async_sessionmaker[AsyncSession],
+    outbox_events: Any,
+) -> None:
+    kept_album, _ = await albums.create(ctx, artist.org, artist.actor, CreateAlbum(title="K"))
+    gone_album, _ = await albums.create(ctx, artist.org, artist.actor, CreateAlbum(title="G"))
+    kept = await seed_track(sessions, artist, album_id=kept_album.id)
+    removed = await seed_track(sessions, artist, album_id=kept_album.id)
+    gone = await seed_track(sessions, artist, album_id=gone_album.id)
+
+    out = await albums.remove_track(ctx, artist.org, kept_album.id, removed, artist.actor)
+    assert out.removed
+    changed = await outbox_events(outbox, "album.changed", album_id=kept_album.id)
+    assert changed[-1]["payload"]["track_ids"] == [kept]
+
+    orphaned = await albums.delete(ctx, artist.org, kept_album.id, artist.actor, cascade=False)
+    cascaded = await albums.delete(ctx, artist.org, gone_album.id, artist.actor, cascade=True)
+    assert (orphaned.tracks, cascaded.tracks) == ([kept], [gone])
+    async with sessions() as session:
+        assert (await get_track(session, kept)).album_id is None
+        assert (await get_track(session, removed)).album_id is None
+        assert await get_track(session, gone) is None
+    assert len(await outbox_events(outbox, "track.deleted", track_id=gone)) == 1
+
+
+async def test_a_private_track_is_public_to_its_owner_only_and_never_through_a_link(
+    ctx: CatalogContext, artist: Artist, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aac = {"name": "aac", "key": "k.m4a", "content_type": "audio/mp4", "codecs": "mp4a.40.2"}
+    track = await seed_track(sessions, artist, visibility="private", media={"renditions": [aac]})
+    assert (await tracks.public(ctx, track, artist.actor)).id == track
+    await refused(tracks.public(ctx, track, Actor(user_id=None)), ErrorCode.RESOURCE_NOT_FOUND)
+    own = await tracks.media_url(ctx, track, "inline", org_id=artist.org)
+    assert "/v1/media/" in own.url
+    for purpose in ("inline", "attachment", "peaks"):
+        await refused(
+            tracks.media_url(ctx, track, purpose, link_id="lnk_1"), ErrorCode.RESOURCE_NOT_FOUND
+        )
+    await refused(tracks.artwork_url(ctx, track, "lnk_1", 300), ErrorCode.RESOURCE_NOT_FOUND)
+
+
+async def test_rewriting_a_sent_split_sheet_sends_it_back_to_draft(
+    ctx: CatalogContext, artist: Artist, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    track = await seed_track(sessions, artist)
+    body = SplitSheetInput.model_validate(
+        {"contributors": [{"name": " Ada ", "role": "writer", "percentage": "100"}]}
+    )
+    sheet = await split_sheets.put_sheet(ctx, artist.org, track, artist.actor, body)
+    assert sheet.contributors[0].name == "Ada"
+    sent = await split_sheets.change_status(ctx, artist.org, track, artist.actor, "sent")
+    assert sent.status == "sent"
+    again = await split_sheets.change_status(ctx, artist.org, track, artist.actor, "sent")
+    assert again.updated_at == sent.updated_at, "the same status again changes nothing"
+    rewritten = await split_sheets.put_sheet(ctx, artist.org, track, artist.actor, body)
+    assert (rewritten.id, rewritten.status) == (sheet.id, "draft")
+    assert (await split_sheets.snapshot(ctx, track)).status == "draft"

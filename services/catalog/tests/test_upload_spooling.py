@@ -16,7 +16,7 @@ from catalog.domain.metadata import (
     FieldError,
     parse_track_form,
 )
-from catalog.uploads import read_audio, spooled
+from catalog.service.uploads import read_audio, spooled
 from servicekit.errors import ApiError
 
 SECONDS = 240  # 44.1 kHz 16-bit stereo: about 42 MB

@@ -17,9 +17,9 @@ from catalog.api.split_sheets import SplitSheetController, SplitSheetSnapshotCon
 from catalog.api.tracks import OrgTracksController, TracksController
 from catalog.context import CatalogContext
 from catalog.db.models import outbox as outbox_table
+from catalog.service.storage_sweeper import StorageSweeper
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
-from catalog.storage_sweeper import StorageSweeper
 from servicekit.app import build_service_app
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.health import database_check

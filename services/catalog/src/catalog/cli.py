@@ -1,7 +1,7 @@
 """Operator commands: `encore-catalog backfill-media` gives every track without renditions
 for its current upload a media job (SPEC §7), with a progress bar and a summary;
 `encore-catalog backfill-artwork` makes the artwork and cover sizes images uploaded before
-sizes existed lack (`catalog.artwork_backfill`).
+sizes existed lack (`catalog.service.artwork_backfill`).
 
 Idempotent: a track already `ready` for its current upload is skipped, and so is one whose
 job is already out (the worker's stuck-track sweeper re-enqueues those past the deadline);
@@ -16,66 +16,11 @@ import asyncio
 import json
 from typing import Any
 
-from rich.progress import Progress
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from catalog import media_jobs
-from catalog.artwork_backfill import backfill_artwork
-from catalog.db.models import outbox as outbox_table
-from catalog.db.models import tracks
+from catalog.service.artwork_backfill import backfill_artwork
+from catalog.service.media_backfill import backfill
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
 from servicekit.db import make_engine, make_sessionmaker
-from servicekit.outbox import Outbox
-
-BATCH = 200
-
-
-def wanting(retry_failed: bool) -> Any:
-    """Tracks whose current upload has no finished processing and no job out."""
-    never_enqueued = (tracks.c.processing_state == "processing") & (
-        tracks.c.processing_enqueued_at.is_(None)
-    )
-    stale = (tracks.c.processing_state != "processing") & (
-        tracks.c.processed_audio_key.is_distinct_from(tracks.c.audio_key)
-    )
-    conditions: list[Any] = [never_enqueued, stale]
-    if retry_failed:
-        conditions.append(tracks.c.processing_state == "failed")
-    return or_(*conditions)
-
-
-async def backfill(
-    sessions: async_sessionmaker[AsyncSession], retry_failed: bool = False, show: bool = True
-) -> dict[str, int]:
-    outbox = Outbox(outbox_table)
-    async with sessions() as session:
-        total = await session.scalar(
-            select(func.count()).select_from(tracks).where(wanting(retry_failed))
-        )
-        everything = await session.scalar(select(func.count()).select_from(tracks))
-    enqueued = 0
-    with Progress(disable=not show) as progress:
-        bar = progress.add_task("enqueuing media jobs", total=total or 0)
-        while True:
-            async with sessions() as session, session.begin():
-                rows = (
-                    await session.execute(
-                        select(tracks.c.id, tracks.c.audio_key)
-                        .where(wanting(retry_failed))
-                        .order_by(tracks.c.id)
-                        .limit(BATCH)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-                for row in rows:
-                    await media_jobs.enqueue(outbox, session, row.id, row.audio_key, "backfill")
-            if not rows:
-                break
-            enqueued += len(rows)
-            progress.update(bar, advance=len(rows))
-    return {"tracks": int(everything or 0), "enqueued": enqueued}
 
 
 async def _backfill(settings: CatalogSettings, retry_failed: bool, show: bool) -> dict[str, int]:

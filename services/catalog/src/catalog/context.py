@@ -1,4 +1,5 @@
-"""Everything a catalog handler needs, built once in `app.py` and injected per request."""
+"""Everything a catalog service function needs, built once in `app.py` and injected into
+handlers per request."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from catalog.service.storage_sweeper import StorageSweeper
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
-from catalog.storage_sweeper import StorageSweeper
 from servicekit.outbox import Outbox
 
 PRODUCER = "catalog"

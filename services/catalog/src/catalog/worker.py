@@ -33,12 +33,15 @@ from tenacity import (
     wait_exponential,
 )
 
-from catalog import media_jobs
+from catalog.context import PRODUCER
 from catalog.db import tracks as repo
 from catalog.db.models import outbox as outbox_table
 from catalog.db.models import tracks
+from catalog.domain.media_assets import media_keys
 from catalog.infra_errors import is_infrastructure_error
 from catalog.media import MediaLimits, MediaRejected, process_audio
+from catalog.service import media_jobs
+from catalog.service.views import track_snapshot
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
 from contracts import topics
@@ -232,7 +235,7 @@ class MediaWorker:
         first to commit wins; a later run of the same job only removes its own objects.
         The winner's listing may have scheduled a slower run's objects, so a run that
         commits takes its own keys back off the removal schedule."""
-        keep = set(repo.media_keys(media))
+        keep = set(media_keys(media))
         existing = await asyncio.to_thread(self._list, media_prefix(job.track_id))
         async with self.sessions() as session, session.begin():
             row = await repo.get_track(session, job.track_id, lock=True)
@@ -259,7 +262,7 @@ class MediaWorker:
                     "media": None,
                 }
             orphans = [k for k in existing if k not in keep]
-            orphans += [k for k in repo.media_keys(row.media) if k not in keep]
+            orphans += [k for k in media_keys(row.media) if k not in keep]
             await repo.schedule_removal(session, *orphans)
             await repo.unschedule_removal(session, *keep)
             updated = await repo.update_track(session, job.track_id, changes)
@@ -267,8 +270,8 @@ class MediaWorker:
                 await self.outbox.add(
                     session,
                     wrap(
-                        TrackChanged(action="updated", track=repo.snapshot(updated)),
-                        producer=media_jobs.PRODUCER,
+                        TrackChanged(action="updated", track=track_snapshot(updated)),
+                        producer=PRODUCER,
                         trace_id=current_trace_id(),
                     ),
                 )
@@ -282,7 +285,7 @@ class MediaWorker:
         ]
 
     async def _dead_letter(self, job: MediaJob, reason: Exception) -> None:
-        value = wrap(job, producer=media_jobs.PRODUCER).model_dump_json().encode()
+        value = wrap(job, producer=PRODUCER).model_dump_json().encode()
         with contextlib.suppress(Exception):  # the track's state is the record that matters
             await dead_letter(
                 self.broker, topics.MEDIA_JOBS, value, job.track_id.encode(), [], reason

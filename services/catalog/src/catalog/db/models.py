@@ -50,7 +50,7 @@ tracks = Table(
     Column("checksum_sha256", Text, nullable=False),
     Column("artwork_key", Text),
     Column("artwork_content_type", Text),
-    # [{size, key, content_type}] made from the current artwork at upload (catalog.artwork)
+    # [{size, key, content_type}] made from the current artwork at upload (catalog.service.artwork)
     Column("artwork_sizes", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -1,20 +1,17 @@
-"""Track persistence and the views built from a row."""
+"""Track persistence (the views built from a row are in service/views.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog import artwork
 from catalog.db.models import storage_deletions, tracks
-from catalog.settings import CatalogSettings
-from catalog.signing import sign_url
-from contracts.dto import Artist, PublicTrack, TrackView
-from contracts.events import TrackSnapshot
+from catalog.domain import artwork
+from catalog.domain.media_assets import media_keys
 
 
 async def insert_track(session: AsyncSession, values: dict[str, Any]) -> Any:
@@ -58,27 +55,6 @@ async def delete_track(session: AsyncSession, row: Any) -> None:
     )
 
 
-def media_keys(media: dict[str, Any] | None) -> list[str]:
-    """Every object a worker's output set (the `media` column) references."""
-    if not media:
-        return []
-    keys = [r["key"] for r in media.get("renditions", [])]
-    keys += [a["key"] for a in media.get("artwork", [])]
-    if media.get("peaks_key"):
-        keys.append(media["peaks_key"])
-    return keys
-
-
-def rendition(row: Any, name: str) -> dict[str, Any] | None:
-    """The rendition `name` ("aac" | "opus") of a ready track, if it has one."""
-    if row.processing_state != "ready" or not row.media:
-        return None
-    for item in row.media.get("renditions", []):
-        if item["name"] == name:
-            return dict(item)
-    return None
-
-
 async def schedule_removal(session: AsyncSession, *keys: str | None) -> None:
     wanted = [{"key": k} for k in keys if k]
     if wanted:
@@ -108,76 +84,55 @@ async def list_org_tracks(
     return rows, int(total or 0)
 
 
-def public_track(row: Any, settings: CatalogSettings) -> PublicTrack:
-    artwork_url = (
-        sign_url(settings, row.id, "artwork", content_type=row.artwork_content_type).url
-        if row.artwork_key
-        else None
-    )
-    ready = row.processing_state == "ready" and row.media and row.media.get("peaks_key")
-    peaks_url = (
-        sign_url(settings, row.id, "peaks", content_type="application/json").url if ready else None
-    )
-    return PublicTrack(
-        id=row.id,
-        title=row.title,
-        artist=Artist(handle=row.owner_handle, display_name=row.owner_display_name),
-        album_id=row.album_id,
-        features=list(row.features or []),
-        tags=list(row.tags or []),
-        description=row.description,
-        duration_seconds=row.duration_seconds,
-        content_type=row.content_type,
-        has_artwork=row.artwork_key is not None,
-        artwork_url=artwork_url,
-        created_at=row.created_at,
-        processing_state=row.processing_state,
-        processing_reason=row.processing_reason if row.processing_state == "failed" else None,
-        peaks_url=peaks_url,
-        artwork_sizes=artwork.payload(settings, row.id, "artwork", row.artwork_sizes)
-        if row.artwork_key
-        else [],
-        loudness_lufs=row.loudness_lufs,
-        true_peak_dbtp=row.true_peak_dbtp,
+async def mark_processing(
+    session: AsyncSession, track_id: str, audio_key: str, *, restart: bool
+) -> None:
+    """The track's job for `audio_key` is out; `restart` (a new upload version, not a
+    retry of the same one) also resets its state and attempt count."""
+    values: dict[str, Any] = {"processing_enqueued_at": func.now()}
+    if restart:
+        values.update(processing_state="processing", processing_reason=None, processing_attempts=0)
+    await session.execute(
+        update(tracks)
+        .where(tracks.c.id == track_id, tracks.c.audio_key == audio_key)
+        .values(**values)
     )
 
 
-def track_view(row: Any, settings: CatalogSettings) -> TrackView:
-    return TrackView(
-        **public_track(row, settings).model_dump(),
-        organization_id=row.organization_id,
-        visibility=row.visibility,
-        size_bytes=row.size_bytes,
-        checksum_sha256=row.checksum_sha256,
-        support_gate=row.support_gate,
-        album_position=row.album_position,
-        updated_at=row.updated_at,
+def _wanting_media(retry_failed: bool) -> Any:
+    """Tracks whose current upload has no finished processing and no job out."""
+    never_enqueued = (tracks.c.processing_state == "processing") & (
+        tracks.c.processing_enqueued_at.is_(None)
     )
+    stale = (tracks.c.processing_state != "processing") & (
+        tracks.c.processed_audio_key.is_distinct_from(tracks.c.audio_key)
+    )
+    conditions: list[Any] = [never_enqueued, stale]
+    if retry_failed:
+        conditions.append(tracks.c.processing_state == "failed")
+    return or_(*conditions)
 
 
-def snapshot(row: Any) -> TrackSnapshot:
-    return TrackSnapshot(
-        track_id=row.id,
-        organization_id=row.organization_id,
-        owner_id=row.owner_id,
-        owner_handle=row.owner_handle,
-        owner_display_name=row.owner_display_name,
-        title=row.title,
-        visibility=row.visibility,
-        album_id=row.album_id,
-        album_position=row.album_position,
-        features=list(row.features or []),
-        tags=list(row.tags or []),
-        description=row.description,
-        has_artwork=row.artwork_key is not None,
-        content_type=row.content_type,
-        size_bytes=row.size_bytes,
-        duration_seconds=row.duration_seconds,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        processing_state=row.processing_state,
-        has_peaks=bool(row.processing_state == "ready" and (row.media or {}).get("peaks_key")),
-        loudness_lufs=row.loudness_lufs,
-        true_peak_dbtp=row.true_peak_dbtp,
-        artwork_sizes=artwork.variants(row.artwork_sizes) if row.artwork_key else [],
-    )
+async def count_tracks(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(tracks)) or 0)
+
+
+async def count_wanting_media(session: AsyncSession, retry_failed: bool) -> int:
+    stmt = select(func.count()).select_from(tracks).where(_wanting_media(retry_failed))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def lock_wanting_media(
+    session: AsyncSession, retry_failed: bool, limit: int
+) -> Sequence[Any]:
+    """(id, audio_key) of up to `limit` tracks wanting a media job, locked; rows another
+    transaction holds are skipped."""
+    return (
+        await session.execute(
+            select(tracks.c.id, tracks.c.audio_key)
+            .where(_wanting_media(retry_failed))
+            .order_by(tracks.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()

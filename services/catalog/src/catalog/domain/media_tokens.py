@@ -9,7 +9,7 @@ gateway serves the bytes of such a URL only while that link is live (gateway/med
 so revoking a link or hiding its track stops its URLs at once, not when they expire. URLs
 given to owners carry no `l`. Tokens without `v: 2` (issued before links were bound) are
 refused: any of them may have come through a link, and none lives more than the URL TTL.
-Claim `s` (optional) names one size of an `artwork`/`cover` image (catalog/artwork.py).
+Claim `s` (optional) names one size of an `artwork`/`cover` image (catalog/service/artwork.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from contracts.decimals import decimal_text
 
 HUNDRED = Decimal("100")
 STATUSES = ("draft", "sent", "signed")
@@ -42,3 +46,19 @@ def check_total(percentages: list[Decimal]) -> Decimal:
 
 def can_move(current: str, target: str) -> bool:
     return target in _ALLOWED.get(current, frozenset())
+
+
+def contributor_records(contributors: Sequence[Any]) -> list[dict[str, Any]]:
+    """The contributors as stored: names and roles trimmed, shares checked (each valid, the
+    total exactly 100) and written as plain decimal text."""
+    shares = [parse_percentage(c.percentage) for c in contributors]
+    check_total(shares)
+    return [
+        {
+            "name": c.name.strip(),
+            "user_handle": c.user_handle,
+            "role": c.role.strip(),
+            "percentage": decimal_text(p),
+        }
+        for c, p in zip(contributors, shares, strict=True)
+    ]

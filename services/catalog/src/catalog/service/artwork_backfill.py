@@ -24,9 +24,9 @@ from rich.progress import Progress
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog import artwork
 from catalog.db.models import albums, tracks
 from catalog.media import MediaRejected
+from catalog.service import artwork
 from catalog.storage import MediaStorage
 
 

@@ -1,4 +1,5 @@
-"""Uploaded files from a multipart form, bounded in size, with clear errors.
+"""Uploaded files from a multipart form (`api/forms.py` reads it), bounded in size, with
+clear errors.
 
 Litestar's form parser writes each file part to a temporary file (in memory up to 1 MiB,
 on disk past it) as the body streams in. Files are checked and sent to storage from that
@@ -10,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from litestar import Request
 from litestar.datastructures import UploadFile
 
 from catalog.domain.audio import AudioInfo, NotAudio, UnreadableAudio, inspect_audio
 from catalog.domain.images import ImageInfo, NotAnImage, inspect_image
 from contracts.errors import ErrorCode
 from servicekit.errors import ApiError, validation_error
+
+Form = tuple[dict[str, str], dict[str, UploadFile]]  # text fields, files
+FormReader = Callable[[], Awaitable[Form]]  # reads the body when called
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +69,3 @@ async def read_image(upload: UploadFile, limit: int, field: str) -> tuple[Spoole
         raise ApiError(
             ErrorCode.UNSUPPORTED_MEDIA_TYPE, str(exc), details={"field": field}
         ) from exc
-
-
-async def form_of(request: Request[Any, Any, Any]) -> tuple[dict[str, str], dict[str, UploadFile]]:
-    """Split a multipart/urlencoded form into text fields and files; 422 if it is not a form."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        raise validation_error("expected a form body", {"body": "multipart/form-data required"})
-    try:
-        form = await request.form()
-    except UnicodeDecodeError as exc:
-        raise validation_error("form fields must be UTF-8", {"body": "not UTF-8"}) from exc
-    texts: dict[str, str] = {}
-    files: dict[str, UploadFile] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            files[key] = value
-        else:
-            texts[key] = str(value)
-    return texts, files

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
+from catalog.domain.artwork import SIZES
 from catalog.media import MediaRejected, artwork_sizes
-from catalog.settings import CatalogSettings
-from catalog.signing import sign_url
 from catalog.storage import MediaStorage
 from contracts.errors import ErrorCode
-from contracts.media import ArtworkSize, ArtworkVariant
 from servicekit.errors import ApiError
-
-SIZES = (64, 300, 1200)
 
 
 def _read(file: BinaryIO) -> bytes:
@@ -66,46 +62,3 @@ async def remove_all(storage: MediaStorage, sizes: list[dict[str, Any]] | None) 
     """Undo `store_sizes` when the row that would reference them is never committed."""
     for item in sizes or []:
         await storage.remove(item["key"])
-
-
-def keys(sizes: list[dict[str, Any]] | None) -> list[str]:
-    return [item["key"] for item in sizes or []]
-
-
-def find(sizes: list[dict[str, Any]] | None, size: int) -> dict[str, Any] | None:
-    for item in sizes or []:
-        if item["size"] == size:
-            return item
-    return None
-
-
-def variants(sizes: list[dict[str, Any]] | None) -> list[ArtworkVariant]:
-    """What a snapshot says of the sizes, smallest first: size and type, no key, no URL."""
-    return [
-        ArtworkVariant(size=int(item["size"]), content_type=item["content_type"])
-        for item in sorted(sizes or [], key=lambda i: int(i["size"]))
-    ]
-
-
-def payload(
-    settings: CatalogSettings,
-    subject_id: str,
-    asset: Literal["artwork", "cover"],
-    sizes: list[dict[str, Any]] | None,
-    link_id: str | None = None,
-) -> list[ArtworkSize]:
-    """Signed gateway URLs of the sizes, smallest first; never a storage key."""
-    out = []
-    for item in sorted(sizes or [], key=lambda i: int(i["size"])):
-        signed = sign_url(
-            settings,
-            subject_id,
-            asset,
-            content_type=item["content_type"],
-            link_id=link_id,
-            size=int(item["size"]),
-        )
-        out.append(
-            ArtworkSize(size=item["size"], url=signed.url, content_type=item["content_type"])
-        )
-    return out

@@ -3,17 +3,16 @@ transaction, so a track is never committed without the job that processes it."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.db.models import tracks
+from catalog.context import PRODUCER
+from catalog.db import tracks as repo
 from contracts.events import MediaJob, wrap
 from servicekit.outbox import Outbox
 from servicekit.tracing import current_trace_id
 
-PRODUCER = "catalog"
 Reason = Literal["upload", "replace", "backfill", "retry"]
 
 
@@ -22,13 +21,6 @@ async def enqueue(
 ) -> None:
     """Mark the track `processing` for `audio_key` and write its job. The attempt count
     restarts for a new upload version, not for a retry of the same one."""
-    values: dict[str, Any] = {"processing_enqueued_at": func.now()}
-    if reason != "retry":
-        values.update(processing_state="processing", processing_reason=None, processing_attempts=0)
-    await session.execute(
-        update(tracks)
-        .where(tracks.c.id == track_id, tracks.c.audio_key == audio_key)
-        .values(**values)
-    )
+    await repo.mark_processing(session, track_id, audio_key, restart=reason != "retry")
     job = MediaJob(track_id=track_id, audio_key=audio_key, reason=reason)
     await outbox.add(session, wrap(job, producer=PRODUCER, trace_id=current_trace_id()))
