@@ -11,7 +11,6 @@ them as salted argon2id (`sharing.access_codes`).
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 PREVIEW_CHARS = 4
 
@@ -19,11 +18,6 @@ PREVIEW_CHARS = 4
 def hash_secret(raw: str) -> str:
     """Hex SHA-256 of a raw secret, the form stored and indexed."""
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def secret_matches(raw: str, stored_hash: str) -> bool:
-    """Compare a candidate against a stored hash in constant time."""
-    return hmac.compare_digest(hash_secret(raw), stored_hash)
 
 
 def token_preview(raw: str) -> str:

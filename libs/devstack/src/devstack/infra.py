@@ -22,7 +22,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,15 +78,8 @@ class Infrastructure:
         port. With memory storage everything it held is gone; with S3 storage nothing is."""
         self._local_broker().kill()
 
-    def stop_broker(self) -> None:
-        self._local_broker().stop()
-
     def start_broker(self) -> None:
         self._local_broker().start()
-
-    def restart_broker(self) -> None:
-        self.kill_broker()
-        self.start_broker()
 
     def _local_broker(self) -> TansuBroker:
         if self.broker is None:
@@ -370,17 +362,3 @@ def _minio_container(closers: list[Callable[[], None]]) -> tuple[str, str, str]:
     closers.append(container.stop)
     config = container.get_config()
     return f"http://{config['endpoint']}", config["access_key"], config["secret_key"]
-
-
-def remove_tree(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 Interval = tuple[float, float]
 QUALIFYING_SECONDS = 30.0
-BUCKETS = (25, 50, 75, 100)
 END_TOLERANCE_SECONDS = 0.5
 ANONYMOUS_PREFIX = "anonymous-"
 

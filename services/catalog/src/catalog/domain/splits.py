@@ -9,7 +9,6 @@ from typing import Any
 from contracts.decimals import decimal_text
 
 HUNDRED = Decimal("100")
-STATUSES = ("draft", "sent", "signed")
 _ALLOWED: dict[str, frozenset[str]] = {
     "draft": frozenset({"sent"}),
     "sent": frozenset({"draft", "signed"}),
