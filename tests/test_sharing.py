@@ -132,7 +132,7 @@ def test_ref_code_collision_is_retried_against_the_database(suite: Suite) -> Non
     from servicekit.upstream import InternalClient
     from sharing.context import SharingContext
     from sharing.db.models import outbox
-    from sharing.links import create_link
+    from sharing.service.links import create_link
     from sharing.settings import SharingSettings
 
     async def run() -> list[str]:

@@ -9,7 +9,8 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 
-from sharing.access_codes import AccessCodes, check_code, hash_code
+from sharing.domain.access_codes import check_code, hash_code
+from sharing.service.access_codes import AccessCodes
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 

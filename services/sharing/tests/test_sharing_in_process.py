@@ -131,6 +131,40 @@ async def test_an_older_pack_version_does_not_undo_a_newer_one(
     assert row is not None and row.title == "Newer"
 
 
+async def test_a_deleted_pack_stays_deleted_and_a_version_less_event_undoes_nothing(
+    catalog_events: KafkaBroker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Idempotent by version (issue 13, point 3): a redelivered or version-less pack event
+    after a newer one, or any update after the delete, leaves the replica as it was."""
+    pack_id, at = new_id("pck"), datetime.now(UTC)
+
+    def pack(action: str, title: str, updated_at: datetime | None) -> PackChanged:
+        return PackChanged(
+            action=action,
+            pack_id=pack_id,
+            organization_id="org_a",
+            owner_id="usr_a",
+            title=title,
+            track_ids=["trk_a"],
+            updated_at=updated_at,
+        )
+
+    async def state() -> tuple[str, list[str], bool]:
+        async with sessions() as session:
+            row = await replica.load_pack(session, pack_id)
+        assert row is not None
+        return row.title, list(row.track_ids), row.deleted_at is not None
+
+    created = uuid.uuid4()
+    await publish(catalog_events, pack("created", "First", at), created)
+    await publish(catalog_events, pack("created", "First", at), created)  # redelivered
+    await publish(catalog_events, pack("updated", "Unversioned", None))
+    assert await state() == ("First", ["trk_a"], False)
+    await publish(catalog_events, pack("deleted", "First", at + timedelta(seconds=1)))
+    await publish(catalog_events, pack("updated", "Later", at + timedelta(seconds=2)))
+    assert await state() == ("First", [], True)
+
+
 async def test_a_poison_message_goes_to_the_dead_letter_topic_with_its_reason(
     catalog_events: KafkaBroker,
 ) -> None:

@@ -5,7 +5,7 @@ Only these digests are stored, so a database leak does not hand out working link
 The secrets carry at least 48 bits of randomness, so a plain SHA-256 is the right tool: it is
 what lookups index on, and a slow password hash would only make every link open slower.
 Access codes are the exception (people choose them, 4 characters may do): sharing stores
-them as salted argon2id (`sharing.access_codes`).
+them as salted argon2id (`sharing.domain.access_codes`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Everything a sharing handler needs, built once in `app.py` and injected per request."""
+"""Everything a sharing service function needs, built once in `app.py` and injected into
+handlers per request."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.outbox import Outbox
 from servicekit.upstream import InternalClient
-from sharing.access_codes import AccessCodes
+from sharing.service.access_codes import AccessCodes
 from sharing.settings import SharingSettings
 
 PRODUCER = "sharing"

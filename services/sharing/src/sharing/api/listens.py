@@ -1,4 +1,4 @@
-"""`/internal/listens`: the gateway's batches of listening beacons (sharing/listens.py)."""
+"""`/internal/listens`: the gateway's batches of listening beacons (service/listens.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from litestar import Controller, post
 
 from contracts.dto import ListenReportBatch, ListensRecorded
 from sharing.context import SharingContext
-from sharing.listens import record_listens
+from sharing.service.listens import record_listens
 
 
 class ListensController(Controller):

@@ -1,4 +1,7 @@
-"""The visitor of a public surface, from the gateway's actor headers and query params."""
+"""The visit of a public surface, parsed from the gateway's headers: who acts (actor
+headers), the visitor (with the client's query params, or the ones a body carries), the
+device the gateway parsed (X-Encore-Device: sharing never sees the raw User-Agent) and the
+gateway's engagement verdict."""
 
 from __future__ import annotations
 
@@ -7,29 +10,23 @@ from typing import Any
 
 from litestar import Request
 
-from contracts.events import Device, Visitor
-from contracts.text import trim
-from servicekit.internal import Actor, actor_of, device_of
+from servicekit.internal import ENGAGEMENT_HEADER, actor_of, device_of, engagement_of
+from sharing.domain.visitors import visitor_from
+from sharing.service.engagement import Visit
 
 
-def visitor_from(
-    actor: Actor,
-    params: Mapping[str, str],
-    default_source: str = "pack_link",
-    device: Device | None = None,
-) -> Visitor:
-    return Visitor(
-        user_id=actor.user_id,
-        user_handle=actor.handle,
-        user_display_name=actor.display_name,
-        visitor_id=trim(params.get("visitorId")),
-        session_id=trim(params.get("sessionId")),
-        source=trim(params.get("source")) or default_source,
-        device=device,
+def visit_of(request: Request[Any, Any, Any], params: Mapping[str, str] | None = None) -> Visit:
+    """`params`: the visitor's ids when the body carries them instead of the query."""
+    actor = actor_of(request)
+    counts, preview = engagement_of(request)
+    return Visit(
+        actor=actor,
+        visitor=visitor_from(
+            actor,
+            request.query_params if params is None else params,
+            device=device_of(request),
+        ),
+        counts=counts,
+        preview=preview,
+        limited=request.headers.get(ENGAGEMENT_HEADER) == "limited",
     )
-
-
-def visitor_of(request: Request[Any, Any, Any], default_source: str = "pack_link") -> Visitor:
-    """With the device the gateway parsed (X-Encore-Device): sharing never sees the raw
-    User-Agent."""
-    return visitor_from(actor_of(request), request.query_params, default_source, device_of(request))

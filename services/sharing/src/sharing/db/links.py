@@ -9,7 +9,6 @@ from sqlalchemy import Row, Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.dto import ShareLinkSummary
 from contracts.hashing import hash_secret
 from sharing.db.models import share_links, track_replica
 
@@ -112,22 +111,6 @@ async def revoke(
             .returning(share_links)
         )
     ).one_or_none()
-
-
-def summary(row: Row[Any]) -> ShareLinkSummary:
-    return ShareLinkSummary(
-        id=row.id,
-        kind=row.kind,
-        name=row.name,
-        visibility=row.visibility,
-        token_preview=row.token_preview,
-        track_id=row.track_id,
-        pack_id=row.pack_id,
-        slug=row.slug,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        created_at=row.created_at,
-    )
 
 
 async def by_ref_code(session: AsyncSession, code: str) -> Any:

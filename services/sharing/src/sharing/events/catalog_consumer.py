@@ -1,8 +1,10 @@
-"""Keeps the track replica in step with `catalog.lifecycle`.
+"""Keeps sharing's replicas in step with `catalog.lifecycle`.
 
-Idempotent by version, not by event id: every upsert keeps the newest version of its
-track, split sheet or pack (sharing/db/replica.py), so a redelivered or reordered older
-event changes nothing (docs/outbox.md)."""
+Idempotent by version, not by event id: each event goes to
+`sharing.service.replicas.apply_catalog_event`, whose upserts keep the newest version of
+their track, split sheet or pack (a version guard in every upsert, sharing/db/replica.py),
+so a redelivered, replayed or reordered older event changes nothing (docs/outbox.md). A
+message that is no event goes to the dead-letter topic."""
 
 from __future__ import annotations
 
@@ -14,19 +16,12 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import topics
-from contracts.events import (
-    PackChanged,
-    SplitSheetChanged,
-    TrackChanged,
-    TrackDeleted,
-    UnknownEventType,
-    parse_event,
-)
+from contracts.events import UnknownEventType, parse_event
 from servicekit.dead_letters import send_to_dead_letters
 from servicekit.kafka import consumer_options
 from servicekit.settings import ServiceSettings
 from servicekit.tracing import KAFKA_TRACE_HEADER, trace_id_var
-from sharing.db import replica
+from sharing.service.replicas import apply_catalog_event
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +43,4 @@ def register_catalog_consumer(
         except (ValidationError, UnknownEventType, ValueError) as exc:
             await send_to_dead_letters(broker, message, exc)
             return
-        payload = envelope.payload
-        async with sessions() as session, session.begin():
-            if isinstance(payload, TrackChanged):
-                await replica.upsert_snapshot(session, payload.track)
-            elif isinstance(payload, TrackDeleted):
-                await replica.mark_deleted(
-                    session,
-                    payload.track_id,
-                    payload.organization_id,
-                    payload.owner_id,
-                    payload.deleted_at,
-                )
-            elif isinstance(payload, PackChanged):
-                if payload.action == "deleted":
-                    await replica.delete_pack(session, payload, envelope.occurred_at)
-                else:
-                    await replica.upsert_pack(session, payload)
-            elif isinstance(payload, SplitSheetChanged):
-                await replica.upsert_split_sheet(session, payload.split_sheet)
+        await apply_catalog_event(sessions, envelope)

@@ -1,14 +1,26 @@
-"""What sharing may link to, from its replicas; catalog's API is read once on a miss, so a
-link can be made the moment after an upload, before the event has arrived."""
+"""What sharing knows of catalog: its replicas of tracks, packs and split sheets.
+
+Reads come from the replicas; catalog's API is read once on a miss, so a link can be made
+the moment after an upload, before the event has arrived. `apply_catalog_event` keeps them
+in step with `catalog.lifecycle` (sharing/events/catalog_consumer.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from contracts.errors import ErrorCode
-from contracts.events import PackChanged, SplitSheetSnapshot, TrackSnapshot
+from contracts.events import (
+    EventEnvelope,
+    PackChanged,
+    SplitSheetChanged,
+    SplitSheetSnapshot,
+    TrackChanged,
+    TrackDeleted,
+    TrackSnapshot,
+)
 from servicekit.errors import ApiError
 from servicekit.upstream import segment
 from sharing.context import SharingContext
@@ -73,5 +85,32 @@ async def find_split_sheet(ctx: SharingContext, track_id: str) -> SplitSheetSnap
     return sheet
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+async def apply_catalog_event(
+    sessions: async_sessionmaker[AsyncSession], envelope: EventEnvelope[Any]
+) -> None:
+    """Apply one `catalog.lifecycle` event to the replicas, in one transaction.
+
+    Idempotent by version, not by event id: every upsert keeps the newest version of its
+    track (the snapshot's `updated_at`), split sheet (its `updated_at`) or pack
+    (`PackChanged.updated_at`), and a deleted track or pack stays deleted
+    (sharing/db/replica.py), so a redelivered, replayed or reordered older event changes
+    nothing. Other event types are ignored."""
+    payload = envelope.payload
+    async with sessions() as session, session.begin():
+        if isinstance(payload, TrackChanged):
+            await replica.upsert_snapshot(session, payload.track)
+        elif isinstance(payload, TrackDeleted):
+            await replica.mark_deleted(
+                session,
+                payload.track_id,
+                payload.organization_id,
+                payload.owner_id,
+                payload.deleted_at,
+            )
+        elif isinstance(payload, PackChanged):
+            if payload.action == "deleted":
+                await replica.delete_pack(session, payload, envelope.occurred_at)
+            else:
+                await replica.upsert_pack(session, payload)
+        elif isinstance(payload, SplitSheetChanged):
+            await replica.upsert_split_sheet(session, payload.split_sheet)

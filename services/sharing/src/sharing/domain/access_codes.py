@@ -2,10 +2,8 @@
 
 An access code may be 4 characters a person chose, so unlike tokens and API keys (random,
 SHA-256 in `contracts.hashing`) a leaked table must not reveal it by a dictionary lookup.
-argon2id is slow by design: one check costs ~20 ms of CPU on a free core (~70 ms measured on
-this project's loaded 2-core machine), so it runs in a worker thread, never on the event
-loop, and at most `MAX_PARALLEL_CHECKS` at a time per process: a burst of guesses waits its
-turn instead of taking every core and ~19 MiB of memory per check at once.
+argon2id is slow by design (~20 ms of CPU a check, ~19 MiB of memory): the service runs
+these functions in worker threads, a few at a time (sharing/service/access_codes.py).
 
 Rows written before argon2 hold a hex SHA-256; they still open, and the first right code
 replaces the hash (as does a right code against a hash made with older parameters).
@@ -13,7 +11,6 @@ replaces the hash (as does a right code against a hash made with older parameter
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -23,7 +20,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 # OWASP's minimum for argon2id (m=19 MiB, t=2, p=1); raising them rehashes on next success
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-MAX_PARALLEL_CHECKS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +45,3 @@ def check_code(code: str, stored: str, hasher: PasswordHasher = HASHER) -> Verdi
     except (VerificationError, InvalidHashError):
         return Verdict(False)
     return Verdict(True, hash_code(code, hasher) if hasher.check_needs_rehash(stored) else None)
-
-
-class AccessCodes:
-    """Hashing and checking in worker threads, a few at a time (one per process)."""
-
-    def __init__(self, hasher: PasswordHasher = HASHER, parallel: int = MAX_PARALLEL_CHECKS):
-        self.hasher = hasher
-        self._slots = asyncio.Semaphore(parallel)
-
-    async def hash(self, code: str) -> str:
-        async with self._slots:
-            return await asyncio.to_thread(hash_code, code, self.hasher)
-
-    async def check(self, code: str, stored: str) -> Verdict:
-        async with self._slots:
-            return await asyncio.to_thread(check_code, code, stored, self.hasher)

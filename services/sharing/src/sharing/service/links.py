@@ -1,4 +1,5 @@
-"""Creating links of every kind: one insert plus its `share.lifecycle` event, together."""
+"""Creating links of every kind (one insert plus its `share.lifecycle` event, together) and
+finding the live link behind a raw token."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from tenacity import AsyncRetrying, retry_if_exception_type, retry_never, stop_after_attempt
 
 from contracts import ids
-from contracts.events import ShareLinkLifecycle, wrap
 from contracts.hashing import hash_secret, token_preview
-from servicekit.tracing import current_trace_id
-from sharing.context import PRODUCER, SharingContext
+from sharing.context import SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_live, link_expiry
+from sharing.service.events import emit
+from sharing.service.views import link_lifecycle
 
 MAX_ATTEMPTS = 5
 
@@ -58,28 +59,8 @@ async def insert_link_once(
         row_values["token_preview"] = preview()
     async with ctx.sessions() as session, session.begin():
         row = await repo.insert_link(session, row_values)
-        await ctx.outbox.add(
-            session,
-            wrap(
-                ShareLinkLifecycle(
-                    action="created",
-                    link_id=row.id,
-                    link_kind=row.kind,
-                    organization_id=row.organization_id,
-                    owner_id=row.owner_id,
-                    track_id=row.track_id,
-                    pack_id=row.pack_id,
-                    name=row.name,
-                ),
-                producer=PRODUCER,
-                trace_id=current_trace_id(),
-            ),
-        )
+        await emit(ctx, session, link_lifecycle(row, "created"))
     return row
-
-
-def public_url(ctx: SharingContext, path: str) -> str:
-    return ctx.settings.public_base_url.rstrip("/") + path
 
 
 async def create_token_link(

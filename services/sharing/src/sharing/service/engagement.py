@@ -1,23 +1,25 @@
 """Engagement events, written best-effort: a failure is logged and counted, never raised.
 
 The page a visitor opened must answer even when the event cannot be stored; the outbox
-then carries whatever was stored to Kafka.
+then carries whatever was stored to Kafka. An owner's own engagement is never stored
+(`sharing.domain.links.is_owners_own`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events import EngagementPayload, EventEnvelope, wrap
-from servicekit.internal import ENGAGEMENT_HEADER, engagement_of
+from contracts.events import EngagementPayload, EventEnvelope, PreviewReason, Visitor, wrap
+from servicekit.internal import Actor
 from servicekit.tracing import current_trace_id
 from sharing.context import PRODUCER, SharingContext
+from sharing.domain.links import is_owners_own
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +41,27 @@ SKIPPED_OWNER = Counter(
 )
 
 
-def about(link: Any) -> dict[str, Any]:
-    """What every engagement event says about the link it came through."""
-    return {
-        "link_id": link.id,
-        "link_kind": link.kind,
-        "link_owner_id": link.owner_id,
-        "organization_id": link.organization_id,
-        "pack_id": link.pack_id,
-    }
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """Who opens a public surface, and what the gateway decided of the request
+    (servicekit.internal.engagement_of): `counts` false when it is over its client's
+    anonymous-engagement limit (`limited`) or no new visit; `preview` when it is a preview
+    fetcher's, a bot's, a HEAD or a prefetch (recorded as `share.previewed` where links open)."""
+
+    actor: Actor
+    visitor: Visitor
+    counts: bool = True
+    preview: PreviewReason | None = None
+    limited: bool = False
 
 
 async def record(
-    ctx: SharingContext, payload: EngagementPayload, via: Request[Any, Any, Any] | None = None
+    ctx: SharingContext, payload: EngagementPayload, visit: Visit | None = None
 ) -> bool:
     """Store one engagement event unless the visitor owns the link, or the gateway said the
-    request `via` is over its client's anonymous-engagement limit or no new visit (see
-    servicekit.internal.engagement_of). True if stored."""
-    if via is not None and not engagement_of(via)[0]:
-        if via.headers.get(ENGAGEMENT_HEADER) == "limited":
+    `visit` does not count. True if stored."""
+    if visit is not None and not visit.counts:
+        if visit.limited:
             SKIPPED_LIMITED.labels(payload.TYPE).inc()
         return False
     async with ctx.sessions() as session:
@@ -87,8 +91,9 @@ async def record_in(
 
 
 def by_owner(payload: EngagementPayload) -> bool:
-    """An owner's own visit is never an engagement event (counted as skipped)."""
-    if payload.link_owner_id and payload.visitor.user_id == payload.link_owner_id:
+    """An owner's own visit through their link is never an engagement event (counted as
+    skipped)."""
+    if is_owners_own(payload.visitor.user_id, payload.link_owner_id):
         SKIPPED_OWNER.labels(payload.TYPE).inc()
         return True
     return False
