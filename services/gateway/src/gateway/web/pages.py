@@ -1,5 +1,5 @@
 """The pages a link opens: `/t/{token}`, `/p/{slug}`, `/s/{token}`, `/tracks/{id}`, their
-embeds and oEmbed. Every lookup goes through gateway/public_access.py, the rules of the
+embeds and oEmbed. Every lookup goes through gateway/service/public_access.py, the rules of the
 JSON surfaces: the same rate budgets, the same view counting, the same answers.
 
 A link-preview fetcher, a bot, a HEAD request or a prefetch gets the page (and so the card)
@@ -22,10 +22,10 @@ from pydantic import BaseModel
 from contracts.api.sharing import Acknowledged, PackPresentation, SplitSheetLinkView
 from contracts.dto import SignedUrl, TrackLinkView
 from contracts.errors import ErrorCode, default_status
-from gateway.api.public_catalog import public_track
 from gateway.auth import provide_optional_caller
 from gateway.context import GatewayContext
-from gateway.public_access import open_track_link, preview_of, to_sharing
+from gateway.service.public_access import open_track_link, preview_of, to_sharing
+from gateway.service.public_catalog import public_track
 from gateway.web.templating import ENVIRONMENT
 from gateway.web.views import Page, card
 from servicekit.errors import ApiError

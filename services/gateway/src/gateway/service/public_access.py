@@ -15,7 +15,7 @@ from contracts.events import PreviewReason
 from gateway.auth import actor
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
-from gateway.engagement import agent_of, preview_reason
+from gateway.domain.engagement import agent_of, preview_reason
 from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
 from servicekit.internal import DEVICE_HEADER, ENGAGEMENT_HEADER, NOT_A_VISIT
@@ -35,7 +35,7 @@ def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 def preview_of(request: Req) -> PreviewReason | None:
     """Why opening a link with this request is not a person's view, or None when it is
-    (gateway/engagement.py): every surface that opens links asks this."""
+    (gateway/domain/engagement.py): every surface that opens links asks this."""
     return preview_reason(request.method, request.headers)
 
 
