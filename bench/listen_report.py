@@ -206,7 +206,8 @@ async def profile(database_url: str, link_id: str) -> list[tuple[float, str]]:
     """Each statement of one link report, timed in this process: where the time goes."""
     from sqlalchemy import event
 
-    from analytics.db.stats import Scope, report
+    from analytics.db.stats import Scope
+    from analytics.service.reports import scope_activity
     from servicekit.db import make_engine, make_sessionmaker
 
     engine = make_engine(database_url, pool_size=1)
@@ -225,7 +226,7 @@ async def profile(database_url: str, link_id: str) -> list[tuple[float, str]]:
         for _ in range(3):  # warm, then keep the last run's timings
             timings.clear()
             async with make_sessionmaker(engine)() as session:
-                await report(session, Scope("link_id", link_id, None, None))
+                await scope_activity(session, Scope("link_id", link_id, None, None))
     finally:
         await engine.dispose()
     return timings

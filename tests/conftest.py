@@ -73,7 +73,7 @@ def api(suite: Suite) -> Iterator[httpx.Client]:
     # that instant fails with a reset, as the services' own clients once did (upstream.py).
     limits = httpx.Limits(keepalive_expiry=2.0)
     # a person's browser: httpx's own User-Agent is a script's, and the gateway does not
-    # count a script's opens as views (SPEC §9, gateway/engagement.py)
+    # count a script's opens as views (SPEC §9, gateway/domain/engagement.py)
     with httpx.Client(
         base_url=suite.gateway_url,
         timeout=15,

@@ -20,7 +20,8 @@ from alembic import command
 from sqlalchemy.engine import make_url
 
 from analytics.db.migrate import MIGRATIONS
-from analytics.db.stats import Scope, report
+from analytics.db.stats import Scope
+from analytics.service.reports import scope_activity
 from contracts.events import (
     Device,
     Payload,
@@ -314,7 +315,7 @@ def test_migration_0006_keeps_old_plays_as_starts_without_depth(empty_database: 
         engine = make_engine(empty_database, pool_size=1)
         try:
             async with make_sessionmaker(engine)() as session:
-                return await report(session, Scope("link_id", "l1", None, None))
+                return await scope_activity(session, Scope("link_id", "l1", None, None))
         finally:
             await engine.dispose()
 

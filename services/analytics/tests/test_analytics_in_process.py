@@ -18,8 +18,9 @@ from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.app import create_app
-from analytics.db import rollups
+from analytics.context import AnalyticsContext
 from analytics.events.consumer import Ingest
+from analytics.service.rollups import rebuild_rollups
 from analytics.settings import AnalyticsSettings
 from contracts import topics
 from contracts.events import EventEnvelope, PackViewed, TrackPlayed, Visitor, wrap
@@ -212,7 +213,10 @@ async def test_the_stats_routes_need_the_internal_credential(api: httpx.AsyncCli
 
 
 async def test_the_kept_rollups_give_the_numbers_the_facts_give_and_a_rebuild_changes_nothing(
-    ingest: Ingest, api: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+    ingest: Ingest,
+    api: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: AnalyticsSettings,
 ) -> None:
     """All-time reports read the rollups ingest keeps; a range that covers everything counts
     uniques over the facts themselves. Both, and a rebuild from every fact, must agree."""
@@ -248,6 +252,5 @@ async def test_the_kept_rollups_give_the_numbers_the_facts_give_and_a_rebuild_ch
     assert all_time["anonymous"] == 2
     assert all_time["by_source"]["twitter"]["views"] == 2
 
-    async with sessions() as session:
-        assert await rollups.rebuild(session) > 0
+    assert await rebuild_rollups(AnalyticsContext(settings=settings, sessions=sessions)) > 0
     assert await reports() == [all_time, ranged]

@@ -1,4 +1,4 @@
-"""The one definition of a person's view (gateway/engagement.py), by real User-Agent strings:
+"""The one definition of a person's view (gateway/domain/engagement.py), by real User-Agent strings:
 every named preview fetcher and crawler is a preview, current browsers are people, and the
 device is parsed into families only."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.events import Device
-from gateway.engagement import agent, agent_of, preview_reason, raw_agent_and_preview
+from gateway.domain.engagement import agent, agent_of, preview_reason, raw_agent_and_preview
 from servicekit.internal import encode_device
 
 # one real User-Agent per service the SPEC's "humans only" names (issue 17)

@@ -11,10 +11,10 @@ import pytest
 from contracts.dto import ResolvedTrackLink, TrackLinkView, TrackLinkVisitBatch
 from contracts.errors import ErrorCode
 from gateway.db.identity import Caller
-from gateway.engagement import Agent, agent_of
+from gateway.domain.engagement import Agent, agent_of
 from gateway.link_cache import TrackLinkCache
-from gateway.track_link_opens import ENCODER, TrackLinkOpens, visit_params
-from gateway.visits import CLIENT
+from gateway.track_link_opens import TrackLinkOpens, visit_params
+from gateway.visits import CLIENT, ENCODER
 from servicekit.errors import ApiError
 from servicekit.upstream import InternalClient, UpstreamError
 

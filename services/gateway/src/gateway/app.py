@@ -40,28 +40,19 @@ from gateway.auth import (
     provide_membership,
     provide_optional_caller,
 )
-from gateway.cache import PublicCache
 from gateway.cached_opens import serve_cached_opens
-from gateway.clients import TrustedProxies
-from gateway.context import GatewayContext
+from gateway.context import build_context
 from gateway.dashboard.pages import DashboardController, live_reports
-from gateway.engagement import warm as warm_user_agent_parsers
+from gateway.domain.engagement import warm as warm_user_agent_parsers
 from gateway.events.invalidation import register_invalidation
 from gateway.forwarding import UPLOAD_OPTION
 from gateway.front_listens import serve_listens
-from gateway.link_cache import TrackLinkCache
-from gateway.listens import ListenRecorder
-from gateway.media import MediaProxy
-from gateway.media_access import MediaAccessCache, MediaAccessCheck
 from gateway.openapi import document
-from gateway.ratelimit import Budget, Counters, Limiters
 from gateway.settings import GatewaySettings
-from gateway.track_link_opens import TrackLinkOpens
 from gateway.web.assets import serve_asset
 from gateway.web.pages import PagesController, PlaybackController, oembed
 from gateway.web.templating import page_exception_handlers, template_config
 from servicekit.app import contract_plugins, freeze_startup_objects, provide_value
-from servicekit.db import make_engine, make_sessionmaker
 from servicekit.errors import EXCEPTION_HANDLERS
 from servicekit.health import database_check, live_handler
 from servicekit.kafka import broker_check, make_broker
@@ -69,7 +60,6 @@ from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
 from servicekit.ops import serve_ops
 from servicekit.paths import before_each_request
-from servicekit.upstream import InternalClient
 
 log = logging.getLogger(__name__)
 
@@ -90,62 +80,6 @@ async def start_in_background(broker: KafkaBroker, max_backoff: float = 10.0) ->
         reraise=True,
     )
     await retrying(broker.start)
-
-
-def build_context(settings: GatewaySettings) -> GatewayContext:
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
-    token = settings.internal_token.get_secret_value()
-    timeout = settings.upstream_timeout_seconds
-    sharing = InternalClient("sharing", settings.sharing_url, token, timeout)
-    links = TrackLinkCache(settings.track_link_cache_ttl_seconds, settings.track_link_stale_seconds)
-    limiters = Limiters(
-        Counters(settings.redis_url, settings.redis_timeout_seconds),
-        lookups=Budget.of(
-            "lookup",
-            settings.failed_lookup_limit,
-            settings.rate_limit_window_seconds,
-            "too many failed lookups from this address",
-        ),
-        access_codes=Budget.of(
-            "access code",
-            settings.access_code_attempt_limit,
-            settings.rate_limit_window_seconds,
-            "too many access code attempts from this address",
-        ),
-        link_access_codes=Budget.of(
-            "link access code",
-            settings.access_code_link_attempt_limit,
-            settings.access_code_link_window_seconds,
-            "too many access code attempts on this link",
-        ),
-        engagement=Budget.of(
-            "anonymous engagement",
-            settings.anonymous_engagement_limit,
-            settings.anonymous_engagement_window_seconds,
-            "engagement over this address's limit is not recorded",
-        ),
-    )
-    return GatewayContext(
-        settings=settings,
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        reads=make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
-        catalog=InternalClient("catalog", settings.catalog_url, token, timeout),
-        sharing=sharing,
-        analytics=InternalClient("analytics", settings.analytics_url, token, timeout),
-        track_link_opens=TrackLinkOpens(sharing, links, limiters.admit),
-        public_cache=PublicCache(
-            settings.public_cache_ttl_seconds,
-            max_entries=settings.public_cache_max_entries,
-            miss_ttl_seconds=settings.public_cache_miss_ttl_seconds,
-            max_misses=settings.public_cache_max_misses,
-        ),
-        media=MediaProxy(settings),
-        media_access=MediaAccessCheck(sharing, MediaAccessCache(settings.media_access_ttl_seconds)),
-        limiters=limiters,
-        listens=ListenRecorder(sharing, links, limiters.admit),
-        proxies=TrustedProxies(settings.trusted_proxies),
-    )
 
 
 # room for a multipart form's boundaries and text fields around the largest file

@@ -8,7 +8,7 @@ with wrk, a bare ASGI answer costs ~46 µs and the same constant answer through 
 ~131 µs. This layer answers exactly that case, with the same body, headers, metrics and
 recorded view as the Litestar route (`api/public.py`, which stays the one that is
 documented and fuzzed; `web/pages.py` for the page, whose `track_page` renders both;
-`engagement.py` decides for both that a card fetcher, bot or prefetch is a preview), and hands
+`domain/engagement.py` decides for both that a card fetcher, bot or prefetch is a preview), and hands
 everything else to the Litestar app untouched: a token not cached, a caller who sent
 credentials (or, on a page, any cookie), a client that is rate-limited, a HEAD, other
 routes. tests/test_public_hot_path.py and tests/test_web_pages.py check that both answer
@@ -37,7 +37,7 @@ from prometheus_client import Counter
 
 from gateway.api.public import PublicTrackLinksController
 from gateway.context import GatewayContext
-from gateway.engagement import raw_agent_and_preview
+from gateway.domain.engagement import raw_agent_and_preview
 from gateway.hosts import is_valid_host
 from gateway.link_cache import HITS, CachedLink
 from gateway.track_link_opens import visit_params

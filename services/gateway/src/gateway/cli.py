@@ -26,11 +26,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from gateway.api.identity import register_user
-from gateway.app import build_context
-from gateway.context import GatewayContext
-from gateway.db import identity
+from gateway.context import GatewayContext, build_context
 from gateway.db.migrate import MIGRATIONS
+from gateway.service import identity
 from gateway.settings import GatewaySettings
 from servicekit.db import asyncpg_url
 from servicekit.errors import ApiError
@@ -44,16 +42,15 @@ class CliError(Exception):
 
 
 async def _create_user(ctx: GatewayContext, args: argparse.Namespace) -> dict[str, Any]:
-    return (await register_user(ctx, args.handle, args.display_name)).model_dump()
+    return (await identity.register_user(ctx, args.handle, args.display_name)).model_dump()
 
 
 async def _create_key(ctx: GatewayContext, args: argparse.Namespace) -> dict[str, Any]:
-    async with ctx.sessions() as session, session.begin():
-        user = await identity.user_by_handle(session, args.handle)
-        if user is None:
-            raise CliError(f"no user with handle {args.handle!r}")
-        key_id, raw = await identity.create_api_key(session, user.id, args.name)
-    return {"user_id": user.id, "api_key_id": key_id, "api_key": raw}
+    issued = await identity.create_api_key_for_handle(ctx, args.handle, args.name)
+    if issued is None:
+        raise CliError(f"no user with handle {args.handle!r}")
+    user_id, key = issued
+    return {"user_id": user_id, "api_key_id": key.id, "api_key": key.api_key}
 
 
 def _dev_stack_dirs() -> list[Path]:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from contracts.api.listens import MAX_LISTEN_BODY_BYTES, ListenBatch
 from gateway.context import GatewayContext
-from gateway.engagement import raw_agent_and_preview
+from gateway.domain.engagement import raw_agent_and_preview
 from gateway.hosts import is_valid_host
 from gateway.listens import LISTEN_BEACONS
 from servicekit.middleware import request_middleware

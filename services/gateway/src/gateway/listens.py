@@ -21,22 +21,18 @@ against its link and stores `track.listened` through its outbox.
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from datetime import UTC, datetime
 
-import msgspec
 from prometheus_client import Counter
 
 from contracts.api.listens import ListenBatch, ListenBeacon
 from contracts.hashing import hash_secret
 from gateway.db.identity import Caller
-from gateway.engagement import Agent
+from gateway.domain.engagement import Agent
 from gateway.link_cache import TrackLinkCache
-from gateway.visits import CLIENT, LOST, Admit, Visit, VisitRecorder
-from servicekit.upstream import InternalClient, UpstreamError
-
-log = logging.getLogger(__name__)
+from gateway.visits import CLIENT, Admit, Visit, VisitRecorder, post_batch
+from servicekit.upstream import InternalClient
 
 LISTEN_BEACONS = Counter(
     "encore_gateway_listen_beacons_total",
@@ -51,8 +47,6 @@ BEACONS_DROPPED = Counter(
 )
 # a fixed namespace: the same beacon gets the same event id on every replica, every time
 BEACON_NAMESPACE = uuid.UUID("5b0e7f3c-2f7a-4b8e-9c61-0d3f17a2c9e4")
-JSON = {"content-type": "application/json"}
-ENCODER = msgspec.json.Encoder(enc_hook=lambda obj: obj.model_dump())  # a report's Device
 
 
 def beacon_event_id(beacon: ListenBeacon) -> uuid.UUID:
@@ -134,15 +128,4 @@ class ListenRecorder:
         return {}
 
     async def _send(self, listens: list[Visit]) -> None:
-        try:
-            await self.sharing.request(
-                "POST",
-                "/internal/listens",
-                content=ENCODER.encode({"listens": listens}),
-                headers=JSON,
-            )
-        except UpstreamError as exc:
-            if exc.status >= 500:
-                raise  # sharing or its database is in trouble: the batch is sent again
-            log.error("sharing refused %d listen beacons: %s", len(listens), exc)
-            LOST.inc(len(listens))
+        await post_batch(self.sharing, "/internal/listens", "listens", listens, "listen beacons")

@@ -10,11 +10,9 @@ recording to be best-effort, and the queue retries until sharing has it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import msgspec
 from prometheus_client import Counter
 
 from contracts.dto import ResolvedTrackLink, TrackLinkResolveRequest, TrackLinkResolveResults
@@ -25,13 +23,11 @@ from contracts.ids import new_event_id
 from contracts.text import trim
 from gateway.batching import Coalescer
 from gateway.db.identity import Caller
-from gateway.engagement import Agent
+from gateway.domain.engagement import Agent
 from gateway.link_cache import CachedLink, TrackLinkCache
-from gateway.visits import CLIENT, LOST, Admit, Visit, VisitRecorder
+from gateway.visits import CLIENT, JSON, Admit, Visit, VisitRecorder, post_batch
 from servicekit.errors import ApiError
-from servicekit.upstream import InternalClient, UpstreamError
-
-log = logging.getLogger(__name__)
+from servicekit.upstream import InternalClient
 
 SERVED_STALE = Counter(
     "encore_gateway_link_cache_stale_served_total",
@@ -41,8 +37,6 @@ SERVED_STALE = Counter(
 VISITOR_PARAMS = ("visitorId", "sessionId", "source")
 
 MAX_TOKEN_CHARS = 200  # far longer than any token we issue; longer ones are never sent on
-JSON = {"content-type": "application/json"}
-ENCODER = msgspec.json.Encoder(enc_hook=lambda obj: obj.model_dump())  # a visit's Device
 
 
 def visit_params(query: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -161,16 +155,6 @@ class TrackLinkOpens:
         return TrackLinkResolveResults.model_validate_json(response.content).links
 
     async def _record(self, visits: list[Visit]) -> None:
-        try:
-            await self.sharing.request(
-                "POST",
-                "/internal/track-link-opens/visits",
-                content=ENCODER.encode({"visits": visits}),
-                headers=JSON,
-            )
-        except UpstreamError as exc:
-            if exc.status >= 500:
-                raise  # sharing or its database is in trouble: the batch is sent again
-            # refused as malformed: sending it again would be refused again, forever
-            log.error("sharing refused %d track-link visits: %s", len(visits), exc)
-            LOST.inc(len(visits))
+        await post_batch(
+            self.sharing, "/internal/track-link-opens/visits", "visits", visits, "track-link visits"
+        )

@@ -20,16 +20,20 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from prometheus_client import Counter, Gauge
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from gateway.batching import BATCH_SIZES
+from servicekit.upstream import InternalClient, UpstreamError
 
 log = logging.getLogger(__name__)
 
 Visit = dict[str, Any]  # a contracts.dto.TrackLinkVisit, as the JSON it is sent as
 CLIENT = "client"  # a queued visit's client address (None: signed in), never sent on
 Admit = Callable[[list[str | None]], Awaitable[list[bool]]]
+JSON = {"content-type": "application/json"}
+ENCODER = msgspec.json.Encoder(enc_hook=lambda obj: obj.model_dump())  # a queued Device
 
 PENDING = Gauge(
     "encore_gateway_visits_pending",
@@ -143,3 +147,18 @@ class VisitRecorder:
             state.next_action.sleep if state.next_action else 0.0,
             state.outcome.exception() if state.outcome else None,
         )
+
+
+async def post_batch(
+    sharing: InternalClient, path: str, field: str, batch: list[Visit], what: str
+) -> None:
+    """Send a batch to sharing as `{field: batch}`. A 5xx is raised, so the recorder sends
+    the batch again; a 4xx is logged and the batch counted lost (refused as malformed, it
+    would be refused again, forever)."""
+    try:
+        await sharing.request("POST", path, content=ENCODER.encode({field: batch}), headers=JSON)
+    except UpstreamError as exc:
+        if exc.status >= 500:
+            raise  # sharing or its database is in trouble: the batch is sent again
+        log.error("sharing refused %d %s: %s", len(batch), what, exc)
+        LOST.inc(len(batch))

@@ -1,49 +1,18 @@
-"""A report's raw engagement as CSV rows, streamed (server-side cursor), any size.
-
-One row per engagement fact of the scope and range (views, plays, downloads, re-shares and
-previews, `counted` false for a repeat inside a dedupe window) and one row per play heard
-through beacons (`listen`, with its seconds heard), in time order. A play's time is its
-start, the instant the report's listening counters attribute it to. The columns are
-`EXPORT_COLUMNS`; a listener is named as in the report's listener depth."""
+"""The rows of a report's raw engagement, streamed from a server-side cursor (any size):
+every engagement fact of the scope and range and every play heard through beacons, in time
+order (domain/exports.py says what each row becomes)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.db.stats import Scope
-from analytics.domain.listening import listener_name
 
-EXPORT_COLUMNS = (
-    "time",
-    "kind",
-    "counted",
-    "link_id",
-    "track_id",
-    "source",
-    "browser",
-    "os",
-    "device_class",
-    "listener",
-    "seconds_heard",
-    "qualified",
-    "preview_reason",
-)
-KIND_OF_TYPE = {
-    "share.clicked": "view",
-    "pack.viewed": "view",
-    "track.played": "play",
-    "track.downloaded": "download",
-    "share.recorded": "reshare",
-    "share.previewed": "preview",
-}
-LISTEN = "listen"
-ROWS_PER_CHUNK = 2000  # rows fetched from the cursor and written per chunk of the body
+ROWS_PER_CHUNK = 2000  # rows fetched from the cursor per partition
 
 EXPORT = """
     select occurred_at as at, type, counted, link_id, track_id, source, browser, os,
@@ -63,44 +32,13 @@ EXPORT = """
     order by 1"""
 
 
-def _row(r: Any) -> list[Any]:
-    kind = LISTEN if r.type == LISTEN else KIND_OF_TYPE.get(r.type, r.type)
-    who = listener_name(r.user_handle, r.who) if (r.user_handle or r.who) else ""
-    return [
-        r.at.isoformat(),
-        kind,
-        "true" if r.counted else "false",
-        r.link_id or "",
-        r.track_id or "",
-        r.source or "",
-        r.browser or "unknown",
-        r.os or "unknown",
-        r.device_class or "unknown",
-        who,
-        "" if r.seconds_heard is None else round(r.seconds_heard, 1),
-        "" if r.qualified is None else ("true" if r.qualified else "false"),
-        r.reason or "",
-    ]
-
-
-async def csv_chunks(
-    sessions: async_sessionmaker[AsyncSession], scope: Scope
-) -> AsyncIterator[bytes]:
-    """The header row, then the rows in chunks as the cursor yields them."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    yield buffer.getvalue().encode()
+async def engagement_rows(session: AsyncSession, scope: Scope) -> AsyncIterator[Sequence[Any]]:
+    """The scope's rows, a partition of up to ROWS_PER_CHUNK at a time."""
     start, end = scope.bounds()
-    query = text(EXPORT.format(column=scope.column))
-    async with sessions() as session, session.begin():
-        result = await session.stream(
-            query,
-            {"scope_id": scope.value, "start": start, "end": end},
-            execution_options={"yield_per": ROWS_PER_CHUNK},
-        )
-        async for rows in result.partitions():
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerows(_row(r) for r in rows)
-            yield buffer.getvalue().encode()
+    result = await session.stream(
+        text(EXPORT.format(column=scope.column)),
+        {"scope_id": scope.value, "start": start, "end": end},
+        execution_options={"yield_per": ROWS_PER_CHUNK},
+    )
+    async for rows in result.partitions():
+        yield rows

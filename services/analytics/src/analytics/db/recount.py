@@ -29,7 +29,7 @@ RECOUNT = """
 
 
 async def recount_unique_visitors(session: AsyncSession) -> int:
-    """Set every link's counter to its number of visitors; returns how many changed."""
-    async with session.begin():
-        await session.execute(text(LOCK))
-        return int((await session.execute(text(RECOUNT))).scalar_one())
+    """Set every link's counter to its number of visitors, in the caller's transaction (the
+    lock is held until it ends); returns how many changed."""
+    await session.execute(text(LOCK))
+    return int((await session.execute(text(RECOUNT))).scalar_one())

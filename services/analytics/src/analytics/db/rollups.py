@@ -105,12 +105,12 @@ def rebuild_statements() -> list[str]:
 
 
 async def rebuild(session: AsyncSession) -> int:
-    """Recompute the rollups from every fact; returns the daily rows written."""
-    async with session.begin():
-        for statement in rebuild_statements():
-            await session.execute(text(statement))
-        return int(
-            (
-                await session.execute(text("select count(*) from analytics.engagement_daily"))
-            ).scalar_one()
-        )
+    """Recompute the rollups from every fact, in the caller's transaction (it must be
+    one: the lock is held until it ends); returns the daily rows written."""
+    for statement in rebuild_statements():
+        await session.execute(text(statement))
+    return int(
+        (
+            await session.execute(text("select count(*) from analytics.engagement_daily"))
+        ).scalar_one()
+    )

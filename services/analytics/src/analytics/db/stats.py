@@ -4,11 +4,11 @@ reads, in a fixed number of statements (six), what ingest keeps per scope: the d
 engagement counters (totals, sources, devices, previews, series: a few rows per day, never
 a row per fact), the all-time uniques (one row; a date range counts distinct keys over its
 facts), the daily listening counters (a row per day, however many beacons) and, for the
-per-listener depth, each listener's kept union (all time) or the range's plays."""
+per-listener depth, each listener's kept union (all time) or the range's plays. These are
+queries only: domain/reports.py makes the report of what they read."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
@@ -30,26 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics.db.models import SIGNED_IN_PLAY, link_stats, scope_uniques
 from analytics.db.models import engagement_daily as daily_rollup
 from analytics.db.models import engagement_facts as facts
-from analytics.domain.batch import COUNTER_OF, PREVIEWED
-from analytics.domain.listening import completion, listener_name
-from contracts.api.analytics import (
-    Activity,
-    CompletionBuckets,
-    Counters,
-    DailyCounters,
-    Devices,
-    Excluded,
-    LinkPlays,
-    ListenerDepth,
-    Listeners,
-    Listening,
-    SignedInListener,
-)
-from contracts.dto import LinkStats
+from analytics.domain.batch import PREVIEWED
+from analytics.domain.reports import ReportRows
 
-COUNTER_BY_TYPE = {model.TYPE: counter for model, counter in COUNTER_OF.items()}
-COUNTERS = ("views", "plays", "downloads", "reshares")
-UNKNOWN = "unknown"
 DEPTH_LIMIT = 100
 SCOPE_OF_COLUMN = {"link_id": "link", "pack_id": "pack", "track_id": "track"}
 NO_UNIQUES = SimpleNamespace(visitors=0, sessions=0, anonymous_listeners=0)
@@ -93,9 +76,10 @@ LISTENER_DEPTH_ALL_TIME = text("""
     limit :limit""")
 
 
-async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[str, LinkStats]:
+async def link_stats_rows(session: AsyncSession, link_ids: list[str]) -> list[Any]:
+    """Each asked-for link's counters (zeros for a link with none yet), one statement."""
     if not link_ids:
-        return {}
+        return []
     wanted = (
         func.unnest(literal(link_ids, ARRAY(String)))
         .table_valued("link_id")
@@ -111,19 +95,7 @@ async def stats_for_links(session: AsyncSession, link_ids: list[str]) -> dict[st
         func.coalesce(link_stats.c.qualified_plays, 0).label("qualified_plays"),
         func.coalesce(link_stats.c.previews, 0).label("previews"),
     ).select_from(wanted.outerjoin(link_stats, link_stats.c.link_id == wanted.c.link_id))
-    rows = (await session.execute(stmt)).all()
-    return {
-        row.link_id: LinkStats(
-            views=row.views,
-            plays=row.plays,
-            downloads=row.downloads,
-            reshares=row.reshares,
-            unique_visitors=row.unique_visitors,
-            qualified_plays=row.qualified_plays,
-            previews=row.previews,
-        )
-        for row in rows
-    }
+    return list((await session.execute(stmt)).all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,17 +140,8 @@ class Scope:
         return start, end
 
 
-def _totals(rows: Any) -> dict[str, int]:
-    totals = dict.fromkeys(COUNTERS, 0)
-    for row in rows:
-        counter = COUNTER_BY_TYPE.get(row.type)
-        if counter:
-            totals[counter] += int(row.n)
-    return totals
-
-
-async def report(session: AsyncSession, scope: Scope) -> Activity:
-    """Totals, uniques, listeners, sources and a UTC daily series for one scope."""
+async def report_rows(session: AsyncSession, scope: Scope) -> ReportRows:
+    """What one scope's report reads, in six statements."""
     where = scope.where()
     counted = func.count().filter(facts.c.counted)
     uniques = await _uniques(session, scope)
@@ -211,7 +174,6 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
             .group_by(daily_rollup.c.day, daily_rollup.c.type)
         )
     ).all()
-
     days = (
         await session.execute(
             LISTENING_DAYS,
@@ -223,35 +185,13 @@ async def report(session: AsyncSession, scope: Scope) -> Activity:
             },
         )
     ).all()
-    depth = await _listener_depth(session, scope)
-
-    by_source: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for row in by_type:
-        if counter := COUNTER_BY_TYPE.get(row.type):
-            by_source[row.source or UNKNOWN][counter] += int(row.n)
-    previews: dict[str, int] = defaultdict(int)
-    for row in by_type:
-        if row.type == PREVIEWED:
-            previews[str(row.reason or UNKNOWN)] += int(row.n)
-    return Activity(
-        totals=Counters(**_totals(by_type)),
-        unique_visitors=int(uniques.visitors),
-        unique_sessions=int(uniques.sessions),
-        listeners=Listeners(
-            signed_in=[
-                SignedInListener(
-                    handle=r.user_handle, display_name=r.user_display_name, plays=int(r.plays)
-                )
-                for r in listeners
-            ],
-            anonymous=int(uniques.anonymous_listeners),
-        ),
-        by_source={source: Counters(**counts) for source, counts in by_source.items()},
-        daily=_series(daily, scope, {r.day: int(r.qualified_plays) for r in days}),
-        listening=_listening(days),
-        listener_depth=depth,
-        devices=_devices(by_type),
-        excluded=Excluded(previews=sum(previews.values()), by_reason=dict(previews)),
+    return ReportRows(
+        uniques=uniques,
+        listeners=list(listeners),
+        by_type=list(by_type),
+        daily=list(daily),
+        listening_days=list(days),
+        depth=await _listener_depth(session, scope),
     )
 
 
@@ -292,43 +232,7 @@ async def _uniques(session: AsyncSession, scope: Scope) -> Any:
     ).one()
 
 
-def _devices(rows: Any) -> Devices:
-    """People's counted engagements (previews are apart) by browser, OS and device class."""
-    devices = Devices()
-    for row in rows:
-        if row.type == PREVIEWED or not row.n:
-            continue
-        for breakdown, value in (
-            (devices.by_browser, row.browser),
-            (devices.by_os, row.os),
-            (devices.by_device_class, row.device_class),
-        ):
-            key = value or UNKNOWN
-            breakdown[key] = breakdown.get(key, 0) + int(row.n)
-    return devices
-
-
-def _listening(days: Any) -> Listening:
-    """Totals of the scope's daily listening counters over the range."""
-    total: dict[str, float] = defaultdict(float)
-    for row in days:
-        for name, value in row._mapping.items():
-            if name != "day":
-                total[name] += value
-    depth_plays = int(total["depth_plays"])
-    return Listening(
-        play_starts=int(total["play_starts"]),
-        qualified_plays=int(total["qualified_plays"]),
-        average_seconds_heard=round(total["seconds_heard"] / depth_plays, 1)
-        if depth_plays
-        else 0.0,
-        completion=CompletionBuckets(
-            **{f"reached_{p}": int(total[f"reached_{p}"]) for p in (25, 50, 75, 100)}
-        ),
-    )
-
-
-async def _listener_depth(session: AsyncSession, scope: Scope) -> list[ListenerDepth]:
+async def _listener_depth(session: AsyncSession, scope: Scope) -> list[Any]:
     """All time: from `listener_tracks` (a hundred index entries); a range: the union over
     the scope's plays that started in it (a row per play of the range)."""
     start, end = scope.bounds()
@@ -340,40 +244,10 @@ async def _listener_depth(session: AsyncSession, scope: Scope) -> list[ListenerD
     else:
         query = text(LISTENER_DEPTH.format(column=scope.column, limit=DEPTH_LIMIT))
         rows = await session.execute(query, {"scope_id": scope.value, "start": start, "end": end})
-    return [
-        ListenerDepth(
-            listener=listener_name(r.handle if r.signed_in else None, r.listener_key),
-            signed_in=bool(r.signed_in),
-            display_name=r.display_name if r.signed_in else None,
-            track_id=r.track_id,
-            plays=int(r.plays),
-            seconds_heard=round(float(r.seconds), 1),
-            furthest_seconds=round(float(r.furthest), 1),
-            completion=round(completion(float(r.seconds), r.duration) or 0.0, 3),
-        )
-        for r in rows
-    ]
+    return list(rows)
 
 
-def _series(rows: Any, scope: Scope, qualified: dict[date, int]) -> list[DailyCounters]:
-    """One entry per UTC day from the range's start (or first activity) to its end."""
-    per_day: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for row in rows:
-        if counter := COUNTER_BY_TYPE.get(row.type):
-            per_day[row.day][counter] += int(row.n)
-    for day, n in qualified.items():
-        per_day[day]["qualified_plays"] = n
-    if not per_day and (scope.start is None or scope.end is None):
-        return []
-    first = scope.start or min(per_day)
-    last = scope.end or max(per_day)
-    if (last - first).days > 366:
-        first = last - timedelta(days=366)
-    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
-    return [DailyCounters(date=day, **per_day.get(day, {})) for day in days]
-
-
-async def track_links(session: AsyncSession, scope: Scope) -> list[LinkPlays]:
+async def track_links(session: AsyncSession, scope: Scope) -> list[Any]:
     """Plays of a track per link they came through (None: no link)."""
     rows = await session.execute(
         select(
@@ -383,4 +257,4 @@ async def track_links(session: AsyncSession, scope: Scope) -> list[LinkPlays]:
         .group_by(facts.c.link_id, facts.c.link_kind)
         .order_by(func.count().desc())
     )
-    return [LinkPlays(link_id=r.link_id, link_kind=r.link_kind, plays=int(r.plays)) for r in rows]
+    return list(rows)

@@ -17,7 +17,7 @@ from contracts.api.listens import MAX_LISTEN_BODY_BYTES, ListenBatch, ListensAcc
 from contracts.errors import ErrorCode
 from gateway.auth import provide_optional_caller
 from gateway.context import GatewayContext
-from gateway.engagement import agent_of
+from gateway.domain.engagement import agent_of
 from gateway.listens import LISTEN_BEACONS
 from servicekit.errors import ApiError
 from servicekit.tracing import current_trace_id

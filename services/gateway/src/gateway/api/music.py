@@ -19,7 +19,7 @@ from gateway.auth import Membership
 from gateway.context import GatewayContext
 from gateway.forwarding import UPLOAD_ROUTE, forward_as
 from gateway.multipart import AUDIO_PARTS, IMAGE_PARTS, multipart_form
-from gateway.share_links import create_track_link, list_links_with_stats, revoke_link
+from gateway.service.share_links import create_track_link, list_links_with_stats, revoke_link
 
 Req = Request[Any, Any, Any]
 

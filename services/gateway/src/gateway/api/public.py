@@ -25,14 +25,15 @@ from contracts.api.sharing import (
 )
 from contracts.dto import SignedUrl, TrackLinkView
 from contracts.errors import ErrorCode
-from gateway.auth import SESSION_COOKIE_OK, actor, provide_optional_caller
+from gateway.auth import SESSION_COOKIE_OK, provide_optional_caller
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
 from gateway.media import BoundedStream
-from gateway.public_access import open_track_link as shared_open_track_link
-from gateway.public_access import preview_of, to_sharing
+from gateway.service.public_access import open_track_link as shared_open_track_link
+from gateway.service.public_access import preview_of, to_sharing
+from gateway.service.share_links import create_ref_share
 from servicekit.errors import ApiError
-from servicekit.internal import MEDIA_LINK_HEADER, MEDIA_SUBJECT_HEADER, ORG_ID_HEADER
+from servicekit.internal import MEDIA_LINK_HEADER, MEDIA_SUBJECT_HEADER
 from servicekit.upstream import error_from_response, segment
 
 Req = Request[Any, Any, Any]
@@ -80,7 +81,7 @@ AccessCode = Annotated[
 async def open_track_link(
     request: Req, token: str, caller: Caller | None, ctx: GatewayContext
 ) -> Response[TrackLinkView]:
-    """The track share payload as JSON; the rules are in public_access.py."""
+    """The track share payload as JSON; the rules are in service/public_access.py."""
     view = await shared_open_track_link(request, token, caller, ctx)
     return cast("Response[TrackLinkView]", Response(view, media_type="application/json"))
 
@@ -331,13 +332,7 @@ class RefSharesController(Controller):
     @post("/shares", status_code=201)
     async def create(self, track_id: str, caller: Caller, ctx: GatewayContext) -> RefShareCreated:
         """A new 8-character code and the track URL with `?ref=CODE`."""
-        upstream = await ctx.sharing.request(
-            "POST",
-            f"/internal/tracks/{segment(track_id)}/shares",
-            actor=actor(caller),
-            headers={ORG_ID_HEADER: caller.personal_organization_id or ""},
-        )
-        return RefShareCreated.model_validate_json(upstream.content)
+        return await create_ref_share(ctx, caller, track_id)
 
     @post("/shares/{code:str}/click", status_code=200)
     async def click(

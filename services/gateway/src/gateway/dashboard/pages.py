@@ -1,8 +1,9 @@
 """The dashboard's pages (`/app/…`): sign-in, my links, one link's (pack's, track's)
 analytics, new links, revoking, and the live stream of a link page.
 
-Every number comes from the routes the JSON API uses (gateway/share_links.py,
-gateway/api/analytics.py), acting for the signed-in artist in their own organization.
+Every number comes from the service functions the JSON API uses
+(gateway/service/share_links.py, gateway/service/reports.py; gateway/service/dashboard.py
+for the titles and the filtered list), acting for the signed-in artist in their own organization.
 Pages render with the share pages' templates, assets and headers (gateway/web)."""
 
 from __future__ import annotations
@@ -20,37 +21,25 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from pydantic import ValidationError
 
-from contracts.api.analytics import LinkReport, PackReport, Report, TrackReport
-from contracts.api.catalog import PackPage, TrackPage
+from contracts.api.analytics import LinkReport, Report
 from contracts.dto import ShareLinkSummary
 from contracts.errors import ErrorCode, default_status
-from gateway.api.analytics import _report as analytics_report
-from gateway.auth import Membership, actor
+from gateway.auth import Membership
 from gateway.context import GatewayContext
 from gateway.dashboard import forms, sessions
 from gateway.dashboard.live import LiveReports
 from gateway.dashboard.reports import render_report
 from gateway.dashboard.sessions import SignedIn
-from gateway.share_links import (
-    create_pack_link,
-    create_track_link,
-    get_link,
-    link_stats,
-    list_links,
-    revoke_link,
-    with_stats,
-)
+from gateway.service import reports
+from gateway.service.dashboard import PAGE_SIZE, links_with_stats, titles, unavailable
+from gateway.service.share_links import create_pack_link, create_track_link, get_link, revoke_link
 from gateway.web.pages import origin, page_headers, render
 from gateway.web.templating import ENVIRONMENT
 from gateway.web.views import Page
 from servicekit.errors import ApiError
-from servicekit.internal import ORG_ROLE_HEADER
-from servicekit.upstream import segment
 
 log = logging.getLogger(__name__)
 Req = Request[Any, Any, Any]
-PAGE_SIZE = 20
-SCAN_PAGE = 100  # a filtered list reads sharing's pages this size (it has no filter yet)
 KINDS = {"track": "Track", "pack": "Pack", "ref": "Ref code", "split_sheet": "Split sheet"}
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -104,10 +93,6 @@ def app_page(
     )
 
 
-def unavailable(exc: ApiError) -> bool:
-    return default_status(exc.code) >= 500
-
-
 def on_sign_in_required(request: Req, _: Exception) -> Response[Any]:
     if request.scope["path"].endswith("/events"):
         return Response(b"", status_code=204)  # EventSource stops on 204
@@ -149,65 +134,6 @@ def on_api_error(request: Req, exc: Exception) -> Response[bytes]:
         )
     message = exc.system_message if isinstance(exc, ApiError) else ""
     return problem_response(status, "That didn't work", str(message))
-
-
-async def _catalog_page(ctx: GatewayContext, m: Membership, kind: str, model: Any) -> Any:
-    found = await ctx.catalog.request(
-        "GET",
-        f"/internal/orgs/{segment(m.organization_id)}/{kind}",
-        params={"limit": "100"},
-        actor=actor(m.caller),
-        headers={ORG_ROLE_HEADER: m.role},
-    )
-    return model.model_validate_json(found.content)
-
-
-async def titles(ctx: GatewayContext, m: Membership) -> tuple[dict[str, str], dict[str, str]]:
-    """The artist's tracks and packs by id (their newest 100 of each), for names and filters."""
-    tracks, packs = await asyncio.gather(
-        _catalog_page(ctx, m, "tracks", TrackPage), _catalog_page(ctx, m, "packs", PackPage)
-    )
-    return {t.id: t.title for t in tracks.items}, {p.id: p.title for p in packs.items}
-
-
-async def filtered_links(
-    ctx: GatewayContext, m: Membership, kind: str, track: str, pack: str, offset: int
-) -> tuple[list[ShareLinkSummary], int]:
-    """A page of links, newest first; with a filter, sharing's list is read through (it has
-    no filter of its own yet) and the matching page taken from it."""
-    if not (kind or track or pack):
-        listed = await list_links(ctx, m, PAGE_SIZE, offset)
-        return listed.items, listed.total
-    matching: list[ShareLinkSummary] = []
-    scanned, total = 0, 1
-    while scanned < total:
-        listed = await list_links(ctx, m, SCAN_PAGE, scanned)
-        total, scanned = listed.total, scanned + SCAN_PAGE
-        matching += [
-            item
-            for item in listed.items
-            if (not kind or item.kind == kind)
-            and (not track or item.track_id == track)
-            and (not pack or item.pack_id == pack)
-        ]
-        if not listed.items:
-            break
-    return matching[offset : offset + PAGE_SIZE], len(matching)
-
-
-async def links_with_stats(
-    ctx: GatewayContext, m: Membership, kind: str, track: str, pack: str, offset: int
-) -> tuple[list[ShareLinkSummary], int, bool]:
-    """The page of links with their numbers (asked for as soon as the page is known, while
-    the titles are still on their way); True when analytics could not be reached."""
-    items, total = await filtered_links(ctx, m, kind, track, pack, offset)
-    try:
-        with_stats(items, await link_stats(ctx, [item.id for item in items]))
-    except ApiError as exc:
-        if not unavailable(exc):
-            raise
-        return items, total, True
-    return items, total, False
 
 
 def link_url(base: str, link: ShareLinkSummary) -> str | None:
@@ -330,9 +256,7 @@ class DashboardController(Controller):
         signed_in = await require_session(request, ctx)
         m = membership_of(signed_in)
         found = await get_link(ctx, m, link_id)
-        report, fragment = await self._report(
-            ctx, m, "links", link_id, f"/internal/orgs/{segment(m.organization_id)}/shares"
-        )
+        report, fragment = await self._report(ctx, m, "links", link_id)
         tracks, packs = await titles(ctx, m)
         return app_page(
             "app/link.html",
@@ -350,9 +274,7 @@ class DashboardController(Controller):
     async def pack(self, request: Req, pack_id: str, ctx: GatewayContext) -> Template:
         signed_in = await require_session(request, ctx)
         m = membership_of(signed_in)
-        report, fragment = await self._report(
-            ctx, m, "packs", pack_id, f"/internal/orgs/{segment(m.organization_id)}/packs"
-        )
+        report, fragment = await self._report(ctx, m, "packs", pack_id)
         _, packs = await titles(ctx, m)
         return app_page(
             "app/target.html",
@@ -368,9 +290,7 @@ class DashboardController(Controller):
     async def track(self, request: Req, track_id: str, ctx: GatewayContext) -> Template:
         signed_in = await require_session(request, ctx)
         m = membership_of(signed_in)
-        report, fragment = await self._report(
-            ctx, m, "tracks", track_id, f"/internal/orgs/{segment(m.organization_id)}/tracks"
-        )
+        report, fragment = await self._report(ctx, m, "tracks", track_id)
         tracks, _ = await titles(ctx, m)
         return app_page(
             "app/target.html",
@@ -383,27 +303,12 @@ class DashboardController(Controller):
         )
 
     async def _report(
-        self, ctx: GatewayContext, m: Membership, kind: str, target: str, owner_prefix: str
+        self, ctx: GatewayContext, m: Membership, kind: reports.Kind, target: str
     ) -> tuple[Report | None, str | None]:
         """The report and its fragment, or (None, None) while analytics is down; 404 when
         the owner does not know the target in this organization."""
-        models: dict[str, type[Report]] = {
-            "links": LinkReport,
-            "packs": PackReport,
-            "tracks": TrackReport,
-        }
-        model = models[kind]
-        owner = ctx.sharing if kind == "links" else ctx.catalog
         try:
-            report = await analytics_report(
-                ctx,
-                owner,
-                f"{owner_prefix}/{segment(target)}",
-                f"/internal/stats/{kind}/{segment(target)}",
-                m,
-                (None, None),
-                model,
-            )
+            report = await reports.report(ctx, m, kind, target)
         except ApiError as exc:
             if not unavailable(exc):
                 raise
@@ -530,8 +435,7 @@ def live_reports(ctx: GatewayContext) -> LiveReports:
     """The one poller per watched link, reading what the link page's report reads."""
 
     async def fetch(link_id: str) -> bytes:
-        answer = await ctx.analytics.request("GET", f"/internal/stats/links/{segment(link_id)}")
-        return answer.content
+        return await reports.link_report_body(ctx, link_id)
 
     def rendered(body: bytes) -> str:
         return render_report(LinkReport.model_validate_json(body))

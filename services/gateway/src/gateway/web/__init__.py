@@ -1,2 +1,2 @@
 """The web pages a person opens from a link: server-rendered from the same rules as the
-JSON public surfaces (gateway/public_access.py), with one stylesheet and one script."""
+JSON public surfaces (gateway/service/public_access.py), with one stylesheet and one script."""

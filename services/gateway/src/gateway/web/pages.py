@@ -1,5 +1,5 @@
 """The pages a link opens: `/t/{token}`, `/p/{slug}`, `/s/{token}`, `/tracks/{id}`, their
-embeds and oEmbed. Every lookup goes through gateway/public_access.py, the rules of the
+embeds and oEmbed. Every lookup goes through gateway/service/public_access.py, the rules of the
 JSON surfaces: the same rate budgets, the same view counting, the same answers.
 
 A link-preview fetcher, a bot, a HEAD request or a prefetch gets the page (and so the card)
@@ -22,10 +22,15 @@ from pydantic import BaseModel
 from contracts.api.sharing import Acknowledged, PackPresentation, SplitSheetLinkView
 from contracts.dto import SignedUrl, TrackLinkView
 from contracts.errors import ErrorCode, default_status
-from gateway.api.public_catalog import public_track
 from gateway.auth import provide_optional_caller
 from gateway.context import GatewayContext
-from gateway.public_access import open_track_link, preview_of, to_sharing
+from gateway.service.public_access import (
+    open_track_link,
+    preview_of,
+    public_playback_url,
+    to_sharing,
+)
+from gateway.service.public_catalog import public_track
 from gateway.web.templating import ENVIRONMENT
 from gateway.web.views import Page, card
 from servicekit.errors import ApiError
@@ -393,23 +398,9 @@ def signed_answer(request: Req, signed: SignedUrl) -> Response[Any]:
 
 
 async def public_playback(request: Req, track_id: str, ctx: GatewayContext) -> Response[Any]:
-    """A public track's signed streaming URL, for its page's player: no link, so nothing
-    is counted here (a listener's play on that page is reported as SPEC §3's plays and
-    §9's beacons say). Charged to the client's lookup budget like any lookup."""
+    """A public track's signed streaming URL, for its page's player (nothing counted)."""
     client = ctx.proxies.client_address(request.scope)
-    async with ctx.limiters.attempt(client, f"track/{track_id}") as attempt:
-        try:
-            upstream = await ctx.catalog.request(
-                "GET", f"/internal/tracks/{segment(track_id)}/public-playback-url"
-            )
-        except ApiError as exc:
-            if exc.code is ErrorCode.RESOURCE_NOT_FOUND:
-                await attempt.lookup_failed()
-            elif default_status(exc.code) < 500:
-                attempt.found()
-            raise
-        attempt.succeeded()
-    return signed_answer(request, SignedUrl.model_validate_json(upstream.content))
+    return signed_answer(request, await public_playback_url(ctx, client, track_id))
 
 
 class PlaybackController(Controller):

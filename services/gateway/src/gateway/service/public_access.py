@@ -10,16 +10,19 @@ from typing import Any, TypeVar
 from litestar import Request
 from pydantic import BaseModel
 
+from contracts.dto import SignedUrl
 from contracts.errors import ErrorCode, default_status
 from contracts.events import PreviewReason
 from gateway.auth import actor
 from gateway.context import GatewayContext
 from gateway.db.identity import Caller
-from gateway.engagement import agent_of, preview_reason
+from gateway.domain.engagement import agent_of, preview_reason
+from gateway.ratelimit import Attempt
 from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
 from servicekit.internal import DEVICE_HEADER, ENGAGEMENT_HEADER, NOT_A_VISIT
 from servicekit.tracing import current_trace_id
+from servicekit.upstream import segment
 
 Req = Request[Any, Any, Any]
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -35,7 +38,7 @@ def forwarded(query: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 def preview_of(request: Req) -> PreviewReason | None:
     """Why opening a link with this request is not a person's view, or None when it is
-    (gateway/engagement.py): every surface that opens links asks this."""
+    (gateway/domain/engagement.py): every surface that opens links asks this."""
     return preview_reason(request.method, request.headers)
 
 
@@ -95,15 +98,37 @@ async def to_sharing(
                 headers=headers,
             )
         except ApiError as exc:
-            if exc.code in LOOKUP_FAILURES:
-                await attempt.lookup_failed()
-            elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
-                attempt.code_refused()
-            elif default_status(exc.code) < 500:
-                attempt.found()
+            await refused(attempt, exc)
             raise
         attempt.succeeded()
     return answer.model_validate_json(upstream.content)
+
+
+async def refused(attempt: Attempt, exc: ApiError) -> None:
+    """What a refused lookup is charged: a failed lookup (nothing found), a wrong access
+    code, or, for any other refusal, a lookup that found something; a 5xx charges nothing."""
+    if exc.code in LOOKUP_FAILURES:
+        await attempt.lookup_failed()
+    elif exc.code is ErrorCode.ACCESS_CODE_INVALID:
+        attempt.code_refused()
+    elif default_status(exc.code) < 500:
+        attempt.found()
+
+
+async def public_playback_url(ctx: GatewayContext, client: str, track_id: str) -> SignedUrl:
+    """A public track's signed streaming URL, for its page's player: no link, so nothing
+    is counted (a listener's play on that page is reported as SPEC §3's plays and §9's
+    beacons say). Charged to the client's lookup budget like any lookup."""
+    async with ctx.limiters.attempt(client, f"track/{track_id}") as attempt:
+        try:
+            upstream = await ctx.catalog.request(
+                "GET", f"/internal/tracks/{segment(track_id)}/public-playback-url"
+            )
+        except ApiError as exc:
+            await refused(attempt, exc)
+            raise
+        attempt.succeeded()
+    return SignedUrl.model_validate_json(upstream.content)
 
 
 async def open_track_link(

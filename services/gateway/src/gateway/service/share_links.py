@@ -1,12 +1,13 @@
 """An organization's share links with their numbers: what `GET /v1/music/{org}/shares`
 answers and the dashboard's link list shows, from one definition. One call to sharing for
-the page, one to analytics for all of its stats."""
+the page, one to analytics for all of its stats. Creating and revoking links (and a
+signed-in listener's ref codes) go through here too."""
 
 from __future__ import annotations
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
-from contracts.api.sharing import CreatePackLink, PackLinkCreated
+from contracts.api.sharing import CreatePackLink, PackLinkCreated, RefShareCreated
 from contracts.dto import (
     CreateTrackLink,
     LinkStats,
@@ -16,7 +17,8 @@ from contracts.dto import (
 )
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
-from servicekit.internal import ORG_ROLE_HEADER
+from gateway.db.identity import Caller
+from servicekit.internal import ORG_ID_HEADER, ORG_ROLE_HEADER
 from servicekit.upstream import segment
 
 LINK_STATS = TypeAdapter(dict[str, LinkStats])
@@ -71,29 +73,29 @@ async def create_track_link(
     ctx: GatewayContext, membership: Membership, track_id: str, options: CreateTrackLink
 ) -> ShareLinkCreated:
     """A track link; the raw token is in this answer only."""
-    org = segment(membership.organization_id)
-    upstream = await ctx.sharing.request(
-        "POST",
-        f"/internal/orgs/{org}/tracks/{segment(track_id)}/share",
-        actor=actor(membership.caller),
-        headers={ORG_ROLE_HEADER: membership.role, "content-type": "application/json"},
-        content=options.model_dump_json(exclude_unset=True),
-    )
-    return ShareLinkCreated.model_validate_json(upstream.content)
+    created = await _create(ctx, membership, f"tracks/{segment(track_id)}", options)
+    return ShareLinkCreated.model_validate_json(created)
 
 
 async def create_pack_link(
     ctx: GatewayContext, membership: Membership, pack_id: str, options: CreatePackLink
 ) -> PackLinkCreated:
-    org = segment(membership.organization_id)
+    created = await _create(ctx, membership, f"packs/{segment(pack_id)}", options)
+    return PackLinkCreated.model_validate_json(created)
+
+
+async def _create(
+    ctx: GatewayContext, membership: Membership, target: str, options: BaseModel
+) -> bytes:
+    """Sharing's answer to sharing `target` (with the caller's role: sharing checks it)."""
     upstream = await ctx.sharing.request(
         "POST",
-        f"/internal/orgs/{org}/packs/{segment(pack_id)}/share",
+        f"/internal/orgs/{segment(membership.organization_id)}/{target}/share",
         actor=actor(membership.caller),
         headers={ORG_ROLE_HEADER: membership.role, "content-type": "application/json"},
         content=options.model_dump_json(exclude_unset=True),
     )
-    return PackLinkCreated.model_validate_json(upstream.content)
+    return upstream.content
 
 
 async def revoke_link(ctx: GatewayContext, membership: Membership, link_id: str) -> None:
@@ -108,3 +110,14 @@ async def revoke_link(ctx: GatewayContext, membership: Membership, link_id: str)
     )
     ctx.track_link_opens.cache.link_revoked(link_id)
     ctx.media_access.cache.link_gone(link_id)  # and its media URLs stop playing
+
+
+async def create_ref_share(ctx: GatewayContext, caller: Caller, track_id: str) -> RefShareCreated:
+    """A ref code (plyr.fm) of a public track, made in the caller's personal organization."""
+    upstream = await ctx.sharing.request(
+        "POST",
+        f"/internal/tracks/{segment(track_id)}/shares",
+        actor=actor(caller),
+        headers={ORG_ID_HEADER: caller.personal_organization_id or ""},
+    )
+    return RefShareCreated.model_validate_json(upstream.content)
