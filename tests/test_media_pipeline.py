@@ -22,9 +22,9 @@ from catalog.db.models import storage_deletions
 from catalog.domain.media_assets import media_keys
 from catalog.infra_errors import is_infrastructure_error
 from catalog.media import MediaRejected
+from catalog.service.media_worker import MediaWorker
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
-from catalog.worker import MediaWorker
 from contracts.events import MediaJob
 from devstack.processes import free_port
 from devstack.suite import Suite
@@ -354,8 +354,8 @@ def test_two_runs_of_one_job_leave_the_winners_renditions_in_place(
         async with worker_in_process(suite, monkeypatch) as worker:
             await put_objects(worker, run_a)
             await put_objects(worker, run_b)
-            await worker._finish(job, media=run_a, values={})
-            await worker._finish(job, media=run_b, values={})
+            await worker.finish(job, media=run_a, values={})
+            await worker.finish(job, media=run_b, values={})
 
     run_sql(
         database,
@@ -398,7 +398,7 @@ def test_a_run_that_commits_takes_its_keys_off_the_removal_schedule(
     async def race() -> None:
         async with worker_in_process(suite, monkeypatch) as worker:
             await put_objects(worker, run_b)
-            await worker._finish(job, failed="run A gave up")
+            await worker.finish(job, failed="run A gave up")
             async with worker.sessions() as session:
                 found = await session.scalars(
                     select(storage_deletions.c.key).where(
@@ -406,7 +406,7 @@ def test_a_run_that_commits_takes_its_keys_off_the_removal_schedule(
                     )
                 )
                 scheduled_after_failure.update(found)
-            await worker._finish(job, media=run_b, values={})
+            await worker.finish(job, media=run_b, values={})
 
     run_sql(
         database,

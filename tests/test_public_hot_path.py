@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from contracts import topics
 from contracts.ids import new_event_id
 from devstack.suite import Suite
+from gateway.settings import GatewaySettings
 from servicekit.internal import INTERNAL_TOKEN_HEADER, USER_ID_HEADER
 from tests.conftest import (
     BROWSER_AGENT,
@@ -27,9 +28,14 @@ from tests.conftest import (
     gateway_metric,
     link_stats,
     read_events,
+    revoked_behind_the_gateways_back,
     upload,
     warm,
 )
+
+# a revocation's event reaches the gateway well within this; a cached entry the event did
+# not reach would open until the cache's TTL (GatewaySettings.track_link_cache_ttl_seconds)
+EVENT_TRIP = 0.6 * GatewaySettings.model_fields["track_link_cache_ttl_seconds"].default
 
 
 def share(api: httpx.Client, artist: Artist, track: dict[str, Any] | None = None) -> dict[str, str]:
@@ -129,18 +135,13 @@ def test_a_cached_link_is_served_without_sharing_and_still_counted(
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    opened = warm(api, suite.ops_url("gateway"), link["token"])
+    opened = warm(api, suite, link)
     first = open_link(api, link["token"], "b")
-    resolves = batched(suite.ops_url("gateway"), "sharing.track_link_resolve")[1]
-    hits = gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total")
-    for n in range(20):
-        again = open_link(api, link["token"], f"b{n}")
-        assert again.status_code == 200 and again.content == first.content
-    assert batched(suite.ops_url("gateway"), "sharing.track_link_resolve")[1] == resolves
-    assert (
-        gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total") - hits
-        == 20
-    )
+    # sharing would refuse every one of these: only the gateway's cache can answer them
+    with revoked_behind_the_gateways_back(suite, link["id"]):
+        for n in range(20):
+            again = open_link(api, link["token"], f"b{n}")
+            assert again.status_code == 200 and again.content == first.content
     eventually(lambda: link_stats(api, artist, link["id"])["views"] == opened + 21)
 
 
@@ -149,7 +150,7 @@ def test_revoking_through_the_gateway_stops_a_cached_link_at_once(
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    warm(api, suite.ops_url("gateway"), link["token"])
+    warm(api, suite, link)
     revoke = api.delete(
         f"/v1/music/{artist.organization_id}/shares/{link['id']}", headers=artist.headers
     )
@@ -163,13 +164,14 @@ def test_a_revocation_the_gateway_did_not_see_arrives_by_share_lifecycle(
     """As when another gateway replica revoked it: only the event reaches this one."""
     artist = new_artist()
     link = share(api, artist)
-    warm(api, suite.ops_url("gateway"), link["token"])
+    warm(api, suite, link)
     revoke = httpx.delete(
         f"{suite.url('sharing')}/internal/orgs/{artist.organization_id}/shares/{link['id']}",
         headers={INTERNAL_TOKEN_HEADER: suite.internal_token, USER_ID_HEADER: artist.user_id},
     )
     assert revoke.status_code == 204, revoke.text
-    eventually(lambda: open_link(api, link["token"], "a").status_code == 404, timeout=10)
+    # well before the cached entry's TTL would have ended it: the event did
+    eventually(lambda: open_link(api, link["token"], "a").status_code == 404, timeout=EVENT_TRIP)
 
 
 def test_a_track_made_private_stops_its_cached_links(
@@ -178,14 +180,14 @@ def test_a_track_made_private_stops_its_cached_links(
     artist = new_artist()
     track = upload(api, artist)
     link = share(api, artist, track)
-    warm(api, suite.ops_url("gateway"), link["token"])
+    warm(api, suite, link)
     hidden = api.patch(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}",
         data={"visibility": "private"},
         headers=artist.headers,
     )
     assert hidden.status_code == 200, hidden.text
-    eventually(lambda: open_link(api, link["token"], "a").status_code == 404, timeout=10)
+    eventually(lambda: open_link(api, link["token"], "a").status_code == 404, timeout=EVENT_TRIP)
 
 
 def test_a_visit_batch_sent_twice_counts_once(
@@ -227,28 +229,22 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
     artist, visitor = new_artist(), new_artist()
     link = share(api, artist)
     route = {"service": "gateway", "method": "GET", "path": "/v1/public/track-links/{token}"}
-    warmed = warm(api, suite.ops_url("gateway"), link["token"])
+    warmed = warm(api, suite, link)
     served_before = http_requests(suite, route)
-    hits = gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total")
-    in_front = gateway_metric(suite.ops_url("gateway"), "encore_gateway_front_answers_total")
-    anonymous = api.get(
-        f"/v1/public/track-links/{link['token']}",
-        params={"visitorId": "anon", "source": "front"},
-        headers={"X-Request-ID": "req_front_layer_1"},
-    )
-    signed_in = api.get(
-        f"/v1/public/track-links/{link['token']}",
-        params={"visitorId": "known"},
-        headers=visitor.headers,
-    )
-    assert (
-        gateway_metric(suite.ops_url("gateway"), "encore_gateway_link_cache_hits_total") - hits == 2
-    )
-    # the anonymous one was answered in front, the signed-in one by the Litestar route
-    assert (
-        gateway_metric(suite.ops_url("gateway"), "encore_gateway_front_answers_total")
-        == in_front + 1
-    )
+    # both answered from the gateway's cache: sharing would refuse them now. Which of the
+    # two the front layer answered is not for a client to tell: it exists for speed
+    # (docs/benchmarks.md) and answers exactly as the route does, which is what is checked
+    with revoked_behind_the_gateways_back(suite, link["id"]):
+        anonymous = api.get(
+            f"/v1/public/track-links/{link['token']}",
+            params={"visitorId": "anon", "source": "front"},
+            headers={"X-Request-ID": "req_front_layer_1"},
+        )
+        signed_in = api.get(
+            f"/v1/public/track-links/{link['token']}",
+            params={"visitorId": "known"},
+            headers=visitor.headers,
+        )
     for response in (anonymous, signed_in):
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
@@ -257,6 +253,7 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
         assert response.headers["x-request-id"].startswith("req_")
     assert anonymous.content == signed_in.content
     assert anonymous.headers["x-request-id"] == "req_front_layer_1"  # the caller's id kept
+    assert anonymous.headers["x-encore-db-statements"] == "0"  # nothing asked of anyone
     assert signed_in.headers["x-encore-db-statements"] == "1"  # its key, looked up
     assert http_requests(suite, route) - served_before == 2  # both counted under the route
 
@@ -282,7 +279,7 @@ def test_a_rate_limited_client_is_refused_even_for_a_cached_link(
 ) -> None:
     artist = new_artist()
     link = share(api, artist)
-    warm(api, suite.ops_url("gateway"), link["token"])
+    warm(api, suite, link)
     # the lookup limit of the gateway under test is 30, and the link's first open was one
     for n in range(29):
         assert open_link(api, f"shr_{n:032x}", "guess").status_code == 404

@@ -128,7 +128,7 @@ def test_a_token_of_the_format_before_link_binding_is_refused() -> None:
     body = json.dumps({"t": "mtrack_1", "a": "audio", "d": "inline", "e": 2_000_000_000})
     raw = body.encode()
     mac = hmac.new(KEY, raw, hashlib.sha256).digest()
-    old = f"{media_tokens._b64(raw)}.{media_tokens._b64(mac)}"
+    old = ".".join(base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in (raw, mac))
     with pytest.raises(media_tokens.InvalidMediaToken, match="version"):
         media_tokens.verify(old, KEY, now=1_000)
 

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.db.models import outbox, tracks
 from catalog.db.tracks import insert_track
+from catalog.service.media_worker import MediaWorker
 from catalog.settings import CatalogSettings
 from catalog.storage import MediaStorage
-from catalog.worker import MediaWorker, register
+from catalog.worker import register
 from contracts import topics
 from contracts.events import MediaJob, wrap
 from devstack.processes import free_port

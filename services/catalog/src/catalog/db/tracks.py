@@ -136,3 +136,54 @@ async def lock_wanting_media(
             .with_for_update(skip_locked=True)
         )
     ).all()
+
+
+async def count_processing_attempt(
+    session: AsyncSession, track_id: str, audio_key: str
+) -> int | None:
+    """One more attempt at the job for `audio_key`; the attempts so far, or None when the
+    track moved on (deleted, a newer upload, or no longer processing)."""
+    attempts = await session.scalar(
+        update(tracks)
+        .where(
+            tracks.c.id == track_id,
+            tracks.c.audio_key == audio_key,
+            tracks.c.processing_state == "processing",
+        )
+        .values(processing_attempts=tracks.c.processing_attempts + 1)
+        .returning(tracks.c.processing_attempts)
+    )
+    return None if attempts is None else int(attempts)
+
+
+async def refund_processing_attempt(session: AsyncSession, track_id: str, audio_key: str) -> None:
+    """Give back an attempt an outage used (never below zero)."""
+    await session.execute(
+        update(tracks)
+        .where(
+            tracks.c.id == track_id,
+            tracks.c.audio_key == audio_key,
+            tracks.c.processing_state == "processing",
+            tracks.c.processing_attempts > 0,
+        )
+        .values(processing_attempts=tracks.c.processing_attempts - 1)
+    )
+
+
+async def lock_stuck_processing(
+    session: AsyncSession, older_than_seconds: float, limit: int
+) -> Sequence[Any]:
+    """(id, audio_key) of up to `limit` tracks `processing` whose job went out more than
+    `older_than_seconds` ago, locked; rows another transaction holds are skipped."""
+    return (
+        await session.execute(
+            select(tracks.c.id, tracks.c.audio_key)
+            .where(
+                tracks.c.processing_state == "processing",
+                tracks.c.processing_enqueued_at
+                < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds),
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()

@@ -21,35 +21,16 @@ from typing import Any
 
 from minio.error import S3Error
 from rich.progress import Progress
-from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog.db.models import albums, tracks
+from catalog.db import artwork_sizes as repo
+from catalog.db.artwork_sizes import Subject
 from catalog.media import MediaRejected
 from catalog.service import artwork
 from catalog.storage import MediaStorage
 
-
-@dataclass(frozen=True)
-class Subject:
-    """One kind of row with an image: where its original and its sizes are recorded."""
-
-    name: str
-    table: Table
-    image_key: Column[Any]
-    sizes: Column[Any]
-    prefix: str  # format string over the row id and the version directory
-
-    def wanting(self) -> Any:
-        return self.image_key.is_not(None) & self.sizes.is_(None)
-
-
-SUBJECTS = (
-    Subject(
-        "tracks", tracks, tracks.c.artwork_key, tracks.c.artwork_sizes, "tracks/{id}/artwork/{v}/"
-    ),
-    Subject("albums", albums, albums.c.cover_key, albums.c.cover_sizes, "albums/{id}/artwork/{v}/"),
-)
+# where each kind's sizes are written: over the row id and a fresh version directory
+PREFIXES = {"tracks": "tracks/{id}/artwork/{v}/", "albums": "albums/{id}/artwork/{v}/"}
 
 
 @dataclass
@@ -75,23 +56,17 @@ async def backfill_artwork(
     sessions: async_sessionmaker[AsyncSession], storage: MediaStorage, show: bool = True
 ) -> Summary:
     summary = Summary()
-    pending: list[tuple[Subject, Sequence[Any]]] = []
+    pending: list[tuple[Subject, Sequence[tuple[str, str]]]] = []
     async with sessions() as session:
-        for subject in SUBJECTS:
-            rows = (
-                await session.execute(
-                    select(subject.table.c.id, subject.image_key)
-                    .where(subject.wanting())
-                    .order_by(subject.table.c.id)
-                )
-            ).all()
+        for subject in repo.SUBJECTS:
+            rows = await repo.wanting_sizes(session, subject)
             setattr(summary, subject.name, len(rows))
             pending.append((subject, rows))
     with Progress(disable=not show) as progress:
         bar = progress.add_task("artwork sizes", total=summary.tracks + summary.albums)
         for subject, rows in pending:
-            for row in rows:
-                await _size_one(sessions, storage, subject, row.id, row[1], summary)
+            for row_id, image_key in rows:
+                await _size_one(sessions, storage, subject, row_id, image_key, summary)
                 progress.update(bar, advance=1)
     return summary
 
@@ -111,7 +86,7 @@ async def _size_one(
             raise
         summary.failed.append({"id": row_id, "reason": "The original image is missing."})
         return
-    prefix = subject.prefix.format(id=row_id, v=secrets.token_hex(8))
+    prefix = PREFIXES[subject.name].format(id=row_id, v=secrets.token_hex(8))
     try:
         sizes = await artwork.render_and_store(storage, data, prefix)
     except MediaRejected as exc:
@@ -119,16 +94,7 @@ async def _size_one(
         return
     try:
         async with sessions() as session, session.begin():
-            written = await session.execute(
-                update(subject.table)
-                .where(
-                    subject.table.c.id == row_id,
-                    subject.image_key == image_key,
-                    subject.sizes.is_(None),
-                )
-                .values({subject.sizes: sizes})
-            )
-            recorded = written.rowcount == 1  # type: ignore[attr-defined]
+            recorded = await repo.record_sizes(session, subject, row_id, image_key, sizes)
     except BaseException:
         await artwork.remove_all(storage, sizes)
         raise

@@ -11,10 +11,9 @@ import contextlib
 import logging
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog.db.models import storage_deletions
+from catalog.db import storage_deletions as repo
 from catalog.storage import MediaStorage
 
 log = logging.getLogger(__name__)
@@ -37,16 +36,7 @@ class StorageSweeper:
 
     async def sweep(self, batch: int = 100) -> int:
         async with self.sessions() as session, session.begin():
-            keys = list(
-                (
-                    await session.execute(
-                        select(storage_deletions.c.key)
-                        .order_by(storage_deletions.c.requested_at)
-                        .limit(batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).scalars()
-            )
+            keys = await repo.lock_due(session, batch)
             done = []
             for key in keys:
                 try:
@@ -54,22 +44,9 @@ class StorageSweeper:
                     done.append(key)
                 except Exception as exc:
                     log.warning("could not remove %s yet: %r", key, exc)
-            if done:
-                await session.execute(
-                    delete(storage_deletions).where(storage_deletions.c.key.in_(done))
-                )
-            failed = [k for k in keys if k not in done]
-            if failed:
-                await session.execute(
-                    update(storage_deletions)
-                    .where(storage_deletions.c.key.in_(failed))
-                    .values(attempts=storage_deletions.c.attempts + 1)
-                )
-            PENDING.set(
-                float(
-                    await session.scalar(select(func.count()).select_from(storage_deletions)) or 0
-                )
-            )
+            await repo.forget(session, done)
+            await repo.count_failed_attempt(session, [k for k in keys if k not in done])
+            PENDING.set(float(await repo.count_pending(session)))
         REMOVED.inc(len(done))
         return len(done)
 
