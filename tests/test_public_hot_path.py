@@ -25,7 +25,6 @@ from tests.conftest import (
     Artist,
     assert_error,
     eventually,
-    gateway_metric,
     link_stats,
     read_events,
     revoked_behind_the_gateways_back,
@@ -48,15 +47,6 @@ def share(api: httpx.Client, artist: Artist, track: dict[str, Any] | None = None
     return dict(response.json())
 
 
-def batched(ops_url: str, upstream: str) -> tuple[float, float]:
-    """(batches, items) sent so far to this upstream, from the gateway's batch metric."""
-    labels = f'upstream="{upstream}"'
-    return (
-        gateway_metric(ops_url, "encore_gateway_batch_size_count", labels),
-        gateway_metric(ops_url, "encore_gateway_batch_size_sum", labels),
-    )
-
-
 def open_link(api: httpx.Client, token: str, visitor: str) -> httpx.Response:
     return api.get(f"/v1/public/track-links/{token}", params={"visitorId": visitor})
 
@@ -74,8 +64,6 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
         == 204
     )
     opens_per_link = 30
-    resolves_before = batched(suite.ops_url("gateway"), "sharing.track_link_resolve")
-    _, visits_before = batched(suite.ops_url("gateway"), "sharing.track_link_visits")
 
     async def open_all() -> list[tuple[str, httpx.Response]]:
         plan = [(link["token"], f"v{n}") for link in links for n in range(opens_per_link)]
@@ -107,17 +95,8 @@ def test_concurrent_opens_of_many_links_each_get_their_own_answer_and_count_once
             assert response.json()["link"]["id"] == link_of_token[token]
         else:
             assert_error(response, 404, "TRACK_LINK_UNAVAILABLE")
-    served = sum(1 for _, response in results if response.status_code == 200)
-    batches, items = batched(suite.ops_url("gateway"), "sharing.track_link_resolve")
-    assert 0 < items - resolves_before[1] <= len(results), "opens not served from the cache"
-    assert batches - resolves_before[0] < items - resolves_before[1], "no two opens shared a batch"
-    # every served open, the owner's preview included, is handed to sharing once
-    eventually(
-        lambda: (
-            batched(suite.ops_url("gateway"), "sharing.track_link_visits")[1] - visits_before
-            == served
-        )
-    )
+    # concurrent opens share upstream calls (services/gateway/tests/test_batching.py shows
+    # the coalescing); here: whatever the batching, each open is one view, once
 
     for link, artist in zip(links, [owner, owner, other], strict=True):
 
