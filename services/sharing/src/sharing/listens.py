@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from contracts.dto import ListenReport
 from contracts.events import EventEnvelope, TrackListened, TrackSnapshot, Visitor, wrap
 from contracts.hashing import hash_secret
+from servicekit.tracing import trace_id_of
 from sharing.context import PRODUCER, SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_live, track_is_shareable
@@ -54,6 +55,7 @@ async def record_listens(ctx: SharingContext, listens: list[ListenReport]) -> in
     tracks = await find_tracks(ctx, sorted({r.track_id for r in listens}))
     packs: dict[str, Any] = {}
     envelopes: list[EventEnvelope[Any]] = []
+    parents: list[str | None] = []  # the trace of the request each beacon came with
     for report in listens:
         if report.link_id:
             link = by_id.get(report.link_id)
@@ -80,8 +82,9 @@ async def record_listens(ctx: SharingContext, listens: list[ListenReport]) -> in
             LISTENS_DROPPED.labels("owner").inc()
         else:
             envelopes.append(envelope)
+            parents.append(report.traceparent)
     async with ctx.sessions() as session:
-        return await store(session, ctx, envelopes)
+        return await store(session, ctx, envelopes, parents)
 
 
 async def _refusal(
@@ -139,7 +142,7 @@ def _event(report: ListenReport, link: Any, track: TrackSnapshot) -> EventEnvelo
     return wrap(
         payload,
         producer=PRODUCER,
-        trace_id=report.trace_id,
+        trace_id=trace_id_of(report.traceparent),
         event_id=report.event_id,
         occurred_at=report.occurred_at,
     )

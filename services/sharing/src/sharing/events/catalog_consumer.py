@@ -25,7 +25,6 @@ from contracts.events import (
 from servicekit.dead_letters import send_to_dead_letters
 from servicekit.kafka import consumer_options
 from servicekit.settings import ServiceSettings
-from servicekit.tracing import KAFKA_TRACE_HEADER, trace_id_var
 from sharing.db import replica
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,6 @@ def register_catalog_consumer(
     )
     async def on_catalog_event(message: KafkaMessage) -> None:
         body = message.body
-        trace_id_var.set(message.headers.get(KAFKA_TRACE_HEADER))  # logs carry the causing request
         try:
             envelope = parse_event(body)
         except (ValidationError, UnknownEventType, ValueError) as exc:
