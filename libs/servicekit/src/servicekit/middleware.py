@@ -30,7 +30,7 @@ from opentelemetry.trace import SpanKind, format_trace_id
 from prometheus_client import Counter, Gauge, Histogram
 
 from servicekit.querycount import STATEMENTS_HEADER, start_counting
-from servicekit.tracing import TRACE_HEADER, TRACEPARENT, W3C, tracer
+from servicekit.tracing import TRACE_HEADER, TRACEPARENT, W3C, setup_tracing, tracer
 
 REQUESTS = Counter(
     "encore_http_requests_total",
@@ -53,6 +53,7 @@ _OURS = (_TRACE_KEY, _STATEMENTS_KEY)  # set here only: an error handler may hav
 def request_middleware(
     service: str, *, trace_from: Callable[[Scope], bool]
 ) -> Callable[[ASGIApp], ASGIApp]:
+    setup_tracing(service)  # every request gets a real trace id, even in a bare test app
     in_progress = IN_PROGRESS.labels(service)
     durations: dict[tuple[str, str], Histogram] = {}
     counts: dict[tuple[str, str, int], Counter] = {}
