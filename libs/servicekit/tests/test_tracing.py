@@ -2,7 +2,8 @@
 continued by the server span, the database statements and the internal client's call (whose
 `traceparent` the next service receives); an outbox row keeps the trace of the transaction
 that added it; logs and error envelopes carry the W3C trace id; unsampled requests record
-nothing (the default without an exporter)."""
+nothing (the default without an exporter); FastStream's subscribers continue the trace a
+record was published in."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from faststream.kafka import TestKafkaBroker
 from litestar import get
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -29,6 +31,7 @@ from catalog.db.models import outbox as catalog_outbox
 from contracts.events import TrackDeleted, wrap
 from servicekit.app import build_service_app
 from servicekit.db import make_engine
+from servicekit.kafka import make_broker
 from servicekit.logs import JsonFormatter
 from servicekit.outbox import Outbox
 from servicekit.settings import ServiceSettings
@@ -208,3 +211,25 @@ def test_logs_and_ids_carry_the_w3c_trace_id() -> None:
     assert trace_id_of(SAMPLED) == TRACE
     assert trace_id_of("garbage") is None and trace_id_of(None) is None
     assert not trace.get_current_span(context_of("garbage")).get_span_context().is_valid
+
+
+async def test_a_subscriber_continues_the_trace_its_record_was_published_in(
+    spans: InMemorySpanExporter, service_settings: dict[str, Any]
+) -> None:
+    broker = make_broker(ServiceSettings(**service_settings), "kit")
+    seen: list[str | None] = []
+
+    @broker.subscriber("things")
+    async def on_thing(body: dict[str, Any]) -> None:
+        seen.append(current_trace_id())
+
+    async with TestKafkaBroker(broker) as test_broker:
+        with continued(SAMPLED):
+            await test_broker.publish({"n": 1}, "things")
+    assert seen == [TRACE]
+    finished = spans.get_finished_spans()
+    by_name = {s.name: s for s in finished}
+    created, consumer = by_name["things create"], by_name["things process"]
+    assert (created.kind, consumer.kind) == (SpanKind.PRODUCER, SpanKind.CONSUMER)
+    assert parent_of(created) == CALLER_SPAN
+    assert (trace_of(consumer), parent_of(consumer)) == (TRACE, span_id(created))

@@ -92,9 +92,7 @@ def new_trace_id() -> str:
 def current_traceparent() -> str | None:
     """The `traceparent` header value of the current span: what a record made now, to be
     sent later (an outbox row, a queued visit), carries to continue this trace."""
-    carrier: dict[str, str] = {}
-    W3C.inject(carrier)
-    return carrier.get(TRACEPARENT)
+    return traceparent_of(trace.get_current_span())
 
 
 def context_of(traceparent: str | None) -> Context:
@@ -127,7 +125,10 @@ def continued(traceparent: str | None) -> Iterator[None]:
 
 
 def traceparent_of(span: trace.Span) -> str | None:
-    """The `traceparent` header value that makes the receiver a child of `span`."""
-    carrier: dict[str, str] = {}
-    W3C.inject(carrier, trace.set_span_in_context(span))
-    return carrier.get(TRACEPARENT)
+    """The `traceparent` header value that makes the receiver a child of `span`: W3C
+    version 00, as the propagator writes it (formatted here: a third of its cost, on every
+    public link open)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
