@@ -6,9 +6,11 @@ A caller's `traceparent` is continued only for callers `trace_from` vouches for 
 gateway: its trusted proxies; internal services: calls with the internal token); anyone
 else starts a trace of its own, so nobody outside can plant ids in our logs and events.
 
-The span is ours rather than Litestar's OpenTelemetry plugin's: the gateway answers its
-busiest route in front of Litestar (gateway/cached_opens.py), which that plugin never sees,
-and the ASGI instrumentation under it opens two more spans per request (receive, send).
+The span is ours rather than Litestar's OpenTelemetry plugin's (`litestar.plugins.
+opentelemetry`): the gateway answers its busiest route in front of Litestar
+(gateway/cached_opens.py), which that plugin never sees, and this middleware already runs on
+every request; the plugin would be a second layer (OpenTelemetry's ASGI middleware, with
+receive and send spans unless excluded) doing what these few lines do.
 
 One layer does all three, with the metrics' label children kept per route, because this
 runs on every request: Litestar's own Prometheus middleware built a Request and looked its
