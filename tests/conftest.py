@@ -22,6 +22,7 @@ import pytest
 from devstack.infra import Infrastructure, start_infrastructure
 from devstack.processes import free_port
 from devstack.suite import Suite
+from tests.otlp import Collector
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT / "tests" / "fixtures" / "media"
@@ -45,12 +46,28 @@ def infra() -> Iterator[Infrastructure]:
 
 
 @pytest.fixture(scope="session")
-def suite(infra: Infrastructure) -> Iterator[Suite]:
+def collector() -> Iterator[Collector]:
+    """Where the stack's services export spans (see `suite`)."""
+    collector = Collector()
+    try:
+        yield collector
+    finally:
+        collector.close()
+
+
+@pytest.fixture(scope="session")
+def suite(infra: Infrastructure, collector: Collector) -> Iterator[Suite]:
     suite = Suite(
         infra,
         ROOT / ".data" / "test-logs",
         free_port(),
         extra_env={
+            # tracing as deploy/ has it (OTLP), but a trace is recorded only when its caller
+            # sent a sampled traceparent: the tests that follow one, nobody else
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+            "OTEL_TRACES_SAMPLER": "parentbased_always_off",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
             "ENCORE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD),
             # tests stand for many visitors behind a proxy on loopback: each test gets its
             # own forwarded address (see below)

@@ -96,6 +96,15 @@ REQUIRED: dict[str, set[str]] = {
 SECRET_STAND_IN = "a-real-secret-from-the-cluster"
 # Variables the manifests may set that are not settings (interpolated into ENCORE_* ones).
 HELPER_VARIABLES = {"DATABASE_PASSWORD"}
+# the OpenTelemetry SDK's own variables (servicekit.tracing, docs/tracing.md)
+OTEL_VARIABLES = {
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_SERVICE_NAME",
+}
 SERVICE_PORT = 8000
 OPS_PORT = 8001  # /metrics and /health/ready (servicekit.ops): in no Service
 # Kubernetes versions the built-in objects must be valid for: the oldest supported (the
@@ -907,7 +916,7 @@ def settings_errors(service: str, values: Mapping[str, str | None]) -> list[str]
                 literal[known[name]] = value
             elif value is None:  # from a Secret: stands for a real one, whatever it holds
                 literal[known[name]] = SECRET_STAND_IN
-        elif name not in HELPER_VARIABLES:
+        elif name not in HELPER_VARIABLES | OTEL_VARIABLES:
             errors.append(f"{name} is neither an ENCORE_ setting nor a known helper variable")
     try:
         cls.model_validate(literal)
@@ -1001,6 +1010,26 @@ def test_each_service_gets_the_configuration_it_needs(rendered: Rendered) -> Non
             if v["name"] == "ENCORE_INTERNAL_TOKEN" and "secretKeyRef" in v.get("valueFrom", {})
         }
     assert len(token_sources) == 1, "every service must read the same internal token"
+
+
+def test_every_deployment_exports_its_traces_to_the_collector(rendered: Rendered) -> None:
+    deployments = rendered.of("Deployment")
+    assert deployments
+    for deployment in deployments:
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            values = container_env(rendered, container).values
+            where = f"{label(deployment)}/{container['name']}"
+            assert values.get("OTEL_TRACES_EXPORTER") == "otlp", where
+            endpoint = urlsplit(str(values.get("OTEL_EXPORTER_OTLP_ENDPOINT")))
+            assert (endpoint.scheme, endpoint.port) == ("http", 4318), where  # OTLP/HTTP
+            assert str(endpoint.hostname).startswith("otel-collector.observability"), where
+            assert values.get("OTEL_EXPORTER_OTLP_PROTOCOL") == "http/protobuf", where
+    pods = namespace_pods(rendered)
+    for service in SERVICES:
+        assert allowed(rendered, pods[service], OTEL_COLLECTOR, 4318), f"{service} -> collector"
+        assert not allowed(rendered, pods[service], OTEL_COLLECTOR, 4317), "only OTLP/HTTP"
+    for name in ("postgres", "encore-minio", "encore-redis"):
+        assert not allowed(rendered, pods[name], OTEL_COLLECTOR, 4318), name
 
 
 def test_each_service_reads_its_secrets_by_key_and_none_is_optional(rendered: Rendered) -> None:
@@ -1184,6 +1213,11 @@ def namespace_pods(r: Rendered) -> dict[str, Peer]:
     return pods
 
 
+OTEL_COLLECTOR = Peer(
+    "OpenTelemetry collector",
+    {"app.kubernetes.io/name": "otel-collector"},
+    {"kubernetes.io/metadata.name": "observability"},
+)
 OUTSIDE = [
     Peer("internet", ip="203.0.113.7"),
     Peer("pod in another namespace", {}, {"kubernetes.io/metadata.name": "elsewhere"}),

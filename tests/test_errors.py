@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -220,12 +221,13 @@ def test_unknown_route_is_404_in_the_envelope(api: httpx.Client) -> None:
     assert_error(api.get("/v1/nothing-here"), 404, "RESOURCE_NOT_FOUND")
 
 
-def test_trace_id_is_accepted_and_echoed(api: httpx.Client) -> None:
-    response = api.get("/v1/me", headers={"X-Request-ID": "req_from_client_123"})
-    assert response.headers["x-request-id"] == "req_from_client_123"
-    assert response.json()["error"]["trace_id"] == "req_from_client_123"
-    generated = api.get("/v1/me")
-    assert generated.json()["error"]["trace_id"].startswith("req_")
+def test_a_callers_trace_is_continued_and_its_id_echoed(api: httpx.Client) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"  # the tests' proxy is trusted
+    response = api.get("/v1/me", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-00"})
+    assert response.headers["x-request-id"] == trace_id
+    assert response.json()["error"]["trace_id"] == trace_id
+    generated = api.get("/v1/me").json()["error"]["trace_id"]
+    assert re.fullmatch("[0-9a-f]{32}", generated) and generated != trace_id
 
 
 def test_creating_users_needs_the_admin_key(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack.infra import Infrastructure, start_infrastructure
 from devstack.suite import SERVICES, Suite
 from tests.conftest import Artist, eventually, run_sql, upload
+from tests.otlp import Collector, ExportedSpan
 
 
 def test_cli_creates_a_user_whose_key_works(suite: Suite, api: httpx.Client) -> None:
@@ -121,21 +123,75 @@ def test_every_service_exports_its_http_metrics_by_route(suite: Suite) -> None:
         assert metric_value(text, "encore_http_request_duration_seconds_count", route) >= 1
 
 
-def test_one_trace_id_follows_a_request_to_the_analytics_consumer(
-    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite
+def test_one_trace_follows_a_public_open_to_the_analytics_consumer(
+    api: httpx.Client, new_artist: Callable[[], Artist], suite: Suite, collector: Collector
 ) -> None:
-    """gateway -> sharing (HTTP header) -> outbox -> Kafka (envelope + header) -> analytics."""
+    """One OpenTelemetry trace, exported by three processes: the gateway's server span of the
+    open (its caller's child), the producer span sharing's outbox relay records for the
+    visit's event (the open's child: the visit carried its traceparent to sharing and the
+    outbox row kept it), analytics' consumer span (the producer's child, through the Kafka
+    record's traceparent); and the trace id is the one the response and the fact carry."""
     artist = new_artist()
     track = upload(api, artist)
     link = api.post(
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
     ).json()
-    trace = "req_follow_me_" + link["id"]
-    opened = api.get(f"/v1/public/track-links/{link['token']}", headers={"X-Request-ID": trace})
-    assert opened.headers["x-request-id"] == trace
+    trace_id, caller = secrets.token_hex(16), secrets.token_hex(8)
+    opened = api.get(
+        f"/v1/public/track-links/{link['token']}",
+        headers={"traceparent": f"00-{trace_id}-{caller}-01"},
+    )
+    assert opened.status_code == 200
+    assert opened.headers["x-request-id"] == trace_id
     query = "select type from analytics.engagement_facts where trace_id = $1"
-    rows = eventually(lambda: run_sql(suite.infra.database_url, query, trace))
+    rows = eventually(lambda: run_sql(suite.infra.database_url, query, trace_id))
     assert [r["type"] for r in rows] == ["share.clicked"]
+
+    def consumed() -> ExportedSpan | None:
+        spans = collector.trace(trace_id)
+        return next((s for s in spans if (s.service, s.kind) == ("analytics", "consumer")), None)
+
+    span: ExportedSpan | None = eventually(consumed, timeout=20)
+    by_id = {s.span_id: s for s in collector.trace(trace_id)}
+    chain = []
+    while span is not None:
+        chain.append((span.service, span.kind, span.name))
+        parent = span.parent_span_id
+        span = by_id.get(parent or "")
+    assert chain == [
+        ("analytics", "consumer", "share.clicked process"),
+        ("sharing", "producer", "share.clicked publish"),
+        ("gateway", "server", "GET /v1/public/track-links/{token}"),
+    ], collector.trace(trace_id)
+    assert parent == caller
+
+
+def test_an_internal_call_continues_its_callers_trace(
+    api: httpx.Client, new_artist: Callable[[], Artist], collector: Collector
+) -> None:
+    """gateway server span -> its aiohttp client span -> the next service's server span ->
+    that service's database spans, all in the trace the caller started."""
+    artist = new_artist()
+    trace_id, caller = secrets.token_hex(16), secrets.token_hex(8)
+    listed = api.get(
+        f"/v1/music/{artist.organization_id}/tracks",
+        headers={**artist.headers, "traceparent": f"00-{trace_id}-{caller}-01"},
+    )
+    assert listed.status_code == 200 and listed.headers["x-request-id"] == trace_id
+
+    def served_by_catalog() -> list[ExportedSpan] | None:
+        spans = collector.trace(trace_id)
+        return spans if any(s.service == "catalog" and s.kind == "client" for s in spans) else None
+
+    spans = eventually(served_by_catalog, timeout=20)
+    by_id = {s.span_id: s for s in spans}
+    (server,) = [s for s in spans if (s.service, s.kind) == ("gateway", "server")]
+    assert server.parent_span_id == caller
+    (theirs,) = [s for s in spans if (s.service, s.kind) == ("catalog", "server")]
+    call = by_id[theirs.parent_span_id or ""]
+    assert (call.service, call.kind, call.parent_span_id) == ("gateway", "client", server.span_id)
+    statements = [s for s in spans if (s.service, s.kind) == ("catalog", "client")]
+    assert all(s.parent_span_id == theirs.span_id for s in statements)
 
 
 def test_the_gateway_serves_its_openapi(api: httpx.Client) -> None:

@@ -62,7 +62,7 @@ async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) ->
                         "key": KEYS[n % len(KEYS)],
                         # big enough that one partition's rows span several record batches
                         "value": json.dumps({"n": n, "pad": "x" * 3000}),
-                        "trace_id": f"trace-{n}" if n % 2 else None,
+                        "traceparent": unsampled(n) if n % 2 else None,
                     }
                     for n in range(EVENTS)
                 ],
@@ -108,12 +108,17 @@ async def test_one_relay_at_a_time_publishes_every_row_in_order(suite: Suite) ->
             assert {partition for _, partition in mine} == {expected[key]}
         for n, _, _, headers in received:
             assert headers["content-type"] == b"application/json"
-            assert headers.get("trace_id") == (f"trace-{n}".encode() if n % 2 else None)
+            # an unsampled trace's context goes on as the row has it (no producer span)
+            assert headers.get("traceparent") == (unsampled(n).encode() if n % 2 else None)
     finally:
         await relay.stop()
         async with engine.begin() as conn:
             await conn.execute(text(f"drop schema if exists {schema} cascade"))
         await engine.dispose()
+
+
+def unsampled(n: int) -> str:
+    return f"00-{n:032x}-{n + 1:016x}-00"
 
 
 async def test_two_relays_on_one_outbox_publish_each_row_once_in_key_order(suite: Suite) -> None:
@@ -143,7 +148,7 @@ async def test_two_relays_on_one_outbox_publish_each_row_once_in_key_order(suite
                         "topic": topic,
                         "key": KEYS[n % len(KEYS)],
                         "value": json.dumps({"n": n}),
-                        "trace_id": None,
+                        "traceparent": None,
                     }
                     for n in range(EVENTS)
                 ],

@@ -7,6 +7,7 @@ opening: at once through the gateway that revoked it, within an event's trip oth
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from tests.conftest import (
 # a revocation's event reaches the gateway well within this; a cached entry the event did
 # not reach would open until the cache's TTL (GatewaySettings.track_link_cache_ttl_seconds)
 EVENT_TRIP = 0.6 * GatewaySettings.model_fields["track_link_cache_ttl_seconds"].default
+FRONT_TRACE = "5c1ab2d3e4f5061728394a5b6c7d8e9f"
 
 
 def share(api: httpx.Client, artist: Artist, track: dict[str, Any] | None = None) -> dict[str, str]:
@@ -217,7 +219,7 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
         anonymous = api.get(
             f"/v1/public/track-links/{link['token']}",
             params={"visitorId": "anon", "source": "front"},
-            headers={"X-Request-ID": "req_front_layer_1"},
+            headers={"traceparent": f"00-{FRONT_TRACE}-00f067aa0ba902b7-00"},
         )
         signed_in = api.get(
             f"/v1/public/track-links/{link['token']}",
@@ -229,9 +231,9 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
         assert response.headers["content-type"] == "application/json"
         assert int(response.headers["content-length"]) == len(response.content)
         assert response.headers["x-encore-db-statements"].isdigit()
-        assert response.headers["x-request-id"].startswith("req_")
+        assert re.fullmatch("[0-9a-f]{32}", response.headers["x-request-id"])
     assert anonymous.content == signed_in.content
-    assert anonymous.headers["x-request-id"] == "req_front_layer_1"  # the caller's id kept
+    assert anonymous.headers["x-request-id"] == FRONT_TRACE  # the caller's trace continued
     assert anonymous.headers["x-encore-db-statements"] == "0"  # nothing asked of anyone
     assert signed_in.headers["x-encore-db-statements"] == "1"  # its key, looked up
     assert http_requests(suite, route) - served_before == 2  # both counted under the route
@@ -250,7 +252,7 @@ def test_the_front_layer_and_the_litestar_route_answer_alike(
     eventually(lambda: link_stats(api, artist, link["id"])["views"] == warmed + 2)
     by_visitor = {e.payload.visitor.visitor_id: e for e in events}
     assert by_visitor["anon"].payload.visitor.source == "front"
-    assert by_visitor["anon"].trace_id == "req_front_layer_1"
+    assert by_visitor["anon"].trace_id == FRONT_TRACE
 
 
 def test_a_rate_limited_client_is_refused_even_for_a_cached_link(

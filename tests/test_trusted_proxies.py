@@ -30,16 +30,18 @@ def untrusted(suite: Suite) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_a_request_id_from_an_untrusted_peer_is_not_taken(
+def test_a_trace_from_an_untrusted_peer_is_not_continued(
     api: httpx.Client, untrusted: httpx.Client
 ) -> None:
-    planted = untrusted.get("/v1/public/track-links/nope", headers={"X-Request-ID": "req_planted"})
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    traceparent = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-00"}
+    planted = untrusted.get("/v1/public/track-links/nope", headers=traceparent)
     assert_error(planted, 404, "TRACK_LINK_UNAVAILABLE")
-    assert planted.headers["x-request-id"] != "req_planted"
+    assert planted.headers["x-request-id"] != trace_id
     assert planted.json()["error"]["trace_id"] == planted.headers["x-request-id"]
-    # through the trusted proxy (127.0.0.1) the caller's id is kept, as before
-    proxied = api.get("/v1/public/track-links/nope", headers={"X-Request-ID": "req_proxied"})
-    assert proxied.headers["x-request-id"] == "req_proxied"
+    # through the trusted proxy (127.0.0.1) the caller's trace is continued
+    proxied = api.get("/v1/public/track-links/nope", headers=traceparent)
+    assert proxied.headers["x-request-id"] == trace_id
 
 
 def test_a_spoofed_forwarded_address_does_not_escape_the_guessing_limit(

@@ -4,6 +4,7 @@ OPTIONS, the error envelope), on a tiny app of its own and a real Postgres."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -104,15 +105,21 @@ async def test_the_acting_user_comes_from_the_gateways_headers(client: httpx.Asy
     envelope(await client.get("/internal/whoami", headers=TOKEN), 401, "AUTHENTICATION_REQUIRED")
 
 
-async def test_a_trusted_callers_trace_id_is_kept_and_anyone_elses_replaced(
+MINE = "0af7651916cd43dd8448eb211c80319c"
+
+
+async def test_a_trusted_callers_trace_is_continued_and_anyone_elses_replaced(
     client: httpx.AsyncClient,
 ) -> None:
-    kept = await client.get("/internal/things/a", headers={**TOKEN, TRACE_HEADER: "req_mine"})
-    assert kept.headers[TRACE_HEADER] == "req_mine" == kept.json()["trace_id"]
-    untrusted = await client.get("/internal/things/a", headers={TRACE_HEADER: "req_forged"})
-    assert untrusted.headers[TRACE_HEADER] not in ("", "req_forged")
-    insane = await client.get("/internal/things/a", headers={**TOKEN, TRACE_HEADER: "x" * 500})
-    assert len(insane.headers[TRACE_HEADER]) <= 128
+    parent = f"00-{MINE}-b7ad6b7169203331-00"
+    kept = await client.get("/internal/things/a", headers={**TOKEN, "traceparent": parent})
+    assert kept.headers[TRACE_HEADER] == MINE == kept.json()["trace_id"]
+    untrusted = await client.get("/internal/things/a", headers={"traceparent": parent})
+    assert untrusted.headers[TRACE_HEADER] not in ("", MINE)
+    assert envelope(untrusted, 401, "AUTHENTICATION_REQUIRED")["trace_id"] != MINE
+    insane = await client.get("/internal/things/a", headers={**TOKEN, "traceparent": "x" * 500})
+    assert re.fullmatch("[0-9a-f]{32}", insane.headers[TRACE_HEADER])
+    assert insane.headers[TRACE_HEADER] != "0" * 32
 
 
 async def test_each_response_counts_its_database_statements(client: httpx.AsyncClient) -> None:

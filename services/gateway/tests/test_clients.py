@@ -18,7 +18,7 @@ INGRESS = TrustedProxies([ip_network("10.0.0.0/8"), ip_network("fd00::/8")])
 def scope(peer: str | None, *forwarded: str, trace: str | None = None) -> Scope:
     headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
     if trace is not None:
-        headers.append((b"x-request-id", trace.encode()))
+        headers.append((b"traceparent", f"00-{trace}-00f067aa0ba902b7-00".encode()))
     return {  # type: ignore[return-value]
         "type": "http",
         "method": "GET",
@@ -60,7 +60,7 @@ def test_what_the_proxies_cannot_vouch_for_ends_at_the_last_trusted_hop() -> Non
 
 
 async def echoed_trace(peer: str, trace: str) -> str:
-    """The X-Request-ID the gateway's request middleware answers a request with."""
+    """The trace id (X-Request-ID) the gateway's request middleware answers a request with."""
 
     async def app(_: Scope, __: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
@@ -80,10 +80,14 @@ async def echoed_trace(peer: str, trace: str) -> str:
     return str(headers[b"x-request-id"].decode())
 
 
-async def test_a_request_id_is_kept_only_from_a_trusted_proxy() -> None:
-    assert await echoed_trace("10.0.0.2", "req_from_the_ingress") == "req_from_the_ingress"
-    fresh = await echoed_trace("198.51.100.4", "req_planted")
-    assert fresh != "req_planted" and fresh
+INGRESS_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PLANTED = "0af7651916cd43dd8448eb211c80319c"
+
+
+async def test_a_trace_is_continued_only_from_a_trusted_proxy() -> None:
+    assert await echoed_trace("10.0.0.2", INGRESS_TRACE) == INGRESS_TRACE
+    fresh = await echoed_trace("198.51.100.4", PLANTED)
+    assert fresh != PLANTED and len(fresh) == 32 and fresh != "0" * 32
 
 
 def test_litestar_answers_an_untrusted_caller_with_a_trace_id_of_its_own() -> None:
@@ -93,6 +97,7 @@ def test_litestar_answers_an_untrusted_caller_with_a_trace_id_of_its_own() -> No
 
     app = Litestar([ping], middleware=[request_middleware("test", trace_from=INGRESS.peer_trusted)])
     with TestClient(app) as client:  # its peer is "testclient": not one of our proxies
-        response = client.get("/ping", headers={"X-Request-ID": "req_planted"})
+        planted = f"00-{PLANTED}-00f067aa0ba902b7-01"
+        response = client.get("/ping", headers={"traceparent": planted})
     assert response.status_code == 200
-    assert response.headers["x-request-id"] not in ("", "req_planted")
+    assert response.headers["x-request-id"] not in ("", PLANTED)

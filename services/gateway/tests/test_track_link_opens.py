@@ -113,9 +113,12 @@ async def test_the_first_open_resolves_and_the_next_are_served_from_the_cache(
     assert sharing.resolved == [["shr_live"], ["shr_unknown"]]
 
 
+PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
 async def test_every_served_open_queues_a_visit_sharing_accepts(opens: TrackLinkOpens) -> None:
     caller = Caller(user_id="usr_1", handle="ada", display_name="Ada")
-    await opens.open("shr_live", {"visitorId": "v1", "source": "x"}, caller, "req_1", **WHO)
+    await opens.open("shr_live", {"visitorId": "v1", "source": "x"}, caller, PARENT, **WHO)
     await opens.open("shr_live", {}, None, None, **WHO)
     await opens.open("shr_unknown", {}, None, None, **WHO)
     sent: list[Any] = []
@@ -129,11 +132,11 @@ async def test_every_served_open_queues_a_visit_sharing_accepts(opens: TrackLink
     queued = [{k: v for k, v in visit.items() if k != CLIENT} for visit in sent]
     batch = TrackLinkVisitBatch.model_validate_json(ENCODER.encode({"visits": queued}))
     first, second = batch.visits
-    assert (first.link_id, first.user_handle, first.params, first.trace_id) == (
+    assert (first.link_id, first.user_handle, first.params, first.traceparent) == (
         "mslink_1",
         "ada",
         {"visitorId": "v1", "source": "x"},
-        "req_1",
+        PARENT,  # sharing's event continues the trace of the open
     )
     assert first.event_id != second.event_id
     assert first.occurred_at.tzinfo is not None

@@ -5,6 +5,7 @@ the tests fill as catalog would, by publishing `catalog.lifecycle` events."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import topics
@@ -234,6 +236,50 @@ async def test_track_link_create_share_and_revoke(
     )
     assert gone.status_code == 404
     assert gone.json()["error"]["code"] == "TRACK_LINK_UNAVAILABLE"
+
+
+async def test_each_visit_of_a_batch_continues_the_trace_of_its_open(
+    api: httpx.AsyncClient,
+    catalog_events: KafkaBroker,
+    acting_as: Headers,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The gateway sends queued visits in batches: each event's outbox row keeps the
+    traceparent of the open it came from (not the batch call's), which the relay sends on."""
+    owner, org = new_id("usr"), new_id("org")
+    track = snapshot(owner, org)
+    await publish(catalog_events, TrackChanged(action="created", track=track))
+    created = await api.post(
+        f"/internal/orgs/{org}/tracks/{track.track_id}/share", json={}, headers=acting_as(owner)
+    )
+    link = created.json()
+    opens = [f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-0{n}" for n in (0, 1)]
+    visits = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "link_id": link["id"],
+            "traceparent": parent,
+        }
+        for parent in opens
+    ]
+    batch_call = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+    recorded = await api.post(
+        "/internal/track-link-opens/visits",
+        json={"visits": visits},
+        headers={**acting_as(), "traceparent": batch_call},
+    )
+    assert recorded.json() == {"recorded": 2}, recorded.text
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(outbox.c.traceparent, outbox.c.value).where(
+                    outbox.c.event_id.in_([uuid.UUID(v["event_id"]) for v in visits])
+                )
+            )
+        ).all()
+    stored = {row.traceparent: json.loads(row.value)["trace_id"] for row in rows}
+    assert stored == {parent: parent[3:35] for parent in opens}
 
 
 async def test_only_the_owner_links_a_public_track(

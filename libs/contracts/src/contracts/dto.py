@@ -243,7 +243,7 @@ class TrackLinkVisit(BaseModel):
     user_id: str | None = None
     user_handle: str | None = None
     user_display_name: str | None = None
-    trace_id: str | None = None
+    traceparent: str | None = None  # W3C: the trace of the request that served it
     device: Device | None = None  # parsed by the gateway; the raw User-Agent never travels
     preview: PreviewReason | None = None  # not a person's view: recorded as share.previewed
 
@@ -281,7 +281,7 @@ class ListenReport(BaseModel):
     user_handle: str | None = None
     user_display_name: str | None = None
     device: Device | None = None
-    trace_id: str | None = None
+    traceparent: str | None = None  # W3C: the trace of the request that served it
 
 
 class ListenReportBatch(BaseModel):

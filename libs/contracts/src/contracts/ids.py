@@ -18,7 +18,6 @@ API_KEY = "sk_"
 SHARE_TOKEN = "shr_"  # noqa: S105 - a prefix, not a secret
 API_KEY_RECORD = "key_"
 INVITATION = "inv_"
-TRACE = "req_"
 
 
 def _random_id(prefix: str, hex_chars: int = 12) -> str:
@@ -59,12 +58,6 @@ def new_api_key_record_id() -> str:
 
 def new_invitation_id() -> str:
     return _random_id(INVITATION)
-
-
-def new_trace_id() -> str:
-    """Unique, not secret: drawn from `random`, since a draw from the OS is a system call
-    and every request gets one."""
-    return f"{TRACE}{random.getrandbits(64):016x}"
 
 
 def new_api_key() -> str:

@@ -21,6 +21,7 @@ from servicekit.middleware import request_middleware
 from servicekit.ops import serve_ops
 from servicekit.paths import before_each_request
 from servicekit.settings import ServiceSettings
+from servicekit.tracing import setup_tracing
 
 
 def build_service_app(
@@ -34,6 +35,7 @@ def build_service_app(
     **litestar_options: Any,
 ) -> Litestar:
     configure_logging(name, settings.log_level)
+    setup_tracing(name)
     token = settings.internal_token.get_secret_value()
     internal = Router(
         path="/",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -33,7 +35,19 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         connect_args={"timeout": 5, "command_timeout": 15},
     )
     count_statements(engine)
+    trace_statements(engine)
     return engine
+
+
+def trace_statements(engine: AsyncEngine) -> None:
+    """A client span per statement (OpenTelemetry's SQLAlchemy instrumentation, for this
+    engine only: its `instrument()` would also patch every `create_engine` and put a span on
+    every connection checkout). Unsampled requests' spans record nothing."""
+    usage = metrics.get_meter("servicekit.db").create_up_down_counter(
+        "db.client.connections.usage", unit="connections"
+    )
+    tracer = trace.get_tracer("servicekit.db")
+    EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,14 +1,18 @@
-"""Poison messages go to `<topic>.dlq` with the reason and their original bytes and headers."""
+"""Poison messages go to `<topic>.dlq` with the reason and their original bytes and headers,
+published in the trace the message belonged to (the broker's telemetry writes the dead
+letter's own `traceparent`)."""
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from prometheus_client import Counter
 
 from contracts.topics import dead_letter_topic
+from servicekit.tracing import TRACEPARENT, continued, current_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,10 @@ async def dead_letter(
             "dlq-original-offset": str(offset),
         }
     )
-    await broker.publish(value or b"", dead_letter_topic(topic), key=key, headers=out_headers)
+    # outside a consumer span (analytics reads with aiokafka), continue the message's trace
+    parent = out_headers.get(TRACEPARENT) if current_trace_id() is None else None
+    with continued(parent) if parent else nullcontext():
+        await broker.publish(value or b"", dead_letter_topic(topic), key=key, headers=out_headers)
     DEAD_LETTERS.labels(topic).inc()
     log.warning("dead-lettered a message from %s@%s: %s", topic, offset, reason)
 

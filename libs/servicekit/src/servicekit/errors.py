@@ -24,7 +24,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from contracts.errors import ErrorCode, ErrorEnvelope, build_error
-from servicekit.tracing import TRACE_HEADER, current_trace_id, ensure_trace_id
+from servicekit.tracing import TRACE_HEADER, current_trace_id, new_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,9 @@ def validation_error(system_message: str, fields: dict[str, str]) -> ApiError:
 
 
 def trace_of(request: Request[Any, Any, Any]) -> str:
-    """The request's trace id; routing errors (404/405) happen before middleware, so the
-    id may not be set yet."""
-    return current_trace_id() or ensure_trace_id(request.headers.get(TRACE_HEADER))
+    """The request's trace id (its server span's); routing errors (404/405) happen before
+    the middleware opens one, so they get a trace id of their own."""
+    return current_trace_id() or new_trace_id()
 
 
 def envelope_response(

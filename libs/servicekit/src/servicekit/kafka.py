@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
 
@@ -23,11 +24,15 @@ from servicekit.settings import ServiceSettings
 
 def make_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
     """A broker whose publish/consume metrics land in the process's Prometheus registry
-    (served on /metrics next to the HTTP ones)."""
+    (served on /metrics next to the HTTP ones), and whose subscribers continue the trace of
+    a record's `traceparent` header in a consumer span (publishes get a producer span)."""
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=client_id,
-        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"encore_{client_id}")],
+        middlewares=[
+            KafkaTelemetryMiddleware(include_messages_counters=False),
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"encore_{client_id}"),
+        ],
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
         request_timeout_ms=10_000,

@@ -1,4 +1,5 @@
-"""JSON logs, one object a line, each with the trace id of the request or event it serves."""
+"""JSON logs, one object a line, each with the OpenTelemetry trace id of the request or event
+it serves."""
 
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ stand by and take over at their next poll once the active one's transaction ends
 included (Postgres drops the lock with the connection). One publisher keeps each key's
 events in the order they were written (docs/outbox.md). Delivery is at least once, so
 consumers are idempotent (by event id or by version).
+
+Each row keeps the W3C `traceparent` of the transaction that added it and the relay sends
+it as the record's `traceparent` header, so the consumer continues that trace; for a
+sampled trace the relay adds a producer span in between (docs/tracing.md).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 from sqlalchemy import (
     BigInteger,
@@ -46,7 +51,14 @@ from sqlalchemy.orm import Session
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from contracts.events import EventEnvelope
-from servicekit.tracing import KAFKA_TRACE_HEADER
+from servicekit.tracing import (
+    TRACEPARENT,
+    context_of,
+    current_traceparent,
+    is_sampled,
+    traceparent_of,
+    tracer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +69,7 @@ BACKLOG = Gauge("encore_outbox_backlog", "Outbox rows waiting to be published")
 JSON_CONTENT_TYPE = ("content-type", b"application/json")
 KEY_HASH_CACHE_SIZE = 100_000
 
-OutboxRow = Row[int, str, str, str, str | None]  # id, topic, key, value, trace_id
+OutboxRow = Row[int, str, str, str, str | None]  # id, topic, key, value, traceparent
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -69,7 +81,7 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("topic", Text, nullable=False),
         Column("key", Text, nullable=False),
         Column("value", Text, nullable=False),
-        Column("trace_id", Text),
+        Column("traceparent", Text),  # W3C, of the transaction that added the event
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Index("ix_outbox_created_at", "created_at"),
     )
@@ -87,7 +99,7 @@ class Outbox:
         self.table = table
         self._wakeup = asyncio.Event()
         self._listening_key = f"outbox-notify-{id(self)}"
-        columns = ("event_id", "topic", "key", "value", "trace_id")
+        columns = ("event_id", "topic", "key", "value", "traceparent")
         # an event id already waiting is skipped: a producer may retry a batch whose commit
         # it never heard of (consumers skip one already applied)
         self._insert = (
@@ -99,15 +111,26 @@ class Outbox:
                     func.unnest(bindparam("topics", type_=ARRAY(Text))),
                     func.unnest(bindparam("keys", type_=ARRAY(Text))),
                     func.unnest(bindparam("values", type_=ARRAY(Text))),
-                    func.unnest(bindparam("trace_ids", type_=ARRAY(Text))),
+                    func.unnest(bindparam("traceparents", type_=ARRAY(Text))),
                 ),
             )
             .on_conflict_do_nothing(index_elements=["event_id"])
         )
 
-    async def add(self, session: AsyncSession, *envelopes: EventEnvelope[Any]) -> None:
+    async def add(
+        self,
+        session: AsyncSession,
+        *envelopes: EventEnvelope[Any],
+        traceparents: Sequence[str | None] | None = None,
+    ) -> None:
+        """`traceparents`: the trace each event continues, one per envelope, when it is not
+        the current one (events for visits the gateway queued and sent in a batch)."""
         if not envelopes:
             return
+        if traceparents is None:
+            traceparents = [current_traceparent()] * len(envelopes)
+        elif len(traceparents) != len(envelopes):
+            raise ValueError("one traceparent per envelope")
         self._notify_after_commit(session)
         # one statement whatever the count: arrays zipped by unnest, so the SQL text (and
         # the statement Postgres has prepared for it) is the same for 1 event or 500
@@ -118,7 +141,7 @@ class Outbox:
                 "topics": [env.topic for env in envelopes],
                 "keys": [env.key for env in envelopes],
                 "values": [env.model_dump_json() for env in envelopes],
-                "trace_ids": [env.trace_id for env in envelopes],
+                "traceparents": list(traceparents),
             },
         )
 
@@ -217,7 +240,9 @@ class OutboxRelay:
             locked = select(func.pg_try_advisory_xact_lock(self.lock_key).label("ok")).subquery()
             rows = (
                 await session.execute(
-                    select(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.trace_id)
+                    select(
+                        table.c.id, table.c.topic, table.c.key, table.c.value, table.c.traceparent
+                    )
                     .select_from(table.join(locked, locked.c.ok))
                     .order_by(table.c.id)
                     .limit(self.batch_size)
@@ -260,8 +285,8 @@ class OutboxRelay:
             batch = producer.create_batch()
             for row in group:
                 headers = [JSON_CONTENT_TYPE]
-                if row.trace_id:
-                    headers.append((KAFKA_TRACE_HEADER, row.trace_id.encode()))
+                if row.traceparent:
+                    headers.append((TRACEPARENT, self._traceparent(row, topic).encode()))
                 key, value = row.key.encode(), row.value.encode()
                 # None: the batch is full; a fresh one always takes its first record
                 while batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
@@ -269,6 +294,26 @@ class OutboxRelay:
                     batch = producer.create_batch()
             acks.append(await producer.send_batch(batch, topic, partition=partition))
         return acks
+
+    @staticmethod
+    def _traceparent(row: OutboxRow, topic: str) -> str:
+        """What the record carries: the row's own context, or for a sampled trace that of a
+        producer span (a child of the transaction's span) recorded as the relay sends it."""
+        if not is_sampled(row.traceparent):
+            return row.traceparent or ""
+        span = tracer.start_span(
+            f"{topic} publish",
+            context_of(row.traceparent),
+            SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "messaging.kafka.message.key": row.key,
+            },
+        )
+        span.end()
+        return traceparent_of(span) or row.traceparent or ""
 
     async def backlog(self) -> int:
         async with self.sessions() as session:

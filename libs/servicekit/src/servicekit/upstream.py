@@ -1,4 +1,6 @@
-"""HTTP client for internal APIs: pooled connections, the internal credential, trace ids.
+"""HTTP client for internal APIs: pooled connections, the internal credential, and a client
+span per call whose W3C `traceparent` the next service continues (OpenTelemetry's aiohttp
+instrumentation, servicekit/tracing.py).
 
 An upstream's error envelope is re-raised as the same `ApiError`, so a 404 from catalog is a
 404 to the caller; an upstream that cannot be reached is a 503, never a hang. A client error
@@ -22,6 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
+from opentelemetry.instrumentation.aiohttp_client import create_trace_config
 from yarl import URL
 
 from contracts.errors import ErrorCode
@@ -34,7 +37,6 @@ from servicekit.internal import (
     USER_NAME_HEADER,
     Actor,
 )
-from servicekit.tracing import TRACE_HEADER, current_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class InternalClient:
                 timeout=self.timeout,
                 headers={INTERNAL_TOKEN_HEADER: self.token},
                 auto_decompress=False,
+                trace_configs=[create_trace_config()],
             )
         return self._session
 
@@ -103,9 +106,6 @@ class InternalClient:
         self, actor: Actor | None = None, extra: dict[str, str] | None = None
     ) -> dict[str, str]:
         headers: dict[str, str] = {}
-        trace_id = current_trace_id()
-        if trace_id:
-            headers[TRACE_HEADER] = trace_id
         if actor is not None and actor.user_id:
             headers[USER_ID_HEADER] = actor.user_id
             if actor.handle:

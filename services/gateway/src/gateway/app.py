@@ -60,6 +60,7 @@ from servicekit.logs import configure_logging
 from servicekit.middleware import request_middleware
 from servicekit.ops import serve_ops
 from servicekit.paths import before_each_request
+from servicekit.tracing import setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     links on its own (cached_opens.py)."""
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    setup_tracing("gateway")
     ctx = build_context(settings)
     warm_user_agent_parsers()
     if not settings.redis_url:

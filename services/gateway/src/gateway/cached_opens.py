@@ -43,7 +43,7 @@ from gateway.link_cache import HITS, CachedLink
 from gateway.track_link_opens import visit_params
 from gateway.web.pages import NAME, PagesController, Req, track_page
 from servicekit.middleware import request_middleware
-from servicekit.tracing import current_trace_id
+from servicekit.tracing import current_traceparent
 
 PREFIX = "/v1/public/track-links/"
 # the route's template as Litestar reports it in metrics: "/v1/public/track-links/{token}"
@@ -122,7 +122,7 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
         return FrontOpen(cached, token, page[0]), route
 
     async def answer(scope: Scope, receive: Receive, send: Send) -> None:
-        """Inside the request middleware: trace id and metrics as on every route."""
+        """Inside the request middleware: server span and metrics as on every route."""
         found: FrontOpen = scope["state"][CACHED]
         cached = found.cached
         ANSWERED.inc()
@@ -139,7 +139,7 @@ def serve_cached_opens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
             cached.link_id,
             visit_params(query),
             None,
-            current_trace_id(),
+            current_traceparent(),
             client=client_address(scope),
             agent=agent,
             preview=preview,

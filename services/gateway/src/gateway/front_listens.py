@@ -31,7 +31,7 @@ from gateway.domain.engagement import raw_agent_and_preview
 from gateway.hosts import is_valid_host
 from gateway.listens import LISTEN_BEACONS
 from servicekit.middleware import request_middleware
-from servicekit.tracing import current_trace_id
+from servicekit.tracing import current_traceparent
 
 PATHS = ("/v1/public/listens", "/v1/public/listens/")
 ROUTE = "/v1/public/listens"
@@ -59,7 +59,7 @@ def serve_listens(app: ASGIApp, ctx: GatewayContext) -> ASGIApp:
             None,
             client=client_address(scope),
             agent=agent,
-            trace_id=current_trace_id(),
+            traceparent=current_traceparent(),
         )
         body = b'{"accepted":%d}' % len(batch.beacons)
         start: HTTPResponseStartEvent = {

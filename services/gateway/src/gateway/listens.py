@@ -82,7 +82,7 @@ class ListenRecorder:
         *,
         client: str,
         agent: Agent,
-        trace_id: str | None,
+        traceparent: str | None,
     ) -> None:
         """Queue each beacon for sharing; one of a cached link's other track is dropped."""
         now = datetime.now(UTC)
@@ -106,7 +106,7 @@ class ListenRecorder:
                     "user_handle": caller.handle if caller else None,
                     "user_display_name": caller.display_name if caller else None,
                     "device": agent.device,
-                    "trace_id": trace_id,
+                    "traceparent": traceparent,
                 }
             )
 

@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 import anyio
 from litestar.types import Receive, Scope, Send
+from opentelemetry.instrumentation.aiohttp_client import create_trace_config
 from prometheus_client import Counter, Gauge
 from yarl import URL
 
@@ -164,6 +165,7 @@ class MediaProxy:
                 timeout=self.timeout,
                 headers={INTERNAL_TOKEN_HEADER: self.token},
                 auto_decompress=False,  # the bytes as catalog sent them
+                trace_configs=[create_trace_config()],  # catalog continues the trace
             )
         return self._session
 

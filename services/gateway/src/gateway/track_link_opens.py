@@ -62,7 +62,7 @@ class TrackLinkOpens:
         token: str,
         params: dict[str, str],
         caller: Caller | None,
-        trace_id: str | None,
+        traceparent: str | None,
         *,
         client: str,
         agent: Agent,
@@ -74,7 +74,9 @@ class TrackLinkOpens:
         if found is None:
             return None
         link_id, body = found
-        self.record(link_id, params, caller, trace_id, client=client, agent=agent, preview=preview)
+        self.record(
+            link_id, params, caller, traceparent, client=client, agent=agent, preview=preview
+        )
         return body
 
     def cached(self, token: str) -> CachedLink | None:
@@ -89,7 +91,7 @@ class TrackLinkOpens:
         link_id: str,
         params: dict[str, str],
         caller: Caller | None,
-        trace_id: str | None,
+        traceparent: str | None,
         *,
         client: str,
         agent: Agent,
@@ -109,7 +111,7 @@ class TrackLinkOpens:
                 "user_id": caller.user_id if caller else None,
                 "user_handle": caller.handle if caller else None,
                 "user_display_name": caller.display_name if caller else None,
-                "trace_id": trace_id,
+                "traceparent": traceparent,
             }
         )
 

@@ -16,6 +16,10 @@ machine's cores instead of taking turns). Rules that keep it exactly once in eff
 
 A message that does not parse goes to its dead-letter topic and the rest goes on; an event
 Postgres refuses (a data exception) is isolated and dead-lettered the same way.
+
+A record whose `traceparent` header says its trace is sampled gets a consumer span in that
+trace, covering the transaction that applies its batch; unsampled records cost a header
+look-up (docs/tracing.md).
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ import asyncio
 import collections
 import contextlib
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +45,7 @@ from contracts import topics
 from contracts.events import UnknownEventType
 from servicekit.dead_letters import dead_letter_record
 from servicekit.kafka import consumer_options
+from servicekit.tracing import TRACEPARENT, context_of, is_sampled, tracer
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +180,20 @@ class Ingest:
         origin: dict[Any, ConsumerRecord[bytes, bytes]],
         offsets: dict[TopicPartition, int],
     ) -> None:
+        spans = consumer_spans(origin.values())
         try:
             applied = await self.transact(events, origin) if events else 0
             await self.consumer.commit(offsets)
         except Exception:
             log.exception("applying %d events failed; they will be redelivered", len(events))
+            for span in spans:
+                span.set_status(StatusCode.ERROR, "redelivered")
+                span.end()
             await asyncio.sleep(RETRY_SECONDS)  # do not spin against a database that is down
             await self.rewind()
             return
+        for span in spans:
+            span.end()
         APPLIED.inc(applied)
         with contextlib.suppress(Exception):
             await report_lag(self.consumer)
@@ -223,6 +236,30 @@ class Ingest:
 
     async def dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: Exception) -> None:
         await dead_letter_record(self.broker, record, reason)
+
+
+def consumer_spans(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[Span]:
+    """A consumer span for each record of a sampled trace, as the child of its producer."""
+    spans = []
+    for record in records:
+        for key, value in record.headers:
+            if key == TRACEPARENT:
+                if is_sampled(value):
+                    spans.append(
+                        tracer.start_span(
+                            f"{record.topic} process",
+                            context_of(value.decode("latin-1")),
+                            SpanKind.CONSUMER,
+                            attributes={
+                                "messaging.system": "kafka",
+                                "messaging.operation.type": "process",
+                                "messaging.destination.name": record.topic,
+                                "messaging.kafka.offset": record.offset,
+                            },
+                        )
+                    )
+                break
+    return spans
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -20,7 +20,7 @@ from gateway.context import GatewayContext
 from gateway.domain.engagement import agent_of
 from gateway.listens import LISTEN_BEACONS
 from servicekit.errors import ApiError
-from servicekit.tracing import current_trace_id
+from servicekit.tracing import current_traceparent
 
 
 class ListensController(Controller):
@@ -62,6 +62,6 @@ class ListensController(Controller):
             caller,
             client=ctx.proxies.client_address(request.scope),
             agent=agent_of(request.headers.get("user-agent")),
-            trace_id=current_trace_id(),
+            traceparent=current_traceparent(),
         )
         return ListensAccepted(accepted=len(batch.beacons))

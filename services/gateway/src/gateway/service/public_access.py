@@ -21,7 +21,7 @@ from gateway.ratelimit import Attempt
 from gateway.track_link_opens import visit_params
 from servicekit.errors import ApiError
 from servicekit.internal import DEVICE_HEADER, ENGAGEMENT_HEADER, NOT_A_VISIT
-from servicekit.tracing import current_trace_id
+from servicekit.tracing import current_traceparent
 from servicekit.upstream import segment
 
 Req = Request[Any, Any, Any]
@@ -149,16 +149,16 @@ async def open_track_link(
     opens = ctx.track_link_opens
     agent = agent_of(request.headers.get("user-agent"))
     preview = preview_of(request)
-    trace_id = current_trace_id()
+    traceparent = current_traceparent()
     if opens.cached(token) is not None:
         ctx.limiters.check_spent(client)
         view = await opens.open(
-            token, params, caller, trace_id, client=client, agent=agent, preview=preview
+            token, params, caller, traceparent, client=client, agent=agent, preview=preview
         )
     else:
         async with ctx.limiters.attempt(client, f"track-link/{token}") as attempt:
             view = await opens.open(
-                token, params, caller, trace_id, client=client, agent=agent, preview=preview
+                token, params, caller, traceparent, client=client, agent=agent, preview=preview
             )
             if view is None:
                 await attempt.lookup_failed()

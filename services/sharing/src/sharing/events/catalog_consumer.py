@@ -20,7 +20,6 @@ from contracts.events import UnknownEventType, parse_event
 from servicekit.dead_letters import send_to_dead_letters
 from servicekit.kafka import consumer_options
 from servicekit.settings import ServiceSettings
-from servicekit.tracing import KAFKA_TRACE_HEADER, trace_id_var
 from sharing.service.replicas import apply_catalog_event
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ def register_catalog_consumer(
     )
     async def on_catalog_event(message: KafkaMessage) -> None:
         body = message.body
-        trace_id_var.set(message.headers.get(KAFKA_TRACE_HEADER))  # logs carry the causing request
         try:
             envelope = parse_event(body)
         except (ValidationError, UnknownEventType, ValueError) as exc:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import EngagementPayload, EventEnvelope, PreviewReason, Visitor, wrap
 from servicekit.internal import Actor
-from servicekit.tracing import current_trace_id
+from servicekit.tracing import current_traceparent, trace_id_of
 from sharing.context import PRODUCER, SharingContext
 from sharing.domain.links import is_owners_own
 
@@ -65,7 +65,7 @@ async def record(
             SKIPPED_LIMITED.labels(payload.TYPE).inc()
         return False
     async with ctx.sessions() as session:
-        return await record_in(session, ctx, [(payload, current_trace_id())]) == 1
+        return await record_in(session, ctx, [(payload, current_traceparent())]) == 1
 
 
 async def record_in(
@@ -74,14 +74,14 @@ async def record_in(
     events: Sequence[tuple[EngagementPayload, str | None]],
 ) -> int:
     """Add the events to the outbox and commit the session's transaction, leaving out
-    owners' own visits. Returns how many were stored: all of them, or none (rolled back)."""
+    owners' own visits. Each event continues the trace of its W3C `traceparent`. Returns
+    how many were stored: all of them, or none (rolled back)."""
+    kept = [(payload, parent) for payload, parent in events if not by_owner(payload)]
     wanted = [
-        wrap(payload, producer=PRODUCER, trace_id=trace_id)
-        for payload, trace_id in events
-        if not by_owner(payload)
+        wrap(payload, producer=PRODUCER, trace_id=trace_id_of(parent)) for payload, parent in kept
     ]
     try:
-        return await store(session, ctx, wanted)
+        return await store(session, ctx, wanted, [parent for _, parent in kept])
     except Exception:
         await session.rollback()
         for envelope in wanted:
@@ -100,12 +100,16 @@ def by_owner(payload: EngagementPayload) -> bool:
 
 
 async def store(
-    session: AsyncSession, ctx: SharingContext, envelopes: Sequence[EventEnvelope[Any]]
+    session: AsyncSession,
+    ctx: SharingContext,
+    envelopes: Sequence[EventEnvelope[Any]],
+    traceparents: Sequence[str | None] | None = None,
 ) -> int:
-    """Add the envelopes to the outbox and commit; raises if that fails."""
+    """Add the envelopes to the outbox and commit; raises if that fails. `traceparents`:
+    the trace each continues, when not the current request's (visits sent in a batch)."""
     if not envelopes:
         return 0
-    await ctx.outbox.add(session, *envelopes)
+    await ctx.outbox.add(session, *envelopes, traceparents=traceparents)
     await session.commit()
     for envelope in envelopes:
         RECORDED.labels(envelope.type).inc()

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from contracts.dto import ListenReport
 from contracts.events import EventEnvelope, TrackSnapshot, wrap
 from contracts.hashing import hash_secret
+from servicekit.tracing import trace_id_of
 from sharing.context import PRODUCER, SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_owners_own
@@ -61,6 +62,7 @@ async def record_listens(ctx: SharingContext, listens: list[ListenReport]) -> in
         if wants_pack and link.pack_id not in packs:
             packs[link.pack_id] = await find_pack(ctx, link.pack_id)
     envelopes: list[EventEnvelope[Any]] = []
+    parents: list[str | None] = []  # the trace of the request each beacon came with
     for report, link in zip(listens, links, strict=True):
         track, deleted = tracks.get(report.track_id, (None, True))
         pack = packs.get(link.pack_id) if link is not None and link.pack_id else None
@@ -78,8 +80,9 @@ async def record_listens(ctx: SharingContext, listens: list[ListenReport]) -> in
             LISTENS_DROPPED.labels("owner").inc()
         else:
             envelopes.append(envelope)
+            parents.append(report.traceparent)
     async with ctx.sessions() as session:
-        return await store(session, ctx, envelopes)
+        return await store(session, ctx, envelopes, parents)
 
 
 def _event(report: ListenReport, link: Any, track: TrackSnapshot) -> EventEnvelope[Any] | None:
@@ -91,7 +94,7 @@ def _event(report: ListenReport, link: Any, track: TrackSnapshot) -> EventEnvelo
     return wrap(
         payload,
         producer=PRODUCER,
-        trace_id=report.trace_id,
+        trace_id=trace_id_of(report.traceparent),
         event_id=report.event_id,
         occurred_at=report.occurred_at,
     )

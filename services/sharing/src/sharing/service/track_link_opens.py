@@ -20,9 +20,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.dto import ResolvedTrackLink, TrackLinkVisit
-from contracts.events import ShareClicked, SharePreviewed, TrackSnapshot, wrap
+from contracts.events import EventEnvelope, ShareClicked, SharePreviewed, TrackSnapshot, wrap
 from contracts.hashing import hash_secret
 from servicekit.internal import Actor
+from servicekit.tracing import trace_id_of
 from sharing.context import PRODUCER, SharingContext
 from sharing.db import links as repo
 from sharing.domain.links import is_live, track_is_shareable
@@ -80,7 +81,8 @@ async def record_visits(ctx: SharingContext, visits: list[TrackLinkVisit]) -> in
     """Store one `share.clicked` per visit in one transaction; raises if it cannot."""
     async with ctx.sessions() as session:
         links = await repo.track_links_by_id(session, {visit.link_id for visit in visits})
-        envelopes = []
+        envelopes: list[EventEnvelope[Any]] = []
+        parents: list[str | None] = []  # the trace of the open each visit came from
         for visit in visits:
             link = links.get(visit.link_id)
             if link is None:
@@ -102,12 +104,13 @@ async def record_visits(ctx: SharingContext, visits: list[TrackLinkVisit]) -> in
                     wrap(
                         click,
                         producer=PRODUCER,
-                        trace_id=visit.trace_id,
+                        trace_id=trace_id_of(visit.traceparent),
                         event_id=visit.event_id,
                         occurred_at=visit.occurred_at,
                     )
                 )
-        return await store(session, ctx, envelopes)
+                parents.append(visit.traceparent)
+        return await store(session, ctx, envelopes, parents)
 
 
 def _actor(visit: TrackLinkVisit) -> Actor:
