@@ -531,7 +531,7 @@ class TestSharesList:
         newest = [link["id"] for link in reversed(second)]
         assert listed(kind="track", track_id=tracks[1]["id"]) == (newest, 3, statements)
         assert listed(kind="track", limit=2, offset=2) == (
-            newest[2:] + [first["id"]],
+            [*newest[2:], first["id"]],
             4,
             statements,
         )
