@@ -15,6 +15,8 @@ from tests.conftest import Artist, run_sql, upload
 from tests.dashboard import csrf_of, signed_in
 from tests.test_sharing import make_pack, share_pack, track_link
 
+STATEMENTS = "X-Encore-DB-Statements"
+
 
 def session_id(client: httpx.Client) -> str:
     value = client.cookies.get("encore_session")
@@ -198,6 +200,39 @@ def test_links_filter_by_kind_and_target_and_show_the_empty_state(
         assert pack_link["id"] not in one_track
         none = client.get("/app/links", params={"kind": "split_sheet"}).text
         assert "No links match" in none
+
+
+def test_a_filtered_links_page_costs_the_same_statements_however_many_links(
+    suite: Suite, api: httpx.Client, new_artist: Callable[[], Artist]
+) -> None:
+    """Sharing filters the list (one call for the page): a filtered page shows only the
+    matching links and its `X-Encore-DB-Statements` stays the same when the artist has
+    more links than sharing's largest page (100) that do not match."""
+    artist = new_artist()
+    pack, tracks = make_pack(api, artist, n=2)
+    pack_link = share_pack(api, artist, pack["id"], name="For DJs")
+    mine = track_link(api, artist, tracks[0]["id"])
+    filters: list[dict[str, str]] = [
+        {"kind": "pack"},
+        {"pack": pack["id"]},
+        {"track": tracks[0]["id"]},
+        {"kind": "track", "track": tracks[0]["id"]},
+    ]
+    with signed_in(suite, artist) as client:
+
+        def page(params: dict[str, str]) -> tuple[str, int]:
+            answer = client.get("/app/links", params=params)
+            assert answer.status_code == 200, answer.text
+            return answer.text, int(answer.headers[STATEMENTS])
+
+        before = [page(f) for f in filters]
+        others = [track_link(api, artist, tracks[1]["id"])["id"] for _ in range(101)]
+        after = [page(f) for f in filters]
+    assert [n for _, n in after] == [n for _, n in before]
+    for (html, _), expected in zip(after, (pack_link, pack_link, mine, mine), strict=True):
+        assert f"/app/links/{expected['id']}" in html and "1 link, newest first" in html
+        assert not any(other in html for other in others)
+    assert pack_link["id"] not in after[2][0] and mine["id"] not in after[0][0]
 
 
 def test_pages_say_so_when_analytics_is_down_and_the_rest_works(

@@ -498,6 +498,52 @@ class TestSplitSheetLinks:
         )
 
 
+class TestSharesList:
+    def test_filters_by_kind_track_and_pack_in_a_fixed_number_of_statements(
+        self, api: httpx.Client, new_artist: Callable[[], Artist]
+    ) -> None:
+        """`GET /v1/music/{org}/shares?kind&track_id&pack_id`: sharing filters, `total`
+        counts the matching links, the statements stay the same however many links match
+        or not, and a kind that does not exist is a 422 naming the parameter."""
+        artist = new_artist()
+        url = f"/v1/music/{artist.organization_id}/shares"
+        pack, tracks = make_pack(api, artist, n=2)
+        pack_link = share_pack(api, artist, pack["id"])
+        first = track_link(api, artist, tracks[0]["id"])
+        ref = api.post(f"/v1/tracks/{tracks[0]['id']}/shares", headers=artist.headers)
+        assert ref.status_code == 201, ref.text
+        second = [track_link(api, artist, tracks[1]["id"]) for _ in range(3)]
+
+        def listed(**params: Any) -> tuple[list[str], int, int]:
+            answer = api.get(url, headers=artist.headers, params=params)
+            assert answer.status_code == 200, answer.text
+            page = answer.json()
+            statements = int(answer.headers["x-encore-db-statements"])
+            return [i["id"] for i in page["items"]], page["total"], statements
+
+        ids, total, statements = listed(kind="pack")
+        assert (ids, total) == ([pack_link["id"]], 1)
+        assert listed(pack_id=pack["id"]) == ([pack_link["id"]], 1, statements)
+        on_first = listed(track_id=tracks[0]["id"])
+        assert on_first[1:] == (2, statements) and first["id"] in on_first[0]
+        kinds = {i["id"]: i["kind"] for i in api.get(url, headers=artist.headers).json()["items"]}
+        assert sorted(kinds[i] for i in on_first[0]) == ["ref", "track"]
+        newest = [link["id"] for link in reversed(second)]
+        assert listed(kind="track", track_id=tracks[1]["id"]) == (newest, 3, statements)
+        assert listed(kind="track", limit=2, offset=2) == (
+            [*newest[2:], first["id"]],
+            4,
+            statements,
+        )
+        everything = listed(limit=100)
+        assert everything[1:] == (6, statements)
+        for params in ({"kind": "album"}, {"track_id": ""}, {"pack_id": "x" * 201}):
+            error = assert_error(
+                api.get(url, headers=artist.headers, params=params), 422, "VALIDATION_ERROR"
+            )
+            assert set(error["details"]["fields"]) == set(params), error
+
+
 class TestPublicSurfaceRules:
     def populated(
         self, api: httpx.Client, artist: Artist

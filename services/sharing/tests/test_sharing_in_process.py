@@ -22,6 +22,7 @@ from contracts import topics
 from contracts.events import PackChanged, TrackChanged, TrackSnapshot, wrap
 from devstack.processes import free_port
 from servicekit.internal import ENGAGEMENT_HEADER, NOT_A_VISIT
+from servicekit.querycount import STATEMENTS_HEADER as STATEMENTS
 from sharing.app import create_app
 from sharing.db import replica
 from sharing.db.models import outbox
@@ -323,6 +324,86 @@ async def test_a_track_unknown_to_the_replica_asks_catalog_and_an_outage_is_a_50
     )
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_the_org_list_filters_by_kind_track_and_pack_in_two_statements(
+    api: httpx.AsyncClient, catalog_events: KafkaBroker, acting_as: Headers
+) -> None:
+    """Sharing filters its org list in SQL: only the matching links, newest first, paged,
+    `total` counting the matching ones, and two statements whatever the filter and however
+    many links match or not."""
+    owner, org = new_id("usr"), new_id("org")
+    first, second = snapshot(owner, org), snapshot(owner, org)
+    for track in (first, second):
+        await publish(catalog_events, TrackChanged(action="created", track=track))
+    pack_id = new_id("pck")
+    await publish(
+        catalog_events,
+        PackChanged(
+            action="created",
+            pack_id=pack_id,
+            organization_id=org,
+            owner_id=owner,
+            title="Demo pack",
+            track_ids=[first.track_id],
+            updated_at=datetime.now(UTC),
+        ),
+    )
+
+    async def share(target: str) -> str:
+        made = await api.post(f"/internal/orgs/{org}/{target}/share", headers=acting_as(owner))
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+    made: list[tuple[str, str]] = []  # (target, link id), oldest first
+    for target in ["first"] * 3 + ["pack", "second", "pack", "second", "first"]:
+        path = {
+            "first": f"tracks/{first.track_id}",
+            "second": f"tracks/{second.track_id}",
+            "pack": f"packs/{pack_id}",
+        }[target]
+        made.append((target, await share(path)))
+    newest_first = [link for _, link in reversed(made)]
+
+    def of(*targets: str) -> list[str]:
+        return [link for target, link in reversed(made) if target in targets]
+
+    async def listed(**params: Any) -> tuple[list[str], int, str]:
+        response = await api.get(
+            f"/internal/orgs/{org}/shares", params=params, headers=acting_as(owner)
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        return [i["id"] for i in page["items"]], page["total"], response.headers[STATEMENTS]
+
+    everything = await listed(limit=100)
+    assert everything == (newest_first, 8, "2")  # the count and the page
+    assert await listed(kind="pack") == (of("pack"), 2, everything[2])
+    assert await listed(kind="track") == (of("first", "second"), 6, everything[2])
+    assert await listed(track_id=first.track_id) == (of("first"), 4, everything[2])
+    assert await listed(pack_id=pack_id) == (of("pack"), 2, everything[2])
+    assert await listed(kind="pack", track_id=first.track_id) == ([], 0, everything[2])
+    assert await listed(kind="split_sheet") == ([], 0, everything[2])
+    # a filtered page: `total` counts the matching links, the page is taken from them only
+    paged = await listed(kind="track", limit=2, offset=3)
+    assert paged == (of("first", "second")[3:5], 6, everything[2])
+    # another org's list does not see this org's links through a filter
+    stranger = await api.get(
+        f"/internal/orgs/{new_id('org')}/shares",
+        params={"track_id": first.track_id},
+        headers=acting_as(owner),
+    )
+    assert stranger.json()["items"] == [] and stranger.json()["total"] == 0
+
+    for params in ({"kind": "album"}, {"track_id": ""}, {"pack_id": "p" * 201}):
+        refused = await api.get(
+            f"/internal/orgs/{org}/shares", params=params, headers=acting_as(owner)
+        )
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "VALIDATION_ERROR" and set(error["details"]["fields"]) == set(
+            params
+        ), error
 
 
 # --- pack links: access codes and grants -------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.decimals import DecimalText
-from contracts.events import Device, PreviewReason
+from contracts.events import Device, LinkKind, PreviewReason
 from contracts.media import ArtworkSize, MediaSource, ProcessingState
 
 Visibility = Literal["public", "private"]
@@ -113,7 +113,7 @@ class LinkStats(BaseModel):
 
 class ShareLinkSummary(BaseModel):
     id: str
-    kind: Literal["ref", "track", "pack", "split_sheet"]
+    kind: LinkKind
     name: str | None = None
     visibility: LinkVisibility
     token_preview: str | None = None
@@ -131,6 +131,25 @@ class ShareLinkPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+MAX_FILTER_ID = 200  # longer than any id we make; bounds what a filter sends to sharing
+
+
+class ShareLinkFilter(BaseModel):
+    """Which of an organization's links a list page holds (every one when nothing is set):
+    the query of `GET /v1/music/{org}/shares` and of sharing's internal list, so both sides
+    take the same names and sharing filters in SQL."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: LinkKind | None = None
+    track_id: str | None = Field(default=None, min_length=1, max_length=MAX_FILTER_ID)
+    pack_id: str | None = Field(default=None, min_length=1, max_length=MAX_FILTER_ID)
+
+    def query(self) -> dict[str, str]:
+        """The set filters as query parameters (none: the unfiltered list's query)."""
+        return {name: str(value) for name, value in self.model_dump(exclude_none=True).items()}
 
 
 class Page(BaseModel):

@@ -10,11 +10,13 @@ from contracts.api.catalog import DeletedTrack, TrackPage, TrackUpdateForm, Trac
 from contracts.dto import (
     CreateTrackLink,
     ShareLinkCreated,
+    ShareLinkFilter,
     ShareLinkPage,
     SignedUrl,
     TrackView,
 )
-from gateway.api.paging import LIMIT, OFFSET
+from contracts.events import LinkKind
+from gateway.api.paging import LIMIT, LINK_KIND, OFFSET, PACK_FILTER, TRACK_FILTER
 from gateway.auth import Membership
 from gateway.context import GatewayContext
 from gateway.forwarding import UPLOAD_ROUTE, forward_as
@@ -108,9 +110,15 @@ class SharesController(Controller):
         ctx: GatewayContext,
         limit: int = LIMIT,
         offset: int = OFFSET,
+        kind: LinkKind | None = LINK_KIND,
+        track_id: str | None = TRACK_FILTER,
+        pack_id: str | None = PACK_FILTER,
     ) -> ShareLinkPage:
-        """One call to sharing for the page, one to analytics for all its stats."""
-        return await list_links_with_stats(ctx, membership, limit, offset)
+        """Newest first; `kind`, `track_id` and `pack_id` keep only the links that match
+        (`total` counts those). One call to sharing for the page, which filters it, one to
+        analytics for all its stats."""
+        filters = ShareLinkFilter(kind=kind, track_id=track_id, pack_id=pack_id)
+        return await list_links_with_stats(ctx, membership, limit, offset, filters)
 
     @delete("/{link_id:str}", status_code=204)
     async def revoke(

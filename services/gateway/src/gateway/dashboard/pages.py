@@ -22,7 +22,7 @@ from litestar.response.sse import ServerSentEventMessage
 from pydantic import ValidationError
 
 from contracts.api.analytics import LinkReport, Report
-from contracts.dto import ShareLinkSummary
+from contracts.dto import MAX_FILTER_ID, ShareLinkFilter, ShareLinkSummary
 from contracts.errors import ErrorCode, default_status
 from gateway.auth import Membership
 from gateway.context import GatewayContext
@@ -230,10 +230,14 @@ class DashboardController(Controller):
         m = membership_of(signed_in)
         q = request.query_params
         kind = q.get("kind", "") if q.get("kind", "") in KINDS else ""
-        track, pack = (q.get("track", "") or "")[:200], (q.get("pack", "") or "")[:200]
+        track = (q.get("track", "") or "")[:MAX_FILTER_ID]
+        pack = (q.get("pack", "") or "")[:MAX_FILTER_ID]
+        chosen = ShareLinkFilter.model_validate(
+            {"kind": kind or None, "track_id": track or None, "pack_id": pack or None}
+        )
         number = _int(q.get("page"), 1)
         (items, total, stats_down), (tracks, packs) = await asyncio.gather(
-            links_with_stats(ctx, m, kind, track, pack, (number - 1) * PAGE_SIZE), titles(ctx, m)
+            links_with_stats(ctx, m, chosen, (number - 1) * PAGE_SIZE), titles(ctx, m)
         )
         filters = {k: v for k, v in (("kind", kind), ("track", track), ("pack", pack)) if v}
         return app_page(

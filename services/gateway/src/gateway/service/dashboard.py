@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from contracts.api.catalog import PackPage, TrackPage
-from contracts.dto import ShareLinkSummary
+from contracts.dto import ShareLinkFilter, ShareLinkSummary
 from contracts.errors import default_status
 from gateway.auth import Membership, actor
 from gateway.context import GatewayContext
@@ -18,7 +18,6 @@ from servicekit.internal import ORG_ROLE_HEADER
 from servicekit.upstream import segment
 
 PAGE_SIZE = 20
-SCAN_PAGE = 100  # a filtered list reads sharing's pages this size (it has no filter yet)
 
 
 def unavailable(exc: ApiError) -> bool:
@@ -46,36 +45,20 @@ async def titles(ctx: GatewayContext, m: Membership) -> tuple[dict[str, str], di
 
 
 async def filtered_links(
-    ctx: GatewayContext, m: Membership, kind: str, track: str, pack: str, offset: int
+    ctx: GatewayContext, m: Membership, filters: ShareLinkFilter, offset: int
 ) -> tuple[list[ShareLinkSummary], int]:
-    """A page of links, newest first; with a filter, sharing's list is read through (it has
-    no filter of its own yet) and the matching page taken from it."""
-    if not (kind or track or pack):
-        listed = await list_links(ctx, m, PAGE_SIZE, offset)
-        return listed.items, listed.total
-    matching: list[ShareLinkSummary] = []
-    scanned, total = 0, 1
-    while scanned < total:
-        listed = await list_links(ctx, m, SCAN_PAGE, scanned)
-        total, scanned = listed.total, scanned + SCAN_PAGE
-        matching += [
-            item
-            for item in listed.items
-            if (not kind or item.kind == kind)
-            and (not track or item.track_id == track)
-            and (not pack or item.pack_id == pack)
-        ]
-        if not listed.items:
-            break
-    return matching[offset : offset + PAGE_SIZE], len(matching)
+    """A page of the links that match, newest first, and how many match: one call to
+    sharing, which filters in SQL, whatever the filter and however many links there are."""
+    listed = await list_links(ctx, m, PAGE_SIZE, offset, filters)
+    return listed.items, listed.total
 
 
 async def links_with_stats(
-    ctx: GatewayContext, m: Membership, kind: str, track: str, pack: str, offset: int
+    ctx: GatewayContext, m: Membership, filters: ShareLinkFilter, offset: int
 ) -> tuple[list[ShareLinkSummary], int, bool]:
     """The page of links with their numbers (asked for as soon as the page is known, while
     the titles are still on their way); True when analytics could not be reached."""
-    items, total = await filtered_links(ctx, m, kind, track, pack, offset)
+    items, total = await filtered_links(ctx, m, filters, offset)
     try:
         with_stats(items, await link_stats(ctx, [item.id for item in items]))
     except ApiError as exc:

@@ -12,6 +12,7 @@ from contracts.dto import (
     CreateTrackLink,
     LinkStats,
     ShareLinkCreated,
+    ShareLinkFilter,
     ShareLinkPage,
     ShareLinkSummary,
 )
@@ -22,16 +23,22 @@ from servicekit.internal import ORG_ID_HEADER, ORG_ROLE_HEADER
 from servicekit.upstream import segment
 
 LINK_STATS = TypeAdapter(dict[str, LinkStats])
+NO_FILTER = ShareLinkFilter()
 
 
 async def list_links(
-    ctx: GatewayContext, membership: Membership, limit: int, offset: int
+    ctx: GatewayContext,
+    membership: Membership,
+    limit: int,
+    offset: int,
+    filters: ShareLinkFilter = NO_FILTER,
 ) -> ShareLinkPage:
-    """A page of the organization's links, newest first, stats left at their defaults."""
+    """A page of the organization's links that match `filters` (sharing filters them),
+    newest first, stats left at their defaults."""
     listed = await ctx.sharing.request(
         "GET",
         f"/internal/orgs/{segment(membership.organization_id)}/shares",
-        params={"limit": str(limit), "offset": str(offset)},
+        params={"limit": str(limit), "offset": str(offset), **filters.query()},
         actor=actor(membership.caller),
     )
     return ShareLinkPage.model_validate_json(listed.content)
@@ -53,9 +60,13 @@ def with_stats(items: list[ShareLinkSummary], stats: dict[str, LinkStats]) -> No
 
 
 async def list_links_with_stats(
-    ctx: GatewayContext, membership: Membership, limit: int, offset: int
+    ctx: GatewayContext,
+    membership: Membership,
+    limit: int,
+    offset: int,
+    filters: ShareLinkFilter = NO_FILTER,
 ) -> ShareLinkPage:
-    page = await list_links(ctx, membership, limit, offset)
+    page = await list_links(ctx, membership, limit, offset, filters)
     with_stats(page.items, await link_stats(ctx, [item.id for item in page.items]))
     return page
 

@@ -9,6 +9,7 @@ from sqlalchemy import Row, Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.dto import ShareLinkFilter
 from contracts.hashing import hash_secret
 from sharing.db.models import share_links, track_replica
 
@@ -75,14 +76,26 @@ async def track_links_by_id(session: AsyncSession, link_ids: Collection[str]) ->
 
 
 async def list_for_org(
-    session: AsyncSession, organization_id: str, limit: int, offset: int
+    session: AsyncSession,
+    organization_id: str,
+    limit: int,
+    offset: int,
+    filters: ShareLinkFilter,
 ) -> tuple[list[Row[Any]], int]:
-    where = share_links.c.organization_id == organization_id
-    total = await session.scalar(select(func.count()).select_from(share_links).where(where))
+    """A page of the org's links that match `filters`, newest first, and how many match:
+    two statements whatever the filter (an index per filter serves its order: models.py)."""
+    where = [share_links.c.organization_id == organization_id]
+    if filters.kind is not None:
+        where.append(share_links.c.kind == filters.kind)
+    if filters.track_id is not None:
+        where.append(share_links.c.track_id == filters.track_id)
+    if filters.pack_id is not None:
+        where.append(share_links.c.pack_id == filters.pack_id)
+    total = await session.scalar(select(func.count()).select_from(share_links).where(*where))
     rows = (
         await session.execute(
             select(share_links)
-            .where(where)
+            .where(*where)
             .order_by(share_links.c.created_at.desc(), share_links.c.id.desc())
             .limit(limit)
             .offset(offset)

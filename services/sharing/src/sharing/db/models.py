@@ -46,6 +46,25 @@ share_links = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_share_links_org_created", "organization_id", "created_at"),
     Index("ix_share_links_track", "track_id"),
+    # the org list filtered by kind, track or pack, read newest first (created_at, id) from
+    # the index, however many of the org's links do not match (migration 0004)
+    Index("ix_share_links_org_kind_created", "organization_id", "kind", "created_at", "id"),
+    Index(
+        "ix_share_links_org_track_created",
+        "organization_id",
+        "track_id",
+        "created_at",
+        "id",
+        postgresql_where=text("track_id is not null"),
+    ),
+    Index(
+        "ix_share_links_org_pack_created",
+        "organization_id",
+        "pack_id",
+        "created_at",
+        "id",
+        postgresql_where=text("pack_id is not null"),
+    ),
 )
 
 # What sharing knows about catalog tracks, fed by `catalog.lifecycle` (and read-through

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.dto import ShareLinkPage, ShareLinkSummary
+from contracts.dto import ShareLinkFilter, ShareLinkPage, ShareLinkSummary
 from servicekit.errors import not_found
 from servicekit.internal import Actor
 from sharing.context import SharingContext
@@ -11,9 +11,12 @@ from sharing.service.events import emit
 from sharing.service.views import link_lifecycle, link_summary
 
 
-async def list_links(ctx: SharingContext, org_id: str, limit: int, offset: int) -> ShareLinkPage:
+async def list_links(
+    ctx: SharingContext, org_id: str, limit: int, offset: int, filters: ShareLinkFilter
+) -> ShareLinkPage:
+    """A page of the org's links matching `filters`; `total` counts the matching ones."""
     async with ctx.sessions() as session:
-        rows, total = await repo.list_for_org(session, org_id, limit, offset)
+        rows, total = await repo.list_for_org(session, org_id, limit, offset, filters)
     return ShareLinkPage(
         items=[link_summary(r) for r in rows], total=total, limit=limit, offset=offset
     )
