@@ -1,7 +1,7 @@
 """indexes for the org link list filtered by kind, track or pack
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 18:40:00.000000
 
 The org's list (`GET /internal/orgs/{org}/shares`) filters by `kind`, `track_id` or
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
