@@ -287,6 +287,19 @@ def _shared_track(stack: FaultStack) -> tuple[Artist, dict[str, Any]]:
         f"/v1/music/{artist.organization_id}/tracks/{track['id']}/share", headers=artist.headers
     )
     assert link.status_code == 201, link.text
+    # the link's own answer comes from sharing's replica of the track, which may not have
+    # taken the track's `ready` change yet; a gateway that kept that older answer drops it
+    # when the change reaches it, and an outage test must not lose its cached link so. Wait
+    # for the answer to say `ready` (prefetches: no view is counted)
+    token = link.json()["token"]
+    eventually(
+        lambda: (
+            stack.api.get(
+                f"/v1/public/track-links/{token}", headers={"Sec-Purpose": "prefetch"}
+            ).json()["track"]["processing_state"]
+            == "ready"
+        )
+    )
     return artist, dict(link.json())
 
 
