@@ -36,7 +36,7 @@ from devstack.infra import Infrastructure
 from devstack.suite import Suite
 from servicekit.db import make_engine, make_sessionmaker
 from servicekit.migrations import alembic_config
-from tests.conftest import Artist, eventually, link_stats, run_sql, upload
+from tests.conftest import Artist, assert_error, eventually, link_stats, run_sql, upload
 from tests.test_events_pipeline import publish
 
 CHROME = Device(browser="Chrome", os="Mac OS X", device_class="desktop")
@@ -211,6 +211,12 @@ def test_the_csv_of_a_range_equals_the_report(
     response = api.get(base + ".csv", headers=artist.headers, params=dates)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
+    # a range that ends before it starts is refused, in the envelope, report and CSV alike
+    ends_before_it_starts = {"from": today, "to": "2000-01-01"}
+    for url in (base, base + ".csv"):
+        refused = api.get(url, headers=artist.headers, params=ends_before_it_starts)
+        assert_error(refused, 422, "VALIDATION_ERROR")
+        assert "from" in refused.json()["error"]["details"]["fields"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert rows and list(rows[0]) == [
         "time",
