@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from figures import Figure
-from loadgen import LoadResult
+from loadgen import LoadResult, cpu_seconds
 from public_link import baseline_server
 from stack import BROWSER, ROOT, running_stack
 
@@ -130,6 +130,16 @@ class Result:
     base: LoadResult
     beacons: LoadResult
     events: int
+    base_cpu: float  # CPU seconds the baseline server spent on its load
+    gateway_cpu: float  # and the gateway on the beacons'
+
+    def cpu_per_request(self) -> tuple[float, float]:
+        """µs of CPU per answer, baseline and gateway: the cost of a beacon to the gateway
+        alone, apart from how much of two cores the rest of the stack left it."""
+        return (
+            self.base_cpu / max(self.base.requests, 1) * 1e6,
+            self.gateway_cpu / max(self.beacons.requests, 1) * 1e6,
+        )
 
     @property
     def counted(self) -> bool:
@@ -139,12 +149,14 @@ class Result:
         b = self.beacons
         ratio = b.rate / self.base.rate
         accepted = b.statuses.get("202", 0)
+        base_us, gateway_us = self.cpu_per_request()
         return [
             Figure(
                 "beacon ingest (track.listened recorded)",
                 f"{b.rate:,.0f} req/s, p50 {b.p50 * 1000:.1f} ms, p99 {b.p99 * 1000:.1f} ms,"
                 f" {ratio:.2f} of baseline ({self.base.rate:,.0f} req/s); {self.events:,}"
-                f" events for {accepted:,} 202s ({b.tool})",
+                f" events for {accepted:,} 202s ({b.tool}); CPU per answer {gateway_us:.0f} µs"
+                f" (baseline {base_us:.0f} µs)",
                 "ratio >= 0.4, every beacon counted once",
                 ratio >= 0.4 and self.counted,
             )
@@ -155,8 +167,10 @@ def measure(connections: int = 16, seconds: float = 10.0) -> Result:
     data_dir = ROOT / ".data" / f"bench-{secrets.token_hex(4)}"
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with baseline_server(data_dir) as port:
+        with baseline_server(data_dir) as (port, pid):
+            used = cpu_seconds(pid)
             base = asyncio.run(post_load(port, "/", None, connections, seconds, method="GET"))
+            base_cpu = cpu_seconds(pid) - used
         # (one load generator on one address: the stack lifts the per-client limit)
         with running_stack(data_dir / "suite") as stack:
             track_id = stack.upload_track()
@@ -179,15 +193,18 @@ def measure(connections: int = 16, seconds: float = 10.0) -> Result:
                     }
                 ).encode()
 
+            gateway = stack.suite.procs["gateway"].pid
+            used = cpu_seconds(gateway)
             beacons = asyncio.run(
                 post_load(
                     stack.suite.gateway_port, "/v1/public/listens", body, connections, seconds
                 )
             )
+            gateway_cpu = cpu_seconds(gateway) - used
             events = counted_once(stack.infra.kafka_bootstrap, run, beacons.statuses.get("202", 0))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    return Result(connections, seconds, base, beacons, events)
+    return Result(connections, seconds, base, beacons, events, base_cpu, gateway_cpu)
 
 
 def report(result: Result) -> None:
@@ -199,6 +216,11 @@ def report(result: Result) -> None:
     for figure in result.figures():
         print(f"{figure.benchmark}: {figure.figure} (target {figure.target})")
     print(f"baseline statuses {result.base.statuses}; beacons {result.beacons.statuses}")
+    base_us, gateway_us = result.cpu_per_request()
+    print(
+        f"CPU per answer: baseline {base_us:.0f} µs, gateway {gateway_us:.0f} µs per beacon"
+        f" ({base_us / gateway_us:.2f} of the baseline's throughput per core)"
+    )
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ the result says so: its figures are lower for every server, the baseline include
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import statistics
@@ -124,3 +125,11 @@ async def run_asyncio(port: int, path: str, connections: int, seconds: float) ->
         p50=statistics.median(ordered) if ordered else float("nan"),
         p99=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan"),
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc): what a server spent on a
+    load, whatever share of the cores the other processes on the machine left it."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -43,8 +43,8 @@ def row(name: str, result: LoadResult, baseline: LoadResult | None, target: str)
 
 
 @contextmanager
-def baseline_server(log_dir: Path) -> Iterator[int]:
-    """The baseline app under uvicorn, one worker; yields its port."""
+def baseline_server(log_dir: Path) -> Iterator[tuple[int, int]]:
+    """The baseline app under uvicorn, one worker; yields its port and process id."""
     port = processes.free_port()
     proc = processes.spawn(
         [
@@ -63,13 +63,13 @@ def baseline_server(log_dir: Path) -> Iterator[int]:
     )
     try:
         processes.wait_for_port(port, 30, proc)
-        yield port
+        yield port, proc.pid
     finally:
         processes.stop(proc)
 
 
 def baseline(connections: int, seconds: float, log_dir: Path) -> LoadResult:
-    with baseline_server(log_dir) as port:
+    with baseline_server(log_dir) as (port, _):
         return run_load(port, "/", connections, seconds)
 
 
